@@ -1,0 +1,51 @@
+# Myodiary: `make run` to try it, `make test` to check it. Everything installs into .venv/.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app backend
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+WORKERS ?= 2
+
+.PHONY: install run test spec lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: setup.cfg constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo
+	@echo "Myodiary is starting on http://$(HOST):$(PORT)"
+	@echo "  API        http://$(HOST):$(PORT)/api/v1/"
+	@echo "  API docs   http://$(HOST):$(PORT)/api/docs"
+	@echo "  OpenAPI    http://$(HOST):$(PORT)/api/v1/openapi.json"
+	@echo "  Health     http://$(HOST):$(PORT)/healthz  and  /readyz"
+	@echo "Sign in with a demo login above: POST /api/v1/tokens {\"email\", \"password\"}"
+	@echo "Stop with Ctrl-C."
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'backend:create_app()'
+
+test: install
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
+	exit $$status
+
+spec: install
+	$(FLASK) openapi write --format=yaml api_spec/openapi.yaml
+	@echo "wrote api_spec/openapi.yaml"
+
+# Refresh constraints.txt (the lock file) from the ranges in setup.cfg.
+lock:
+	rm -rf /tmp/myodiary-lock && $(PYTHON) -m venv /tmp/myodiary-lock
+	/tmp/myodiary-lock/bin/pip install --quiet '.[dev]'
+	/tmp/myodiary-lock/bin/pip freeze --exclude myodiary > constraints.txt
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

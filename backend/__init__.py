@@ -1,0 +1,58 @@
+"""Myodiary: the REST backend of a diary for benign myoclonic movements."""
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend.config import PROJECT_ROOT, Config
+from backend.errors import register_error_handlers
+from backend.extensions import api, cors, db, limiter, migrate
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    app = Flask(__name__, instance_path=str(config_class.INSTANCE_DIR))
+    app.config.from_object(config_class)
+    config_class.finalize(app.config)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_cli(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer",
+                       "description": "A token from POST /api/v1/tokens"})
+    limiter.init_app(app)
+    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}})
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backend import api_docs, health
+    from backend.accounts import care_team_views
+    from backend.accounts import views as account_views
+    from backend.children import views as children_views
+
+    for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(api_docs.blp)
+
+
+def _register_cli(app: Flask) -> None:
+    from backend.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,55 @@
+"""Request and response bodies of accounts and care teams."""
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from backend.accounts.models import INVITE_ROLES, MEMBER_ROLES, USER_ROLES
+from backend.validation import validate_text
+
+PASSWORD_LENGTH = validate.Length(min=8, max=256)
+
+
+class LowerEmail(fields.Email):
+    """Emails compare case-insensitively, so they are stored lower-case."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class UserSchema(ma.Schema):
+    id = fields.String(dump_only=True)
+    email = LowerEmail(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_text])
+    role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class SignInSchema(ma.Schema):
+    email = LowerEmail(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class InviteArgsSchema(ma.Schema):
+    role = fields.String(required=True, validate=validate.OneOf(INVITE_ROLES))
+
+
+class InviteSchema(ma.Schema):
+    code = fields.String(required=True, metadata={"description": "Give this code to the invitee; single use"})
+    role = fields.String(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class MemberSchema(ma.Schema):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True, attribute="user.name")
+    email = fields.String(required=True, attribute="user.email")
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
+    joined_at = fields.AwareDateTime(required=True, attribute="created_at")
+
+
+user_schema = UserSchema()

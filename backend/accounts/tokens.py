@@ -1,0 +1,70 @@
+"""Opaque bearer tokens: random, stored as SHA-256, expiring and revocable."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, g, request
+from flask_smorest import abort
+from functools import wraps
+from sqlalchemy import select
+
+from backend.accounts.models import Token, User
+from backend.db_types import utcnow
+from backend.extensions import db
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, Token]:
+    """Create a token for user; the plain value is returned once and never stored."""
+    secret = secrets.token_urlsafe(32)
+    lifetime = timedelta(hours=current_app.config["TOKEN_LIFETIME_HOURS"])
+    token = Token(user=user, token_hash=digest(secret), expires_at=utcnow() + lifetime)
+    db.session.add(token)
+    return secret, token
+
+
+def revoke_token(token: Token) -> None:
+    token.revoked_at = utcnow()
+
+
+def _bearer_secret() -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
+def _valid_token(secret: str) -> Token | None:
+    token = db.session.scalar(select(Token).where(Token.token_hash == digest(secret)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    return token
+
+
+def authenticate() -> User:
+    """The user behind the request's bearer token, or a 401."""
+    secret = _bearer_secret()
+    if secret is None:
+        abort(401, message="Sign in first and send the token as 'Authorization: Bearer <token>'.")
+    token = _valid_token(secret)
+    if token is None:
+        abort(401, message="The token is unknown, expired or revoked; sign in again.")
+    g.current_token = token
+    g.current_user = token.user
+    return token.user
+
+
+def login_required(view):
+    """Views behind this decorator find the caller in g.current_user."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        authenticate()
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def current_user() -> User:
+    return g.current_user

@@ -1,0 +1,82 @@
+"""Accounts: register, sign in and out, who am I."""
+from flask import current_app, g, request
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from backend.accounts.models import User
+from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
+from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token
+from backend.extensions import db, limiter
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
+
+
+def _signin_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _signin_account_key() -> str:
+    body = request.get_json(silent=True, force=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"account:{str(email).strip().lower()}"
+
+
+def _limit(config_key: str):
+    return lambda: current_app.config[config_key]
+
+
+@blp.route("/users", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(UserSchema)
+@blp.response(201, UserSchema)
+@blp.alt_response(409, response="CONFLICT")
+def register(data):
+    """Create an account (caregiver or clinician)"""
+    if db.session.scalar(select(User.id).where(User.email == data["email"])):
+        abort(409, message="An account with this email exists.",
+              errors={"email": ["An account with this email exists."]})
+    user = User(email=data["email"], name=data["name"], role=data["role"],
+                password_hash=hash_password(data["password"]))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@blp.route("/tokens", methods=["POST"])
+@limiter.limit(_limit("SIGNIN_FAILURES_PER_ACCOUNT"), key_func=_signin_account_key,
+               deduct_when=_signin_failed, scope="signin-account")
+@limiter.limit(_limit("SIGNIN_FAILURES_PER_ADDRESS"),
+               deduct_when=_signin_failed, scope="signin-address")
+@blp.doc(security=[])
+@blp.arguments(SignInSchema)
+@blp.response(201, TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def sign_in(data):
+    """Sign in for a bearer token; failed attempts are rate-limited"""
+    user = db.session.scalar(select(User).where(User.email == data["email"]))
+    if not verify_password(user.password_hash if user else None, data["password"]):
+        abort(401, message="Wrong email or password.")
+    secret, token = issue_token(user)
+    db.session.commit()
+    return {"token": secret, "expires_at": token.expires_at}
+
+
+@blp.route("/tokens", methods=["DELETE"])
+@login_required
+@blp.response(204)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def sign_out():
+    """Sign out: revoke the token this request carries"""
+    revoke_token(g.current_token)
+    db.session.commit()
+
+
+@blp.route("/me", methods=["GET"])
+@login_required
+@blp.response(200, UserSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def me():
+    """The signed-in user"""
+    return current_user()

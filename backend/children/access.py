@@ -1,0 +1,38 @@
+"""Who may see and change a child: members of its care team, by role.
+
+A child the caller is not an active member of answers 404, as if it did not exist.
+"""
+from flask_smorest import abort
+from sqlalchemy import select
+
+from backend.accounts.models import Membership
+from backend.children.models import Child
+from backend.extensions import db
+
+READ, WRITE, OWN = "read", "write", "own"
+
+
+def active_membership(user_id: str, child_id: str) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).join(Child, Child.id == Membership.child_id).where(
+            Membership.user_id == user_id, Membership.child_id == child_id,
+            Membership.revoked_at.is_(None), Child.deleted_at.is_(None)))
+
+
+def visible_children(user_id: str):
+    """A select of the children the user may read."""
+    return select(Child).join(Membership, Membership.child_id == Child.id).where(
+        Membership.user_id == user_id, Membership.revoked_at.is_(None),
+        Child.deleted_at.is_(None))
+
+
+def child_for(user, child_id: str, need: str = READ) -> Child:
+    """The child if the user may do what `need` says, else 404 (not a member) or 403."""
+    membership = active_membership(user.id, child_id)
+    if membership is None:
+        abort(404, message="No such child.")
+    if need == WRITE and not membership.can_write:
+        abort(403, message="Clinicians read and annotate; only caregivers change the diary.")
+    if need == OWN and membership.role != "owner":
+        abort(403, message="Only the child's owner may do this.")
+    return db.session.get(Child, child_id)

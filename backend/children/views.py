@@ -1,0 +1,77 @@
+"""Children: create, list, read, update, soft-delete."""
+from flask_smorest import Blueprint, abort
+
+from backend.accounts.models import Membership
+from backend.accounts.tokens import current_user, login_required
+from backend.children.access import OWN, READ, WRITE, child_for, visible_children
+from backend.children.models import Child
+from backend.children.schemas import ChildSchema, child_patch_schema
+from backend.db_types import utcnow
+from backend.extensions import db
+from backend.pagination import PageArgsSchema, page_schema, paginate
+
+blp = Blueprint("children", __name__, url_prefix="/api/v1", description="Children")
+
+ChildPageSchema = page_schema(ChildSchema, "ChildPage")
+
+
+@blp.route("/children", methods=["POST"])
+@login_required
+@blp.arguments(ChildSchema)
+@blp.response(201, ChildSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def create_child(data):
+    """Add a child; the caregiver who adds it owns its care team"""
+    user = current_user()
+    if user.role != "caregiver":
+        abort(403, message="Only caregivers add children; ask the family for an invite code.")
+    child = Child(owner_id=user.id, **data)
+    db.session.add(child)
+    db.session.add(Membership(child=child, user_id=user.id, role="owner"))
+    db.session.commit()
+    return child
+
+
+@blp.route("/children", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ChildPageSchema)
+def list_children(page_args):
+    """The children of the user's care teams"""
+    return paginate(visible_children(current_user().id), Child.created_at, Child.id, page_args)
+
+
+@blp.route("/children/<child_id>", methods=["GET"])
+@login_required
+@blp.response(200, ChildSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def get_child(child_id):
+    """One child"""
+    return child_for(current_user(), child_id, need=READ)
+
+
+@blp.route("/children/<child_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(child_patch_schema)
+@blp.response(200, ChildSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def update_child(data, child_id):
+    """Change some of a child's fields (caregivers)"""
+    child = child_for(current_user(), child_id, need=WRITE)
+    for field, value in data.items():
+        setattr(child, field, value)
+    db.session.commit()
+    return child
+
+
+@blp.route("/children/<child_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def delete_child(child_id):
+    """Delete a child (owner); the record is kept as a tombstone for the phones"""
+    child = child_for(current_user(), child_id, need=OWN)
+    child.deleted_at = child.updated_at = utcnow()
+    db.session.commit()

@@ -1,0 +1,88 @@
+"""Configuration read from the environment, with safe defaults for a laptop."""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("MYODIARY_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'myodiary.sqlite3'}"
+
+
+def load_or_create_secret_key(instance_dir: Path) -> str:
+    """Read the key kept in instance/, writing a new random one on first run."""
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+class Config:
+    # Deployment
+    INSTANCE_DIR = str(INSTANCE_DIR)  # the SQLite database, the generated key, the outbox
+    APP_ENV = os.environ.get("APP_ENV", "development")  # "production" demands a SECRET_KEY
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)  # trusted reverse proxies in front
+    CORS_ORIGINS = _env_list("CORS_ORIGINS")
+
+    # Database
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Requests
+    MAX_CONTENT_LENGTH = _env_int("MAX_BODY_BYTES", 8 * 1024 * 1024)
+    JSON_SORT_KEYS = False
+
+    # Accounts
+    TOKEN_LIFETIME_HOURS = _env_int("TOKEN_LIFETIME_HOURS", 24 * 30)
+    INVITE_LIFETIME_DAYS = 7
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
+    # Failed sign-ins only: a correct password never counts against a limit.
+    SIGNIN_FAILURES_PER_ACCOUNT = os.environ.get(
+        "SIGNIN_FAILURES_PER_ACCOUNT", "5 per minute;20 per hour")
+    SIGNIN_FAILURES_PER_ADDRESS = os.environ.get(
+        "SIGNIN_FAILURES_PER_ADDRESS", "30 per minute;200 per hour")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "Myodiary API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "The REST backend of Myodiary, a diary for benign myoclonic "
+                                "movements: accounts, children, care teams. Every error has "
+                                "the Error shape."},
+        "security": [{"bearerAuth": []}],
+    }
+
+    @classmethod
+    def finalize(cls, config: dict) -> None:
+        """Fill what depends on the environment as a whole; refuse unsafe settings."""
+        if config["SECRET_KEY"]:
+            return
+        if config["APP_ENV"] == "production":
+            raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
+        config["SECRET_KEY"] = load_or_create_secret_key(Path(config["INSTANCE_DIR"]))

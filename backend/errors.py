@@ -1,0 +1,69 @@
+"""The one JSON error shape: {"code", "status", "message", "errors"?}."""
+import logging
+
+import marshmallow as ma
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict, HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorSchema(ma.Schema):
+    """Every error the API returns has this shape."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = ma.fields.String(required=True, metadata={"description": "HTTP status name"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong"})
+    errors = ma.fields.Dict(
+        metadata={"description": "Field-level messages, keyed by field name"})
+
+
+def _field_errors(messages: dict) -> dict:
+    """webargs keys messages by location ({"json": {...}}); clients want the fields."""
+    merged: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            merged.update(location_messages)
+        else:
+            merged.setdefault("_schema", []).extend(location_messages)
+    return merged
+
+
+def _message_for(error: HTTPException) -> str:
+    if error.code == 413:
+        return f"The request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    if error.code == 500:
+        return "Internal server error."
+    if error.code == 422:
+        return "The request is not valid; see errors for each field."
+    return error.description or error.name
+
+
+def error_payload(error: HTTPException):
+    """Turn any HTTPException (routing, abort, webargs, 500) into the error shape."""
+    data = getattr(error, "data", None) or {}
+    payload = {"code": error.code, "status": error.name,
+               "message": data.get("message") or _message_for(error)}
+    if "errors" in data:
+        payload["errors"] = data["errors"]
+    elif "messages" in data:
+        payload["errors"] = _field_errors(data["messages"])
+    headers = dict(data.get("headers") or {})
+    if error.code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    if error.code == 429 and hasattr(error, "get_headers"):
+        headers.update({k: v for k, v in error.get_headers() if k == "Retry-After"})
+    return payload, error.code, headers
+
+
+def handle_integrity_error(error: IntegrityError):
+    from backend.extensions import db
+
+    db.session.rollback()
+    log.info("integrity error turned into 409: %s", error.orig)
+    return error_payload(Conflict("The request conflicts with data already stored."))
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(IntegrityError, handle_integrity_error)

@@ -1,0 +1,39 @@
+"""Extension objects, created once and bound to the app in create_app."""
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from backend.errors import ErrorSchema, error_payload
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class MyodiaryApi(Api):
+    """flask-smorest's Api with the project's one error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return error_payload(error)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = MyodiaryApi()
+limiter = Limiter(key_func=get_remote_address)
+cors = CORS()

@@ -1,0 +1,29 @@
+"""Validators shared by schemas of several features."""
+import re
+import zoneinfo
+from functools import cache
+
+from marshmallow import ValidationError
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _known_timezones():
+        raise ValidationError("Not a known IANA timezone, e.g. Europe/Berlin.")
+
+
+def validate_client_id(value: str) -> None:
+    if not CLIENT_ID.match(value):
+        raise ValidationError("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+
+
+def validate_text(value: str) -> None:
+    """Reject what no person types and databases mishandle: NUL and other C0 controls."""
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise ValidationError("Control characters are not allowed.")

@@ -1,0 +1,122 @@
+"""Fixtures: a real app on SQLite and, when reachable, on PostgreSQL; an HTTP client; helpers.
+
+Every test that takes `app` (or `client`, `api`) runs once per database backend. The schema is
+made by the Alembic migrations once per backend and session; rows are cleared after each test.
+"""
+import os
+import uuid
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from backend import create_app
+from backend.config import Config
+from backend.extensions import db, limiter
+from tests.helpers import ApiHelper
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 64
+    RATELIMIT_STORAGE_URI = "memory://"
+    CORS_ORIGINS = ["https://app.example.org"]
+    MAX_CONTENT_LENGTH = 64 * 1024
+    LOG_LEVEL = "WARNING"
+
+
+def config_for(database_url: str, **overrides) -> type[TestConfig]:
+    return type("BoundTestConfig", (TestConfig,),
+                {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+def _postgres_unreachable_reason() -> str | None:
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL}: {str(error).strip()[:200]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The admin URL of a reachable PostgreSQL server, or skip with the reason."""
+    reason = _postgres_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def scratch_database(postgres_server):
+    """Factory of fresh PostgreSQL databases, all dropped at the end of the session."""
+    created = []
+
+    def make() -> str:
+        name = f"myodiary_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return postgres_server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+
+    yield make
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """One migrated database per backend for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    else:
+        url = request.getfixturevalue("scratch_database")()
+    app = create_app(config_for(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance")))
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        _clear_tables()
+        db.engine.dispose()
+
+
+def _clear_tables() -> None:
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    return ApiHelper(client)
+
+
+@pytest.fixture
+def family(api):
+    """A child with its owner, a second caregiver and a clinician in its care team."""
+    owner = api.register("caregiver")
+    child = api.create_child(owner)
+    second, clinician = api.register("caregiver"), api.register("clinician")
+    api.join(owner, child["id"], second)
+    api.join(owner, child["id"], clinician)
+    return {"child": child, "owner": owner, "caregiver": second, "clinician": clinician}

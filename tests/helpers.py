@@ -1,0 +1,83 @@
+"""HTTP helpers shared by the tests: accounts, children, care teams, the error shape."""
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from backend.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    """A registered, signed-in user as a client sees it."""
+
+    id: str
+    email: str
+    role: str
+    token: str
+    headers: dict = field(default_factory=dict)
+
+
+class ApiHelper:
+    """Short, HTTP-only steps that many scenarios share."""
+
+    def __init__(self, client):
+        self.client = client
+        self._count = 0
+
+    def register(self, role: str = "caregiver", email: str | None = None) -> Account:
+        self._count += 1
+        email = email or f"{role}{self._count}@example.org"
+        response = self.client.post("/api/v1/users", json={
+            "email": email, "password": PASSWORD, "name": f"{role.title()} {self._count}", "role": role})
+        assert response.status_code == 201, response.json
+        token = self.sign_in(email)
+        user = response.json
+        return Account(user["id"], email, role, token, {"Authorization": f"Bearer {token}"})
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> str:
+        response = self.client.post("/api/v1/tokens", json={"email": email, "password": password})
+        assert response.status_code == 201, response.json
+        return response.json["token"]
+
+    def create_child(self, owner: Account, **fields) -> dict:
+        body = {"name": "Mila", "birth_date": "2026-10-01", "timezone": "Europe/Berlin",
+                "condition": "bnsm", **fields}
+        response = self.client.post("/api/v1/children", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def invite(self, owner: Account, child_id: str, role: str) -> str:
+        response = self.client.post(f"/api/v1/children/{child_id}/invites", json={"role": role},
+                                    headers=owner.headers)
+        assert response.status_code == 201, response.json
+        return response.json["code"]
+
+    def join(self, owner: Account, child_id: str, member: Account) -> None:
+        code = self.invite(owner, child_id, member.role)
+        response = self.client.post(f"/api/v1/invites/{code}/accept", headers=member.headers)
+        assert response.status_code == 200, response.json
+
+
+def assert_error(response, status: int, field: str | None = None) -> dict:
+    """The one error shape; with `field`, the errors name that field."""
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["code"] == status
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    if field is not None:
+        assert field in body["errors"], body
+    return body
+
+
+def in_postgres(app) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def run_sql(app, sql: str, **params):
+    with app.app_context():
+        result = db.session.execute(text(sql), params)
+        db.session.commit()
+        return result
