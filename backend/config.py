@@ -19,6 +19,16 @@ def default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'myodiary.sqlite3'}"
 
 
+def database_url(url: str | None) -> str:
+    """DATABASE_URL as given, with PostgreSQL URLs pointed at psycopg 3."""
+    if not url:
+        return default_database_url()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def load_or_create_secret_key(instance_dir: Path) -> str:
     """Read the key kept in instance/, writing a new random one on first run."""
     path = instance_dir / "secret_key"
@@ -43,7 +53,7 @@ class Config:
     CORS_ORIGINS = _env_list("CORS_ORIGINS")
 
     # Database
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     # Requests

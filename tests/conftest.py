@@ -11,27 +11,10 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from backend import create_app
-from backend.config import Config
 from backend.extensions import db, limiter
-from tests.helpers import ApiHelper
+from tests.helpers import ApiHelper, config_for
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-class TestConfig(Config):
-    TESTING = True
-    SECRET_KEY = "test-secret-key"
-    ARGON2_TIME_COST = 1
-    ARGON2_MEMORY_COST_KIB = 64
-    RATELIMIT_STORAGE_URI = "memory://"
-    CORS_ORIGINS = ["https://app.example.org"]
-    MAX_CONTENT_LENGTH = 64 * 1024
-    LOG_LEVEL = "WARNING"
-
-
-def config_for(database_url: str, **overrides) -> type[TestConfig]:
-    return type("BoundTestConfig", (TestConfig,),
-                {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
 
 
 def _postgres_unreachable_reason() -> str | None:
@@ -84,8 +67,11 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance")))
+def app(request, database_url, tmp_path):
+    """The app on a clean database; `@pytest.mark.config(KEY=value)` overrides settings."""
+    marker = request.node.get_closest_marker("config")
+    overrides = marker.kwargs if marker else {}
+    app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance"), **overrides))
     with app.app_context():
         limiter.reset()
     yield app

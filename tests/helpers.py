@@ -3,9 +3,26 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
+from backend.config import Config
 from backend.extensions import db
 
 PASSWORD = "correct horse battery"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 64
+    RATELIMIT_STORAGE_URI = "memory://"
+    CORS_ORIGINS = ["https://app.example.org"]
+    MAX_CONTENT_LENGTH = 64 * 1024
+    LOG_LEVEL = "WARNING"
+
+
+def config_for(database_url: str, **overrides) -> type[TestConfig]:
+    return type("BoundTestConfig", (TestConfig,),
+                {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
 
 
 @dataclass
