@@ -54,5 +54,5 @@ def seed_demo(progress: Callable[[str], None] = print) -> Iterator[str]:
         _ensure_child(spec, parent, team)
     db.session.commit()
     progress("Demo data ready.")
-    for email, name, role in DEMO_USERS:
+    for email, _name, role in DEMO_USERS:
         yield f"  {role:<10} {email:<28} password: {DEMO_PASSWORD}"

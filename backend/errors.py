@@ -32,7 +32,8 @@ def _field_errors(messages: dict) -> dict:
 
 def _message_for(error: HTTPException) -> str:
     if error.code == 413:
-        return f"The request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return f"The request body is larger than the limit of {limit} bytes."
     if error.code == 500:
         return "Internal server error."
     if error.code == 422:

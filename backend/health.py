@@ -1,9 +1,10 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 import marshmallow as ma
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.blueprints import Blueprint
 from backend.extensions import db
 
 blp = Blueprint("health", __name__, description="Health probes")

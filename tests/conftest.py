@@ -5,10 +5,10 @@ made by the Alembic migrations once per backend and session; rows are cleared af
 """
 import os
 import uuid
+
 import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from backend import create_app
 from backend.extensions import db, limiter
@@ -44,7 +44,8 @@ def scratch_database(postgres_server):
         with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return postgres_server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        server = postgres_server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{server}/{name}"
 
     yield make
     with psycopg.connect(postgres_server, autocommit=True) as conn:

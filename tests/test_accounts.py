@@ -1,5 +1,5 @@
 """Accounts: register, sign in for a bearer token, sign out, /me, rate limits."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -54,7 +54,7 @@ def test_sign_in_gives_a_token_that_opens_me(client, api):
     response = client.post("/api/v1/tokens", json={"email": "DOC@example.org", "password": PASSWORD})
     assert response.status_code == 201
     expires_at = datetime.fromisoformat(response.json["expires_at"])
-    assert expires_at > datetime.now(timezone.utc) + timedelta(days=29)
+    assert expires_at > datetime.now(UTC) + timedelta(days=29)
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {response.json['token']}"})
     assert me.status_code == 200
     assert me.json["id"] == account.id and me.json["role"] == "clinician"
@@ -87,7 +87,7 @@ def test_sign_out_revokes_only_that_token(client, api):
 
 def test_tokens_expire(client, api):
     account = api.register()
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=31)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=31)):
         assert_error(client.get("/api/v1/me", headers=account.headers), 401)
 
 
@@ -110,7 +110,8 @@ def test_passwords_are_stored_with_argon2id(app, api):
 def test_repeated_failures_on_one_account_are_throttled(client, api):
     account = api.register()
     for _ in range(5):
-        assert_error(client.post("/api/v1/tokens", json={"email": account.email, "password": "guess-1234"}), 401)
+        guess = client.post("/api/v1/tokens", json={"email": account.email, "password": "guess-1234"})
+        assert_error(guess, 401)
     throttled = client.post("/api/v1/tokens", json={"email": account.email, "password": PASSWORD})
     assert_error(throttled, 429)
     assert int(throttled.headers["Retry-After"]) > 0
@@ -120,8 +121,8 @@ def test_repeated_failures_on_one_account_are_throttled(client, api):
 
 
 def test_guessing_across_accounts_from_one_address_is_throttled(client):
-    statuses = [client.post("/api/v1/tokens", json={"email": f"u{i}@example.org", "password": "guess-1234"}).status_code
-                for i in range(31)]
+    guesses = [{"email": f"u{i}@example.org", "password": "guess-1234"} for i in range(31)]
+    statuses = [client.post("/api/v1/tokens", json=guess).status_code for guess in guesses]
     assert statuses[:30] == [401] * 30
     assert statuses[30] == 429
 

@@ -1,5 +1,5 @@
 """Care teams: single-use invite codes, members, revoking, and what each role may do."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -25,11 +25,12 @@ def test_an_invite_code_adds_the_invitee_who_then_sees_the_child(client, api):
     assert response.status_code == 201
     invite = response.json
     assert invite["role"] == "caregiver"
-    expires = datetime.fromisoformat(invite["expires_at"]) - datetime.now(timezone.utc)
+    expires = datetime.fromisoformat(invite["expires_at"]) - datetime.now(UTC)
     assert timedelta(days=6, hours=23) < expires <= timedelta(days=7)
     accepted = accept(client, invite["code"], partner)
     assert accepted.status_code == 200 and accepted.json["id"] == child["id"]
-    assert [c["id"] for c in client.get("/api/v1/children", headers=partner.headers).json["items"]] == [child["id"]]
+    listed = client.get("/api/v1/children", headers=partner.headers).json["items"]
+    assert [c["id"] for c in listed] == [child["id"]]
     member = members_of(client, child["id"], owner)[partner.id]
     assert member["role"] == "caregiver" and member["email"] == partner.email and member["name"]
 
@@ -51,7 +52,7 @@ def test_a_code_works_once(client, api):
 def test_a_code_expires_after_seven_days(client, api):
     owner, partner = api.register(), api.register()
     code = api.invite(owner, api.create_child(owner)["id"], "caregiver")
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=7, minutes=1)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=7, minutes=1)):
         fresh_token = api.sign_in(partner.email)
         response = client.post(f"/api/v1/invites/{code}/accept",
                                headers={"Authorization": f"Bearer {fresh_token}"})

@@ -1,5 +1,5 @@
 """Children: create, list, read, update, soft-delete; ages; validation; who may do what."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -28,7 +28,7 @@ def test_condition_defaults_to_unspecified(client, api):
     assert response.status_code == 201 and response.json["condition"] == "unspecified"
 
 
-@time_machine.travel(datetime(2026, 11, 30, 12, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2026, 11, 30, 12, tzinfo=UTC), tick=False)
 def test_age_is_chronological_and_corrected_for_prematurity(api):
     owner = api.register()
     child = api.create_child(owner, birth_date="2026-09-07", gestational_weeks=32)
@@ -39,7 +39,7 @@ def test_age_is_chronological_and_corrected_for_prematurity(api):
     assert age["show_corrected"] is True
 
 
-@time_machine.travel(datetime(2026, 11, 30, 12, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2026, 11, 30, 12, tzinfo=UTC), tick=False)
 def test_age_reads_in_months_after_13_weeks_and_corrected_only_for_preterm(api):
     owner = api.register()
     term = api.create_child(owner, birth_date="2026-05-30", gestational_weeks=39)
@@ -49,7 +49,7 @@ def test_age_reads_in_months_after_13_weeks_and_corrected_only_for_preterm(api):
     assert unknown["age"]["corrected"] is None and unknown["age"]["show_corrected"] is False
 
 
-@time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False)
 def test_age_counts_days_in_the_childs_timezone(api):
     owner = api.register()
     # 23:30 UTC is already 1 December in Auckland, still 30 November in Los Angeles.
@@ -59,7 +59,7 @@ def test_age_counts_days_in_the_childs_timezone(api):
     assert los_angeles["age"]["chronological"]["days"] == 7
 
 
-@time_machine.travel(datetime(2026, 11, 30, 20, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2026, 11, 30, 20, tzinfo=UTC), tick=False)
 def test_a_preterm_child_younger_than_term_reads_before_term(api):
     owner = api.register()
     child = api.create_child(owner, birth_date="2026-11-16", gestational_weeks=30)
@@ -152,7 +152,8 @@ def test_a_bad_update_changes_nothing(client, family):
 def test_clinicians_read_but_do_not_change_a_child(client, family):
     child, clinician = family["child"], family["clinician"]
     assert client.get(f"{CHILDREN}/{child['id']}", headers=clinician.headers).status_code == 200
-    assert_error(client.patch(f"{CHILDREN}/{child['id']}", json={"name": "X"}, headers=clinician.headers), 403)
+    patched = client.patch(f"{CHILDREN}/{child['id']}", json={"name": "X"}, headers=clinician.headers)
+    assert_error(patched, 403)
     assert_error(client.delete(f"{CHILDREN}/{child['id']}", headers=clinician.headers), 403)
 
 

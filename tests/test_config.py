@@ -1,5 +1,5 @@
 """Configuration from the environment, with safe defaults."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,5 +46,5 @@ def test_cors_answers_only_configured_origins(client):
 def test_token_lifetime_is_configurable(client, api):
     account = api.register()
     response = client.post("/api/v1/tokens", json={"email": account.email, "password": PASSWORD})
-    lifetime = datetime.fromisoformat(response.json["expires_at"]) - datetime.now(timezone.utc)
+    lifetime = datetime.fromisoformat(response.json["expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)

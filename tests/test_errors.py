@@ -1,7 +1,6 @@
 """One JSON error shape for every failure, whatever raised it."""
+import json
 import logging
-
-from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import User
 from backend.extensions import db
@@ -75,3 +74,14 @@ def test_errors_are_json_even_for_html_clients(client):
     response = client.get("/api/v1/nothing-here", headers={"Accept": "text/html"})
     assert response.mimetype == "application/json"
     assert_error(response, 404)
+
+
+def test_a_json_body_without_content_type_is_read(client):
+    body = json.dumps({"email": "raw@example.org", "password": PASSWORD, "name": "Raw", "role": "caregiver"})
+    response = client.post("/api/v1/users", data=body, headers={"Content-Type": ""})
+    assert response.status_code == 201, response.json
+
+
+def test_a_form_body_is_400_not_a_list_of_missing_fields(client):
+    response = client.post("/api/v1/users", data={"email": "form@example.org"})
+    assert_error(response, 400)

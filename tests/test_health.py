@@ -1,7 +1,6 @@
 """Liveness and readiness probes."""
 from backend import create_app
-from tests.helpers import config_for
-from tests.helpers import assert_error
+from tests.helpers import assert_error, config_for
 
 
 def test_healthz_answers_while_the_process_lives(client):

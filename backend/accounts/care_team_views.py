@@ -1,10 +1,9 @@
 """Care-team endpoints: invites and members of a child."""
-from flask_smorest import Blueprint
-
 from backend.accounts import care_teams
 from backend.accounts.models import Membership
 from backend.accounts.schemas import InviteArgsSchema, InviteSchema, MemberSchema
 from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
 from backend.children.access import OWN, READ, child_for
 from backend.children.schemas import ChildSchema
 from backend.extensions import db

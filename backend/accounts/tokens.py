@@ -2,10 +2,10 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import wraps
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from functools import wraps
 from sqlalchemy import select
 
 from backend.accounts.models import Token, User

@@ -1,12 +1,13 @@
 """Accounts: register, sign in and out, who am I."""
 from flask import current_app, g, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.accounts.models import User
 from backend.accounts.passwords import hash_password, verify_password
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
 from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token
+from backend.blueprints import Blueprint
 from backend.extensions import db, limiter
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")

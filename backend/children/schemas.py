@@ -1,5 +1,5 @@
 """Request and response bodies of children (fields as SYNC_SCHEMA.md, dates ISO)."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates
@@ -45,7 +45,7 @@ class ChildSchema(ma.Schema):
 
     @validates("birth_date")
     def validate_birth_date(self, value: date, **kwargs) -> None:
-        latest = (datetime.now(timezone.utc) + LATEST_OFFSET).date()
+        latest = (datetime.now(UTC) + LATEST_OFFSET).date()
         if value > latest:
             raise ValidationError("The birth date is in the future.")
         if value.year < latest.year - OLDEST_BIRTH_YEARS:

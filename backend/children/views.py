@@ -1,8 +1,9 @@
 """Children: create, list, read, update, soft-delete."""
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from backend.accounts.models import Membership
 from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
 from backend.children.access import OWN, READ, WRITE, child_for, visible_children
 from backend.children.models import Child
 from backend.children.schemas import ChildSchema, child_patch_schema
