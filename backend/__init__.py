@@ -5,8 +5,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.config import PROJECT_ROOT, Config
+from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.extensions import api, cors, db, limiter, migrate
+from backend.versioning import install_listeners
 
 
 def create_app(config_class: type[Config] = Config) -> Flask:
@@ -31,6 +33,9 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    install_listeners()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
@@ -46,8 +51,11 @@ def _register_blueprints(app: Flask) -> None:
     from backend.accounts import care_team_views
     from backend.accounts import views as account_views
     from backend.children import views as children_views
+    from backend.diary import views as diary_views
+    from backend.sync import views as sync_views
 
-    for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp):
+    for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
+                      diary_views.blp, sync_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
 

@@ -9,12 +9,12 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @cache
-def _known_timezones() -> frozenset[str]:
+def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
 def validate_timezone(value: str) -> None:
-    if value not in _known_timezones():
+    if value not in known_timezones():
         raise ValidationError("Not a known IANA timezone, e.g. Europe/Berlin.")
 
 

@@ -1,11 +1,12 @@
 """Users, their bearer tokens, care-team memberships and invites."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db_types import UTCDateTime, new_id, utcnow
 from backend.extensions import db
+from backend.versioning import Stamped
 
 USER_ROLES = ("caregiver", "clinician")
 MEMBER_ROLES = ("owner", "caregiver", "clinician")
@@ -39,8 +40,11 @@ class Token(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class Membership(db.Model):
-    """A user's place in a child's care team; revoking keeps the row for the record."""
+class Membership(Stamped, db.Model):
+    """A user's place in a child's care team; revoking keeps the row for the record.
+
+    The sync versions of granting and revoking tell a phone which children it already has.
+    """
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("child_id", "user_id"),)
@@ -51,6 +55,9 @@ class Membership(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_granted_version: Mapped[int] = mapped_column(BigInteger)
+    granted_version: Mapped[int] = mapped_column(BigInteger)
+    revoked_version: Mapped[int | None] = mapped_column(BigInteger)
 
     user: Mapped[User] = relationship(lazy="joined")
     child: Mapped["Child"] = relationship()  # noqa: F821 (backend.children.models)
@@ -58,6 +65,15 @@ class Membership(db.Model):
     @property
     def can_write(self) -> bool:
         return self.role in WRITER_ROLES
+
+    def stamp(self, version: int, new: bool) -> None:
+        if new:
+            self.first_granted_version = self.granted_version = version
+        elif inspect(self).attrs.revoked_at.history.has_changes():
+            if self.revoked_at is None:
+                self.granted_version = version
+            else:
+                self.revoked_version = version
 
 
 class Invite(db.Model):

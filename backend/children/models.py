@@ -8,12 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.children.ages import ages_on
 from backend.db_types import UTCDateTime, new_id, utcnow
 from backend.extensions import db
+from backend.versioning import Versioned
 
 SEXES = ("female", "male", "other")
 CONDITIONS = ("bnsm", "benign_myoclonus_of_infancy", "hypnic_jerks", "unspecified")
 
 
-class Child(db.Model):
+class Child(Versioned, db.Model):
     __tablename__ = "children"
 
     # Client-made ids (WatermelonDB: 16 letters and digits) or server-made UUIDs.

@@ -1,15 +1,12 @@
 """Request and response bodies of children (fields as SYNC_SCHEMA.md, dates ISO)."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates
 
 from backend.children.models import CONDITIONS, SEXES
+from backend.children.rules import birth_date_problem
 from backend.validation import validate_text, validate_timezone
-
-OLDEST_BIRTH_YEARS = 120
-# Anywhere on Earth it is at most UTC+14: a birth date after that day is in the future.
-LATEST_OFFSET = timedelta(hours=14)
 
 
 class AgeSchema(ma.Schema):
@@ -45,11 +42,8 @@ class ChildSchema(ma.Schema):
 
     @validates("birth_date")
     def validate_birth_date(self, value: date, **kwargs) -> None:
-        latest = (datetime.now(UTC) + LATEST_OFFSET).date()
-        if value > latest:
-            raise ValidationError("The birth date is in the future.")
-        if value.year < latest.year - OLDEST_BIRTH_YEARS:
-            raise ValidationError(f"The birth date is more than {OLDEST_BIRTH_YEARS} years ago.")
+        if problem := birth_date_problem(value):
+            raise ValidationError(problem)
 
 
 class ChildPatchSchema(ChildSchema):

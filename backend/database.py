@@ -1,0 +1,43 @@
+"""Engine set-up per database, and read snapshots for the sync pull.
+
+SQLite: pysqlite normally starts transactions only before writes, so two SELECTs of one pull
+could see different data. Here SQLAlchemy's own BEGIN is emitted instead (the recipe in
+SQLAlchemy's SQLite docs), deferred for reads and IMMEDIATE for write requests, so that a
+writer holds the write lock from its first statement and never fails upgrading a read lock.
+WAL lets readers go on while one writer writes.
+"""
+from flask import has_request_context, request
+from sqlalchemy import event
+
+from backend.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def configure_engine(engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook below emits BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    writing = has_request_context() and request.method not in SAFE_METHODS
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def begin_snapshot() -> None:
+    """End the request's transaction so far; the next reads all see one snapshot."""
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})

@@ -1,0 +1,85 @@
+"""Writing and reading diary entries for the REST API (the sync has its own bulk path)."""
+from flask_smorest import abort
+from sqlalchemy import select
+
+from backend.accounts.models import User
+from backend.children.access import WRITE, child_for
+from backend.children.models import Child
+from backend.db_types import new_id, utcnow
+from backend.diary.rules import instant_problems
+from backend.extensions import db
+
+EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
+OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
+
+
+def entries_of(model, child: Child, filters: dict):
+    """Live entries of a child, filtered by start time and equality filters."""
+    query = select(model).where(model.child_id == child.id, model.deleted_at.is_(None))
+    if "from_" in filters:
+        query = query.where(model.started_at >= filters["from_"])
+    if "to" in filters:
+        query = query.where(model.started_at < filters["to"])
+    for name in EQUALITY_FILTERS:
+        if name in filters:
+            query = query.where(getattr(model, name) == filters[name])
+    return query
+
+
+def entry_for(user: User, model, entry_id: str, need: str):
+    """A live entry of a child the user may `need`; 404 as if it did not exist otherwise."""
+    entry = db.session.get(model, entry_id)
+    if entry is None or entry.deleted_at is not None:
+        abort(404, message="No such entry.")
+    child_for(user, entry.child_id, need=need)
+    return entry
+
+
+def _check_instants(entry, child: Child) -> None:
+    problems = instant_problems(entry.started_at, getattr(entry, "ended_at", None),
+                                child.birth_date, child.timezone)
+    if problems:
+        db.session.rollback()
+        abort(422, errors={name: [message] for name, message in problems.items()})
+
+
+def create_entry(model, child: Child, values: dict, user: User):
+    entry_id = values.pop("id", None) or new_id()
+    if values.pop("child_id", child.id) != child.id:
+        abort(422, errors={"child_id": ["Differs from the child in the path."]})
+    if db.session.get(model, entry_id) is not None:
+        abort(409, message="An entry with this id exists; use PUT to replace it.")
+    entry = model(id=entry_id, child_id=child.id, logged_by=user.id, **values)
+    _check_instants(entry, child)
+    db.session.add(entry)
+    return entry
+
+
+def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[object, bool]:
+    """PUT: create the entry under a client-chosen id, or replace it; (entry, created)."""
+    if values.pop("id", entry_id) != entry_id:
+        abort(422, errors={"id": ["Differs from the id in the path."]})
+    entry = db.session.get(model, entry_id)
+    if entry is not None and entry.deleted_at is not None:
+        abort(409, message="This entry was deleted; deleted entries are not brought back.")
+    if entry is None:
+        if "child_id" not in values:
+            abort(422, errors={"child_id": ["Missing data for required field."]})
+        child = child_for(user, values["child_id"], need=WRITE)
+        return create_entry(model, child, {**values, "id": entry_id}, user), True
+    child_for(user, entry.child_id, need=WRITE)
+    cleared = {name: None for name in OPTIONAL_COLUMNS if hasattr(model, name)}
+    return update_entry(entry, {**cleared, **values}, user), False
+
+
+def update_entry(entry, values: dict, user: User):
+    child = child_for(user, values.get("child_id", entry.child_id), need=WRITE)
+    values.pop("id", None)
+    for name, value in values.items():
+        setattr(entry, name, value)
+    _check_instants(entry, child)
+    return entry
+
+
+def delete_entry(entry) -> None:
+    entry.deleted_at = utcnow()

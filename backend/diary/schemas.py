@@ -1,0 +1,85 @@
+"""REST bodies of episodes and sleep sessions: ISO instants, real JSON lists."""
+import json
+
+import marshmallow as ma
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from backend.diary import vocabulary as v
+from backend.validation import validate_client_id, validate_text, validate_timezone
+
+
+class WordList(fields.List):
+    """A list of known words, stored as the phone's JSON text."""
+
+    def __init__(self, allowed: tuple[str, ...], **kwargs):
+        super().__init__(fields.String(validate=validate.OneOf(allowed)), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return json.loads(value) if value else []
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return json.dumps(list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs))))
+
+
+NOTES = [validate.Length(max=v.MAX_NOTES), validate_text]
+
+
+class DiaryEntrySchema(ma.Schema):
+    id = fields.String(validate=validate_client_id, metadata={
+        "description": "Optional on create: a client-chosen id (1-64 of A-Z a-z 0-9 _ -)"})
+    child_id = fields.String(validate=validate_client_id)
+    started_at = fields.AwareDateTime(required=True)
+    notes = fields.String(allow_none=True, validate=NOTES)
+    logged_by = fields.String(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class EpisodeSchema(DiaryEntrySchema):
+    duration_seconds = fields.Integer(required=True,
+                                      validate=validate.Range(min=0, max=v.MAX_EPISODE_SECONDS))
+    timezone = fields.String(required=True, validate=validate_timezone,
+                             metadata={"description": "IANA zone where the episode was logged"})
+    sleep_state = fields.String(required=True, validate=validate.OneOf(v.SLEEP_STATES))
+    stopped_when_woken = fields.String(load_default="not_tried",
+                                       validate=validate.OneOf(v.STOPPED_WHEN_WOKEN))
+    side = fields.String(load_default="unknown", validate=validate.OneOf(v.SIDES))
+    body_parts = WordList(v.BODY_PARTS, load_default=lambda: "[]")
+    signs = WordList(v.SIGNS, load_default=lambda: "[]")
+    triggers = WordList(v.TRIGGERS, load_default=lambda: "[]")
+    jerk_count = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=v.MAX_JERK_COUNT))
+    video_ref = fields.String(allow_none=True, validate=[validate.Length(max=v.MAX_VIDEO_REF),
+                                                         validate_text])
+
+
+class SleepSessionSchema(DiaryEntrySchema):
+    ended_at = fields.AwareDateTime(allow_none=True, metadata={"description": "null while ongoing"})
+    kind = fields.String(required=True, validate=validate.OneOf(v.SLEEP_KINDS))
+    watched = fields.Boolean(required=True, metadata={
+        "description": "someone watched for episodes: the exposure the trends divide by"})
+
+    @validates_schema
+    def validate_order(self, data, **kwargs):
+        if data.get("ended_at") and data.get("started_at") and data["ended_at"] < data["started_at"]:
+            raise ValidationError("Lies before started_at.", field_name="ended_at")
+
+
+class EpisodePatchSchema(EpisodeSchema):
+    """Any subset of an episode's fields."""
+
+
+class SleepSessionPatchSchema(SleepSessionSchema):
+    """Any subset of a sleep session's fields."""
+
+
+class EpisodeFilterSchema(ma.Schema):
+    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "started at or after"})
+    to = fields.AwareDateTime(metadata={"description": "started before"})
+    sleep_state = fields.String(validate=validate.OneOf(v.SLEEP_STATES))
+
+
+class SleepSessionFilterSchema(ma.Schema):
+    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "started at or after"})
+    to = fields.AwareDateTime(metadata={"description": "started before"})
+    kind = fields.String(validate=validate.OneOf(v.SLEEP_KINDS))
+    watched = fields.Boolean()

@@ -1,0 +1,127 @@
+"""REST endpoints of the diary: episodes and sleep sessions, built by one factory.
+
+  GET|POST /children/{child_id}/<collection>       list (newest first, filtered) and create
+  GET|PUT|PATCH|DELETE /<collection>/{entry_id}    read, create-or-replace, change, delete
+"""
+from dataclasses import dataclass
+
+import marshmallow as ma
+
+from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
+from backend.children.access import READ, WRITE, child_for
+from backend.diary import entries
+from backend.diary.models import Episode, SleepSession
+from backend.diary.schemas import (
+    EpisodeFilterSchema,
+    EpisodePatchSchema,
+    EpisodeSchema,
+    SleepSessionFilterSchema,
+    SleepSessionPatchSchema,
+    SleepSessionSchema,
+)
+from backend.extensions import db
+from backend.pagination import PageArgsSchema, page_schema, paginate
+
+blp = Blueprint("diary", __name__, url_prefix="/api/v1",
+                description="The caregivers' diary: episodes and sleep sessions")
+
+
+@dataclass(frozen=True)
+class Resource:
+    model: type
+    path: str  # URL segment, e.g. "sleep-sessions"
+    id_param: str  # e.g. "sleep_session_id"
+    noun: str  # for summaries, e.g. "sleep session"
+    schema: type[ma.Schema]
+    patch_schema: type[ma.Schema]
+    filter_schema: type[ma.Schema]
+
+
+def register(resource: Resource) -> None:
+    name = resource.model.__tablename__
+    item_rule = f"/{resource.path}/<{resource.id_param}>"
+    schema, noun = resource.schema(), resource.noun
+    filters = type(f"{resource.model.__name__}ListArgsSchema",
+                   (resource.filter_schema, PageArgsSchema), {})
+    page = page_schema(resource.schema, f"{resource.model.__name__}Page")
+
+    @blp.route(f"/children/<child_id>/{resource.path}", methods=["GET"], endpoint=f"list_{name}")
+    @login_required
+    @blp.arguments(filters, location="query")
+    @blp.response(200, page)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(summary=f"The child's {noun}s, newest first")
+    def list_entries(args, child_id):
+        child = child_for(current_user(), child_id, need=READ)
+        query = entries.entries_of(resource.model, child, args)
+        return paginate(query, resource.model.started_at, resource.model.id, args, newest_first=True)
+
+    @blp.route(f"/children/<child_id>/{resource.path}", methods=["POST"], endpoint=f"create_{name}")
+    @login_required
+    @blp.arguments(resource.schema)
+    @blp.response(201, schema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(summary=f"Log a {noun} (caregivers)")
+    def create(values, child_id):
+        child = child_for(current_user(), child_id, need=WRITE)
+        entry = entries.create_entry(resource.model, child, values, current_user())
+        db.session.commit()
+        return entry
+
+    @blp.route(item_rule, methods=["GET"], endpoint=f"get_{name}")
+    @login_required
+    @blp.response(200, schema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(summary=f"One {noun}")
+    def get(**path):
+        entry_id = path[resource.id_param]
+        return entries.entry_for(current_user(), resource.model, entry_id, need=READ)
+
+    @blp.route(item_rule, methods=["PUT"], endpoint=f"put_{name}")
+    @login_required
+    @blp.arguments(resource.schema)
+    @blp.response(200, schema)
+    @blp.alt_response(201, schema=resource.schema, description="Created under this id")
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(summary=f"Create a {noun} under a client-chosen id, or replace it (idempotent)")
+    def put(values, **path):
+        entry_id = path[resource.id_param]
+        entry, created = entries.replace_entry(resource.model, entry_id, values, current_user())
+        db.session.commit()
+        return entry, 201 if created else 200
+
+    @blp.route(item_rule, methods=["PATCH"], endpoint=f"patch_{name}")
+    @login_required
+    @blp.arguments(resource.patch_schema(partial=True))
+    @blp.response(200, schema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(summary=f"Change some fields of a {noun}")
+    def patch(values, **path):
+        entry_id = path[resource.id_param]
+        entry = entries.entry_for(current_user(), resource.model, entry_id, need=WRITE)
+        entries.update_entry(entry, values, current_user())
+        db.session.commit()
+        return entry
+
+    @blp.route(item_rule, methods=["DELETE"], endpoint=f"delete_{name}")
+    @login_required
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(summary=f"Delete a {noun}; phones get the deletion at their next sync")
+    def delete(**path):
+        entry_id = path[resource.id_param]
+        entries.delete_entry(entries.entry_for(current_user(), resource.model, entry_id, need=WRITE))
+        db.session.commit()
+
+
+register(Resource(Episode, "episodes", "episode_id", "episode", EpisodeSchema, EpisodePatchSchema,
+                  EpisodeFilterSchema))
+register(Resource(SleepSession, "sleep-sessions", "sleep_session_id", "sleep session", SleepSessionSchema,
+                  SleepSessionPatchSchema, SleepSessionFilterSchema))

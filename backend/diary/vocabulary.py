@@ -1,0 +1,18 @@
+"""Allowed values and limits of diary entries (../shared/SYNC_SCHEMA.md)."""
+from datetime import timedelta
+
+SLEEP_STATES = ("asleep", "falling_asleep", "waking", "awake", "unknown")
+STOPPED_WHEN_WOKEN = ("yes", "no", "not_tried")
+SIDES = ("left", "right", "both", "unknown")
+BODY_PARTS = ("arms", "legs", "face", "trunk", "whole_body")
+SIGNS = ("eye_deviation", "mouth_movements", "breathing_pause", "colour_change", "crying")
+TRIGGERS = ("fatigue", "stress", "sleep_deprivation", "illness", "rocking", "noise", "feeding", "other")
+SLEEP_KINDS = ("night", "nap")
+
+MAX_EPISODE_SECONDS = 21600
+MAX_JERK_COUNT = 100_000
+MAX_NOTES = 2000
+MAX_VIDEO_REF = 500
+MAX_SLEEP_SESSION = timedelta(hours=24)
+# Phones' clocks run a little ahead; beyond this an instant is "in the future".
+CLOCK_SKEW = timedelta(minutes=10)

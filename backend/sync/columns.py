@@ -1,0 +1,218 @@
+"""The phone's columns (../shared/SYNC_SCHEMA.md): decode pushed raw values, encode pulled rows.
+
+WatermelonDB knows only strings, numbers and booleans: instants travel as epoch milliseconds,
+word lists as JSON-encoded strings, and an unset non-optional string arrives as "".
+"""
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from backend.children.models import CONDITIONS, SEXES
+from backend.children.rules import birth_date_problem
+from backend.diary import vocabulary as v
+from backend.validation import CLIENT_ID, known_timezones
+
+
+class Invalid(ValueError):
+    """A raw value the column does not accept; the message says why."""
+
+
+@dataclass(frozen=True)
+class Column:
+    decode: Callable[[Any], Any]
+    encode: Callable[[Any], Any] = lambda value: value
+    optional: bool = False
+
+
+# ---- decoders -------------------------------------------------------------------------------
+
+def _number(raw) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise Invalid("Must be a number.")
+    return raw
+
+
+def integer(low: int, high: int) -> Callable[[Any], int]:
+    def decode(raw) -> int:
+        value = _number(raw)
+        if value != int(value) or not low <= value <= high:
+            raise Invalid(f"Must be a whole number from {low} to {high}.")
+        return int(value)
+    return decode
+
+
+def number(low: float, high: float) -> Callable[[Any], float]:
+    def decode(raw) -> float:
+        value = _number(raw)
+        if not low <= value <= high:
+            raise Invalid(f"Must be a number from {low} to {high}.")
+        return float(value)
+    return decode
+
+
+def text(max_length: int, min_length: int = 0) -> Callable[[Any], str]:
+    def decode(raw) -> str:
+        if not isinstance(raw, str):
+            raise Invalid("Must be a string.")
+        if not min_length <= len(raw) <= max_length:
+            raise Invalid(f"Must be {min_length} to {max_length} characters.")
+        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in raw):
+            raise Invalid("Control characters are not allowed.")
+        return raw
+    return decode
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
+    def decode(raw) -> str:
+        if raw not in allowed:
+            raise Invalid(f"Must be one of: {', '.join(allowed)}.")
+        return raw
+    return decode
+
+
+def word_list(allowed: tuple[str, ...]) -> Callable[[Any], str]:
+    """A JSON-encoded list of known words, kept as canonical JSON text."""
+    def decode(raw) -> str:
+        if raw in ("", None):
+            return "[]"
+        try:
+            words = json.loads(raw) if isinstance(raw, str) else None
+        except ValueError:
+            words = None
+        if not isinstance(words, list) or any(word not in allowed for word in words):
+            raise Invalid(f"Must be a JSON list of: {', '.join(allowed)}.")
+        return json.dumps(list(dict.fromkeys(words)))
+    return decode
+
+
+def epoch_ms(raw) -> datetime:
+    value = _number(raw)
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Invalid("Must be an instant in epoch milliseconds.") from None
+
+
+def iso_date(raw) -> date:
+    try:
+        value = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise Invalid("Must be a date as YYYY-MM-DD.")
+    if problem := birth_date_problem(value):
+        raise Invalid(problem)
+    return value
+
+
+def timezone(raw) -> str:
+    if raw not in known_timezones():
+        raise Invalid("Must be a known IANA timezone, e.g. Europe/Berlin.")
+    return raw
+
+
+def client_id(raw) -> str:
+    if not isinstance(raw, str) or not CLIENT_ID.match(raw):
+        raise Invalid("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+    return raw
+
+
+def boolean(raw) -> bool:
+    if not isinstance(raw, bool):
+        raise Invalid("Must be true or false.")
+    return raw
+
+
+def ignored(raw) -> None:
+    return None
+
+
+# ---- encoders -------------------------------------------------------------------------------
+
+def to_epoch_ms(value: datetime | None) -> int | None:
+    return None if value is None else round(value.timestamp() * 1000)
+
+
+def to_iso_date(value: date) -> str:
+    return value.isoformat()
+
+
+INSTANT = Column(epoch_ms, to_epoch_ms)
+SERVER_INSTANT = Column(ignored, to_epoch_ms, optional=True)  # the server keeps its own times
+
+COLUMNS: dict[str, dict[str, Column]] = {
+    "children": {
+        "name": Column(text(80, min_length=1)),
+        "birth_date": Column(iso_date, to_iso_date),
+        "gestational_weeks": Column(number(22, 44), optional=True),
+        "sex": Column(one_of(SEXES), optional=True),
+        "timezone": Column(timezone),
+        "condition": Column(one_of(CONDITIONS)),
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
+    "episodes": {
+        "child_id": Column(client_id),
+        "started_at": INSTANT,
+        "duration_seconds": Column(integer(0, v.MAX_EPISODE_SECONDS)),
+        "timezone": Column(timezone),
+        "sleep_state": Column(one_of(v.SLEEP_STATES)),
+        "stopped_when_woken": Column(one_of(v.STOPPED_WHEN_WOKEN)),
+        "side": Column(one_of(v.SIDES)),
+        "body_parts": Column(word_list(v.BODY_PARTS), optional=True),
+        "signs": Column(word_list(v.SIGNS), optional=True),
+        "triggers": Column(word_list(v.TRIGGERS), optional=True),
+        "jerk_count": Column(integer(0, v.MAX_JERK_COUNT), optional=True),
+        "notes": Column(text(v.MAX_NOTES), optional=True),
+        "video_ref": Column(text(v.MAX_VIDEO_REF), optional=True),
+        "logged_by": Column(ignored, optional=True),  # the server sets it from the token
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
+    "sleep_sessions": {
+        "child_id": Column(client_id),
+        "started_at": INSTANT,
+        "ended_at": Column(epoch_ms, to_epoch_ms, optional=True),
+        "kind": Column(one_of(v.SLEEP_KINDS)),
+        "watched": Column(boolean),
+        "notes": Column(text(v.MAX_NOTES), optional=True),
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
+}
+TABLES = tuple(COLUMNS)
+CLIENT_ONLY = frozenset({"_status", "_changed"})
+
+
+def decode_record(table: str, raw: dict) -> tuple[dict, dict[str, str]]:
+    """Stored values of a pushed record, and field -> message for what is wrong with it."""
+    values, problems = {}, {}
+    for name in raw.keys() - COLUMNS[table].keys() - CLIENT_ONLY - {"id"}:
+        problems[name] = "Unknown column."
+    for name, column in COLUMNS[table].items():
+        raw_value = raw.get(name)
+        if raw_value is None:
+            if not column.optional:
+                problems[name] = "Missing value." if name not in raw else "May not be null."
+            elif column.decode is not ignored:
+                values[name] = None
+            continue
+        try:
+            decoded = column.decode(raw_value)
+        except Invalid as error:
+            problems[name] = str(error)
+            continue
+        if column.decode is not ignored:
+            values[name] = decoded
+    return values, problems
+
+
+def encode_row(table: str, row) -> dict:
+    """A stored row as the phone's raw record."""
+    raw = {"id": row.id}
+    for name, column in COLUMNS[table].items():
+        raw[name] = column.encode(getattr(row, name))
+    return raw

@@ -1,0 +1,109 @@
+"""Pull: what changed for this user since `last_pulled_at`, read in one snapshot.
+
+A phone gets a record as `created` when it cannot have it yet (new to the user since its last
+pull, and not made on this phone), as `updated` when it has it, and ids in `deleted` when the
+record was deleted or the user lost the child (revoked, or the child deleted).
+"""
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, false, or_, select
+
+from backend.accounts.models import Membership
+from backend.children.models import Child
+from backend.diary.models import Episode, SleepSession
+from backend.extensions import db
+from backend.sync.columns import COLUMNS, TABLES, encode_row
+from backend.versioning import current_version
+
+DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession}
+SYNC_ONLY_COLUMNS = ("id", "deleted_at", "created_version", "created_by_device")
+
+
+@dataclass
+class Phone:
+    """What the server knows of the pulling phone."""
+
+    last_pulled_at: int | None
+    device_id: str | None
+
+    def made(self, row) -> bool:
+        return self.device_id is not None and row.created_by_device == self.device_id
+
+    def has(self, row, had_child: bool) -> bool:
+        return self.made(row) or (had_child and row.created_version <= self.last_pulled_at)
+
+
+@dataclass
+class ChildPlan:
+    """Which children the phone gets in full, only their changes, or loses."""
+
+    new: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
+
+
+def pull_changes(user_id: str, phone: Phone) -> dict:
+    timestamp = current_version()
+    changes = {table: {"created": [], "updated": [], "deleted": []} for table in TABLES}
+    plan = _plan_children(user_id, phone, changes["children"])
+    for table, model in DIARY_MODELS.items():
+        _add_diary_rows(changes[table], model, table, plan, phone)
+    return {"changes": changes, "timestamp": timestamp}
+
+
+def _active_at(membership: Membership, version: int) -> bool:
+    """Was the membership in force when the phone pulled at `version`?"""
+    revoked = membership.revoked_version
+    if membership.granted_version <= version:
+        return not (revoked is not None and membership.granted_version < revoked <= version)
+    return membership.first_granted_version <= version and revoked is not None and revoked > version
+
+
+def _had_child(membership: Membership, child: Child, phone: Phone) -> bool:
+    if phone.last_pulled_at is None:
+        return False
+    last = phone.last_pulled_at
+    if phone.made(child):
+        return not (child.deleted_at is not None and child.version <= last)
+    deleted_before = child.deleted_at is not None and child.version <= last
+    return _active_at(membership, last) and child.created_version <= last and not deleted_before
+
+
+def _plan_children(user_id: str, phone: Phone, child_changes: dict) -> ChildPlan:
+    plan = ChildPlan()
+    rows = db.session.execute(select(Membership, Child).join(Child, Child.id == Membership.child_id)
+                              .where(Membership.user_id == user_id)).all()
+    for membership, child in rows:
+        had = _had_child(membership, child, phone)
+        if membership.revoked_at is None and child.deleted_at is None:
+            (plan.known if had else plan.new).add(child.id)
+            _add_child(child_changes, child, had, phone)
+        elif had:
+            plan.gone.add(child.id)
+            child_changes["deleted"].append(child.id)
+    return plan
+
+
+def _add_child(child_changes: dict, child: Child, had: bool, phone: Phone) -> None:
+    if had and child.version <= phone.last_pulled_at:
+        return
+    kind = "updated" if phone.has(child, had) else "created"
+    child_changes[kind].append(encode_row("children", child))
+
+
+def _add_diary_rows(table_changes: dict, model, table: str, plan: ChildPlan, phone: Phone) -> None:
+    columns = [getattr(model, name) for name in (*SYNC_ONLY_COLUMNS, *COLUMNS[table])]
+    wanted = [model.child_id.in_(plan.new)] if plan.new else []
+    if plan.known:
+        wanted.append(and_(model.child_id.in_(plan.known), model.version > phone.last_pulled_at))
+    for row in db.session.execute(select(*columns).where(or_(false(), *wanted))):
+        had_child = row.child_id in plan.known
+        if row.deleted_at is not None:
+            if had_child:
+                table_changes["deleted"].append(row.id)
+            continue
+        kind = "updated" if phone.has(row, had_child) else "created"
+        table_changes[kind].append(encode_row(table, row))
+    if plan.gone:
+        table_changes["deleted"].extend(db.session.scalars(
+            select(model.id).where(model.child_id.in_(plan.gone))))

@@ -1,0 +1,259 @@
+"""Push: a phone's changes, stored all together or not at all.
+
+Order of checks: the records' shapes and values (422), the caller's right to write each child
+(403), instants against the child's birth date (422), records changed on the server since the
+phone's last pull by someone else (409). Only then is anything written, in the one transaction.
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_smorest import abort
+from sqlalchemy import bindparam, insert, select, update
+
+from backend.accounts.models import Membership, User
+from backend.children.models import Child
+from backend.db_types import new_id, utcnow
+from backend.diary.models import Episode, SleepSession
+from backend.diary.rules import instant_problems
+from backend.extensions import db
+from backend.sync.columns import TABLES, Invalid, client_id, decode_record
+from backend.sync.pull import Phone
+from backend.versioning import claim_version
+
+MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
+DIARY_TABLES = ("episodes", "sleep_sessions")
+ID_CHUNK = 500  # stay under SQLite's bound-parameter limit
+
+
+@dataclass
+class TableBatch:
+    upserts: dict[str, dict] = field(default_factory=dict)  # id -> stored values
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    tables: dict[str, TableBatch]
+    existing: dict[str, dict] = field(default_factory=dict)  # table -> id -> stored row
+    children: dict[str, Child] = field(default_factory=dict)  # every child the push touches
+
+    def ids(self, table: str) -> list[str]:
+        return [*self.tables[table].upserts, *self.tables[table].deleted]
+
+
+def push_changes(user: User, changes: dict, phone: Phone) -> None:
+    batch = decode_changes(changes)
+    if user.role != "caregiver":
+        abort(403, message="Clinicians read the diary; only caregivers push changes.")
+    version = claim_version()
+    _load_existing(batch)
+    writable, tombstoned = _check_access(user, batch)
+    _drop_records_of_deleted_children(batch, tombstoned)
+    _check_instants(batch)
+    _check_conflicts(batch, phone)
+    _apply(batch, user, phone, version)
+
+
+# ---- 422: shapes and values ----------------------------------------------------------------
+
+def decode_changes(changes: dict) -> Batch:
+    errors: dict = {}
+    tables = {table: _decode_table(table, changes.get(table) or {}, errors) for table in TABLES}
+    if errors:
+        first = next(iter(errors))
+        abort(422, message=f"Some records are not valid, e.g. in {first}; nothing was stored.",
+              errors=errors)
+    return Batch(tables)
+
+
+def _decode_table(table: str, lists: dict, errors: dict) -> TableBatch:
+    batch, table_errors = TableBatch(), {}
+    for raw in [*(lists.get("created") or []), *(lists.get("updated") or [])]:
+        record_id = raw.get("id")
+        try:
+            client_id(record_id)
+        except Invalid as error:
+            table_errors[str(record_id)] = {"id": [str(error)]}
+            continue
+        values, problems = decode_record(table, raw)
+        if record_id in batch.upserts:
+            problems["id"] = "The record appears twice in this push."
+        if problems:
+            table_errors[record_id] = {name: [message] for name, message in problems.items()}
+        batch.upserts[record_id] = values
+    for record_id in lists.get("deleted") or []:
+        try:
+            client_id(record_id)
+        except Invalid as error:
+            table_errors[str(record_id)] = {"id": [str(error)]}
+            continue
+        if record_id in batch.upserts:
+            table_errors[record_id] = {"id": ["The record is both changed and deleted in this push."]}
+        batch.deleted.append(record_id)
+    if table_errors:
+        errors[table] = table_errors
+    return batch
+
+
+# ---- 403: who may write which child ----------------------------------------------------------
+
+def _load_existing(batch: Batch) -> None:
+    """The stored rows the push names, and every child its diary records point to."""
+    for table in DIARY_TABLES:
+        batch.existing[table] = _rows_by_id(MODELS[table], batch.ids(table))
+    child_ids = set(batch.ids("children"))
+    for table in DIARY_TABLES:
+        child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
+        child_ids.update(row.child_id for row in batch.existing[table].values())
+    batch.children = _rows_by_id(Child, list(child_ids))
+    batch.existing["children"] = {cid: row for cid, row in batch.children.items()
+                                  if cid in set(batch.ids("children"))}
+
+
+def _rows_by_id(model, ids: list[str]) -> dict:
+    found = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = db.session.scalars(select(model).where(model.id.in_(ids[start:start + ID_CHUNK])))
+        found.update((row.id, row) for row in rows)
+    return found
+
+
+def _check_access(user: User, batch: Batch) -> tuple[set[str], set[str]]:
+    """Children the user may write in this push, and deleted children whose records are dropped."""
+    memberships = {m.child_id: m for m in db.session.scalars(select(Membership).where(
+        Membership.user_id == user.id, Membership.revoked_at.is_(None)))}
+    writers = {child_id for child_id, m in memberships.items() if m.can_write}
+    existing_children = batch.existing["children"]
+    tombstoned = {cid for cid, child in batch.children.items()
+                  if child.deleted_at is not None and cid in writers}
+    new_children = set(batch.tables["children"].upserts) - set(batch.children)
+    writable = (writers - tombstoned) | new_children
+    denied: dict = {}
+    for child_id in set(batch.tables["children"].upserts) & set(existing_children):
+        if child_id not in writers:
+            denied.setdefault("children", {})[child_id] = ["You may not change this child."]
+    for child_id in batch.tables["children"].deleted:
+        child = existing_children.get(child_id)
+        if child is not None and child.deleted_at is None and _role(memberships, child_id) != "owner":
+            denied.setdefault("children", {})[child_id] = ["Only the child's owner may delete it."]
+    for table in DIARY_TABLES:
+        for record_id, child_id in _children_touched(batch, table):
+            if child_id not in writable and child_id not in tombstoned:
+                denied.setdefault(table, {})[record_id] = [f"You may not write child {child_id}."]
+    if denied:
+        abort(403, message="This push writes children you may not write; nothing was stored.",
+              errors=denied)
+    return writable, tombstoned
+
+
+def _role(memberships: dict, child_id: str) -> str | None:
+    membership = memberships.get(child_id)
+    return membership.role if membership else None
+
+
+def _children_touched(batch: Batch, table: str) -> Iterable[tuple[str, str]]:
+    existing = batch.existing[table]
+    for record_id, values in batch.tables[table].upserts.items():
+        yield record_id, values["child_id"]
+        if record_id in existing:
+            yield record_id, existing[record_id].child_id
+    for record_id in batch.tables[table].deleted:
+        if record_id in existing:
+            yield record_id, existing[record_id].child_id
+
+
+def _drop_records_of_deleted_children(batch: Batch, tombstoned: set[str]) -> None:
+    """Offline edits to a child deleted meanwhile are dropped, as the child's tombstone says."""
+    for table in DIARY_TABLES:
+        existing, upserts = batch.existing[table], batch.tables[table].upserts
+        for record_id in [rid for rid, values in upserts.items() if values["child_id"] in tombstoned
+                          or (rid in existing and existing[rid].child_id in tombstoned)]:
+            del upserts[record_id]
+
+
+# ---- 422: instants against the child -------------------------------------------------------
+
+def _check_instants(batch: Batch) -> None:
+    children = {cid: (c.birth_date, c.timezone) for cid, c in batch.children.items()}
+    children.update({cid: (v["birth_date"], v["timezone"])
+                     for cid, v in batch.tables["children"].upserts.items()})
+    errors: dict = {}
+    for table in DIARY_TABLES:
+        for record_id, values in batch.tables[table].upserts.items():
+            birth_date, timezone = children[values["child_id"]]
+            problems = instant_problems(values["started_at"], values.get("ended_at"), birth_date, timezone)
+            if problems:
+                errors.setdefault(table, {})[record_id] = {k: [m] for k, m in problems.items()}
+    if errors:
+        abort(422, message="Some records lie in the future or before the birth; nothing was stored.",
+              errors=errors)
+
+
+# ---- 409: changed on the server since the phone's last pull ----------------------------------
+
+def _check_conflicts(batch: Batch, phone: Phone) -> None:
+    last = phone.last_pulled_at or 0
+    conflicts: dict = {}
+    for table in TABLES:
+        for record_id in batch.ids(table):
+            row = batch.existing[table].get(record_id)
+            if row is not None and row.version > last and not _own_change(row, phone):
+                conflicts.setdefault(table, {})[record_id] = ["Changed on the server since your last pull."]
+    if conflicts:
+        abort(409, message="Records changed on the server since your last pull: pull, then push again.",
+              errors=conflicts)
+
+
+def _own_change(row, phone: Phone) -> bool:
+    """This phone's own earlier push (a reply it never got) is no conflict."""
+    return phone.device_id is not None and row.updated_by_device == phone.device_id
+
+
+# ---- writing ----------------------------------------------------------------------------
+
+def _apply(batch: Batch, user: User, phone: Phone, version: int) -> None:
+    now = utcnow()
+    stamp = {"version": version, "updated_by_device": phone.device_id, "updated_at": now}
+    for table in TABLES:
+        model, existing = MODELS[table], batch.existing[table]
+        inserts, updates = [], []
+        for record_id, values in batch.tables[table].upserts.items():
+            row = existing.get(record_id)
+            if row is None:
+                inserts.append({**values, **stamp, "id": record_id, "created_at": now,
+                                "created_version": version, "created_by_device": phone.device_id,
+                                **_owner_columns(table, user)})
+            elif row.deleted_at is None:
+                updates.append({**values, **stamp, "_id": record_id})
+        _insert(model, inserts)
+        _update(model, updates)
+        deleted = [rid for rid in batch.tables[table].deleted
+                   if rid in existing and existing[rid].deleted_at is None]
+        _update(model, [{**stamp, "deleted_at": now, "_id": rid} for rid in deleted])
+    _grant_ownership(batch, user, version, now)
+
+
+def _owner_columns(table: str, user: User) -> dict:
+    return {"owner_id": user.id} if table == "children" else {"logged_by": user.id}
+
+
+def _insert(model, rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(insert(model.__table__), rows)
+
+
+def _update(model, rows: list[dict]) -> None:
+    if not rows:
+        return
+    table = model.__table__
+    columns = [name for name in rows[0] if name != "_id"]
+    statement = update(table).where(table.c.id == bindparam("_id")).values(
+        {name: bindparam(name) for name in columns})
+    db.session.execute(statement, rows, execution_options={"synchronize_session": False})
+
+
+def _grant_ownership(batch: Batch, user: User, version: int, now) -> None:
+    new_children = set(batch.tables["children"].upserts) - set(batch.existing["children"])
+    _insert(Membership, [{"id": new_id(), "child_id": child_id, "user_id": user.id, "role": "owner",
+                          "created_at": now, "first_granted_version": version,
+                          "granted_version": version} for child_id in new_children])

@@ -1,0 +1,41 @@
+"""GET /api/v1/sync (pull) and POST /api/v1/sync (push): WatermelonDB's sync protocol."""
+from flask import jsonify
+
+from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
+from backend.database import begin_snapshot
+from backend.extensions import db
+from backend.sync.pull import Phone, pull_changes
+from backend.sync.push import push_changes
+from backend.sync.schemas import ChangesSchema, EmptySchema, PullArgsSchema, PullSchema, PushArgsSchema
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Phone sync (WatermelonDB)")
+
+
+@blp.route("/sync", methods=["GET"])
+@login_required
+@blp.arguments(PullArgsSchema, location="query")
+@blp.alt_response(200, schema=PullSchema, success=True, description="Changes since last_pulled_at")
+@blp.alt_response(401, response="UNAUTHORIZED")
+def pull(args):
+    """Pull every change since last_pulled_at, with the timestamp to send next time"""
+    user = current_user()
+    begin_snapshot()
+    result = pull_changes(user.id, Phone(args["last_pulled_at"], args["device_id"]))
+    db.session.rollback()  # read only
+    return jsonify(result)
+
+
+@blp.route("/sync", methods=["POST"])
+@login_required
+@blp.arguments(PushArgsSchema, location="query")
+@blp.arguments(ChangesSchema)
+@blp.response(200, EmptySchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+def push(args, changes):
+    """Push the phone's changes: all stored, or none (409 when the server changed meanwhile)"""
+    push_changes(current_user(), changes, Phone(args["last_pulled_at"], args["device_id"]))
+    db.session.commit()
+    return {}
