@@ -6,8 +6,9 @@ FLASK  := $(BIN)/flask --app backend
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
+SYNC_CLIENT := tests/sync_client
 
-.PHONY: install run test lint spec lock clean
+.PHONY: install node-deps run test lint spec lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,13 @@ $(VENV)/.installed: setup.cfg constraints.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# The real WatermelonDB client for the sync tests (skipped, with the reason, without Node).
+node-deps:
+	@if ! command -v npm >/dev/null; then echo "npm not found: the WatermelonDB client tests will skip"; \
+	elif [ ! -f $(SYNC_CLIENT)/node_modules/.installed ] || \
+	     [ $(SYNC_CLIENT)/package-lock.json -nt $(SYNC_CLIENT)/node_modules/.installed ]; then \
+	  (cd $(SYNC_CLIENT) && npm ci --no-audit --no-fund) && touch $(SYNC_CLIENT)/node_modules/.installed; fi
 
 run: install
 	$(FLASK) db upgrade
@@ -35,7 +43,7 @@ run: install
 lint: install
 	$(BIN)/ruff check backend tests migrations
 
-test: install lint
+test: install node-deps lint
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status

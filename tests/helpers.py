@@ -98,3 +98,18 @@ def run_sql(app, sql: str, **params):
         result = db.session.execute(text(sql), params)
         db.session.commit()
         return result
+
+
+def episode_body(**fields) -> dict:
+    """A valid REST episode: two nights ago, asleep, stopped when woken."""
+    body = {"started_at": "2026-11-28T02:14:00+01:00", "duration_seconds": 45,
+            "timezone": "Europe/Berlin", "sleep_state": "asleep", "stopped_when_woken": "yes",
+            "side": "both", "body_parts": ["arms", "legs"], "signs": [], "triggers": ["fatigue"],
+            "jerk_count": 12, "notes": "Quiet night otherwise"}
+    return {**body, **fields}
+
+
+def sleep_body(**fields) -> dict:
+    body = {"started_at": "2026-11-27T19:30:00+01:00", "ended_at": "2026-11-28T06:30:00+01:00",
+            "kind": "night", "watched": True}
+    return {**body, **fields}

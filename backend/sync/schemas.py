@@ -8,10 +8,10 @@ from backend.validation import validate_client_id
 class NullableVersion(fields.Integer):
     """The phone sends `null` (or nothing) before its first pull, as text in the URL."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if value in ("", "null", "undefined", None):
-            return None
-        return super()._deserialize(value, attr, data, **kwargs)
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value in ("", "null", "undefined"):
+            value = None
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 class PullArgsSchema(ma.Schema):

@@ -1,0 +1,148 @@
+// Two parents, two phones, one child: the sync scenarios of issue 3, run with WatermelonDB's
+// own synchronize() against the real server. Writes a JSON report for tests/test_sync_client.py.
+'use strict'
+
+const fs = require('fs')
+const { Phone, diagnostics, TABLES } = require('./phones')
+
+const config = JSON.parse(process.env.MYODIARY_SYNC_CONFIG)
+const HOUR = 3600 * 1000
+const now = Date.now()
+
+const mum = new Phone({ name: 'mum', baseUrl: config.baseUrl, token: config.mumToken, deviceId: 'mumphone0001' })
+const dad = new Phone({ name: 'dad', baseUrl: config.baseUrl, token: config.dadToken, deviceId: 'dadphone0001' })
+
+function episode(overrides = {}) {
+  return {
+    child_id: config.childId, started_at: now - 20 * HOUR, duration_seconds: 40, timezone: 'Europe/Berlin',
+    sleep_state: 'asleep', stopped_when_woken: 'yes', side: 'both', body_parts: '["arms","legs"]',
+    signs: '[]', triggers: '["fatigue"]', jerk_count: 10, notes: null, video_ref: null,
+    ...overrides,
+  }
+}
+
+async function find(phone, table, id) {
+  return (await phone.records(table)).find((record) => record.id === id)
+}
+
+const scenarios = {
+  async offline_logging_then_sync() {
+    // At 3 a.m., offline: a night's sleep and three episodes, then the phone syncs later.
+    await mum.create('sleep_sessions', { child_id: config.childId, started_at: now - 30 * HOUR,
+      ended_at: now - 19 * HOUR, kind: 'night', watched: true, notes: null })
+    for (const hours of [26, 24, 21]) await mum.create('episodes', episode({ started_at: now - hours * HOUR }))
+    await mum.sync()
+    await dad.sync()
+    return { dad_episodes: (await dad.records('episodes')).length }
+  },
+
+  async edit_and_delete_propagate() {
+    const [first, second] = await dad.records('episodes')
+    await dad.edit('episodes', first.id, { notes: 'stopped when we picked her up' })
+    await dad.remove('episodes', second.id)
+    await dad.sync()
+    await mum.sync()
+    const edited = await find(mum, 'episodes', first.id)
+    return { notes_on_mum: edited && edited.notes, deleted_still_on_mum: Boolean(await find(mum, 'episodes', second.id)) }
+  },
+
+  async conflict_then_retry_keeps_both_edits() {
+    const [target] = await mum.records('episodes')
+    await mum.edit('episodes', target.id, { side: 'left' })
+    await dad.edit('episodes', target.id, { jerk_count: 25 })
+    // Mum's phone syncs just after dad's pulled and before his push lands: his push is a 409.
+    dad.beforeNextPush = () => mum.sync()
+    let firstError = null
+    try {
+      await dad.sync()
+    } catch (error) {
+      firstError = String(error.message)
+    }
+    await dad.sync() // the docs' advice: synchronize again (pull, merge per column, push)
+    await mum.sync()
+    const merged = await find(mum, 'episodes', target.id)
+    return { first_error: firstError, dad_push_statuses: dad.pushStatuses.slice(-2), side: merged.side, jerk_count: merged.jerk_count }
+  },
+
+  async lost_reply_then_repeated_push() {
+    const id = await mum.create('episodes', episode({ started_at: now - 3 * HOUR, notes: 'reply lost' }))
+    mum.loseNextPushReply = true
+    let firstError = null
+    try {
+      await mum.sync()
+    } catch (error) {
+      firstError = String(error.message)
+    }
+    await mum.sync()
+    await dad.sync()
+    return { first_error: firstError, id, dad_copies: (await dad.records('episodes')).filter((r) => r.id === id).length }
+  },
+
+  async delete_while_the_other_phone_edits_offline() {
+    const id = await mum.create('episodes', episode({ started_at: now - 2 * HOUR }))
+    await mum.sync()
+    await dad.sync()
+    await mum.remove('episodes', id)
+    await dad.edit('episodes', id, { notes: 'edited offline' })
+    await mum.sync()
+    await dad.sync()
+    return { id, on_mum: Boolean(await find(mum, 'episodes', id)), on_dad: Boolean(await find(dad, 'episodes', id)) }
+  },
+
+  async edit_offline_while_the_other_phone_deletes_later() {
+    const id = await dad.create('episodes', episode({ started_at: now - HOUR }))
+    await dad.sync()
+    await mum.sync()
+    await dad.edit('episodes', id, { side: 'right' })
+    await mum.remove('episodes', id)
+    await dad.sync() // the edit reaches the server first
+    await mum.sync() // then the delete, from a phone that had not seen the edit
+    await dad.sync()
+    return { id, on_mum: Boolean(await find(mum, 'episodes', id)), on_dad: Boolean(await find(dad, 'episodes', id)) }
+  },
+}
+
+async function settle() {
+  for (let round = 0; round < 2; round += 1) {
+    await mum.sync()
+    await dad.sync()
+  }
+}
+
+async function check() {
+  const phones = {}
+  for (const phone of [mum, dad]) {
+    const diagnosis = await phone.diagnose()
+    phones[phone.name] = {
+      unsynced: await phone.hasUnsynced(),
+      issue_count: diagnosis.issueCount,
+      diagnosis_log: diagnosis.issueCount ? diagnosis.log : '',
+      records: await phone.snapshot(),
+    }
+  }
+  return phones
+}
+
+async function main() {
+  const report = []
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    const before = diagnostics.length
+    const entry = { name }
+    try {
+      entry.result = await scenario()
+      await settle()
+      entry.phones = await check()
+    } catch (error) {
+      entry.error = String(error && error.stack ? error.stack : error)
+    }
+    entry.diagnostics = diagnostics.slice(before)
+    report.push(entry)
+    if (entry.error) break
+  }
+  fs.writeFileSync(process.env.MYODIARY_SYNC_REPORT, JSON.stringify({ tables: TABLES, scenarios: report }, null, 2))
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,58 @@
+"""A minimal phone for protocol tests: raw WatermelonDB pulls and pushes over HTTP."""
+import json
+from datetime import UTC, datetime
+
+NIGHT_MS = int(datetime(2026, 11, 28, 1, 14, tzinfo=UTC).timestamp() * 1000)
+
+
+def raw_episode(record_id: str, child_id: str, **columns) -> dict:
+    raw = {"id": record_id, "child_id": child_id, "started_at": NIGHT_MS, "duration_seconds": 30,
+           "timezone": "Europe/Berlin", "sleep_state": "asleep", "stopped_when_woken": "yes",
+           "side": "both", "body_parts": '["arms"]', "signs": "[]", "triggers": "", "jerk_count": None,
+           "notes": None, "video_ref": None, "logged_by": "", "created_at": 0, "updated_at": 0,
+           "_status": "created", "_changed": ""}
+    return {**raw, **columns}
+
+
+def raw_sleep(record_id: str, child_id: str, **columns) -> dict:
+    raw = {"id": record_id, "child_id": child_id, "started_at": NIGHT_MS - 5 * 3600_000,
+           "ended_at": NIGHT_MS + 5 * 3600_000, "kind": "night", "watched": True, "notes": None,
+           "created_at": 0, "updated_at": 0}
+    return {**raw, **columns}
+
+
+def raw_child(record_id: str, **columns) -> dict:
+    raw = {"id": record_id, "name": "Phone baby", "birth_date": "2026-10-01", "gestational_weeks": None,
+           "sex": None, "timezone": "Europe/Berlin", "condition": "bnsm", "created_at": 0, "updated_at": 0}
+    return {**raw, **columns}
+
+
+def changes(**tables) -> dict:
+    """{"episodes": {"created": [...]}} -> every table with every list."""
+    empty = {"created": [], "updated": [], "deleted": []}
+    return {name: {**empty, **tables.get(name, {})} for name in ("children", "episodes", "sleep_sessions")}
+
+
+class Phone:
+    def __init__(self, client, account, device_id: str):
+        self.client, self.account, self.device_id = client, account, device_id
+        self.last_pulled_at = None
+
+    def pull(self, last_pulled_at="keep"):
+        last = self.last_pulled_at if last_pulled_at == "keep" else last_pulled_at
+        response = self.client.get("/api/v1/sync", headers=self.account.headers, query_string={
+            "last_pulled_at": "null" if last is None else last, "schema_version": 1,
+            "migration": "null", "device_id": self.device_id})
+        assert response.status_code == 200, response.json
+        self.last_pulled_at = response.json["timestamp"]
+        return response.json["changes"]
+
+    def push(self, body: dict, last_pulled_at="keep"):
+        last = self.last_pulled_at if last_pulled_at == "keep" else last_pulled_at
+        return self.client.post("/api/v1/sync", data=json.dumps(body), headers=self.account.headers,
+                                query_string={"last_pulled_at": last, "device_id": self.device_id})
+
+
+def ids(table_changes: dict, kind: str) -> set:
+    items = table_changes[kind]
+    return {item if isinstance(item, str) else item["id"] for item in items}
