@@ -8,7 +8,7 @@ PORT   ?= 8000
 WORKERS ?= 2
 SYNC_CLIENT := tests/sync_client
 
-.PHONY: install node-deps run test lint spec lock clean
+.PHONY: install node-deps run test lint spec bench bench-quick lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: install node-deps lint
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status
+
+# Benchmarks build their own data; figures and how they were measured: docs/benchmarks.md.
+bench: install
+	$(BIN)/python bench/sync_bench.py
+
+bench-quick: install
+	$(BIN)/python bench/sync_bench.py --quick
 
 spec: install
 	$(FLASK) openapi write --format=yaml api_spec/openapi.yaml

@@ -37,7 +37,8 @@ def _sqlite_begin(connection) -> None:
 
 
 def begin_snapshot() -> None:
-    """End the request's transaction so far; the next reads all see one snapshot."""
-    db.session.rollback()
+    """Start the request's reads in one snapshot (ending any transaction begun so far)."""
+    if db.session().in_transaction():
+        db.session.rollback()
     if db.engine.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})

@@ -1,12 +1,16 @@
-"""Demo data for `make run`: three accounts and two children with care teams."""
+"""Demo data for `make run`: three accounts, two children with care teams and ten weeks of diary."""
+import random
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from backend.accounts.models import Membership, User
 from backend.accounts.passwords import hash_password
 from backend.children.models import Child
+from backend.db_types import utcnow
+from backend.diary.models import Episode, SleepSession
+from backend.diary.simulation import Course, resolving, simulate
 from backend.extensions import db
 
 DEMO_PASSWORD = "demo-password"
@@ -20,6 +24,12 @@ DEMO_CHILDREN = (
     ("demo-child-mila", "Mila", 77, 39.0, "bnsm"),
     ("demo-child-noah", "Noah", 160, 34.0, "benign_myoclonus_of_infancy"),
 )
+DEMO_COURSES = {
+    "demo-child-mila": resolving(start=6.0, halving_weeks=2.5),
+    "demo-child-noah": Course(lambda week: 3.0, sleep_state="falling_asleep"),
+}
+DIARY_WEEKS = 10
+MODELS = {"episodes": Episode, "sleep_sessions": SleepSession}
 
 
 def _ensure_user(email: str, name: str, role: str) -> User:
@@ -43,6 +53,24 @@ def _ensure_child(spec: tuple, owner: User, team: list[tuple[User, str]]) -> Chi
     return child
 
 
+def _ensure_diary(child: Child, loggers: list[User], progress: Callable[[str], None]) -> None:
+    """Ten weeks of nights and episodes, unless the child's diary has entries already."""
+    if db.session.scalar(select(exists().where(SleepSession.child_id == child.id))):
+        return
+    rng = random.Random(child.id)  # the same demo every time
+    first_night = date.today() - timedelta(days=DIARY_WEEKS * 7)
+    counts, now = {"episodes": 0, "sleep_sessions": 0}, utcnow()
+    for table, values in simulate(rng, child.id, child.timezone, first_night, DIARY_WEEKS * 7,
+                                  DEMO_COURSES[child.id]):
+        if values["started_at"] > now:
+            continue  # tonight has not happened yet
+        if values.get("ended_at") and values["ended_at"] > now:
+            values["ended_at"] = None
+        db.session.add(MODELS[table](logged_by=rng.choice(loggers).id, **values))
+        counts[table] += 1
+    progress(f"  {child.name}: {counts['sleep_sessions']} nights, {counts['episodes']} episodes")
+
+
 def seed_demo(progress: Callable[[str], None] = print) -> Iterator[str]:
     """Create what is missing of the demo; yield the logins to print."""
     progress("Seeding demo accounts ...")
@@ -50,8 +78,10 @@ def seed_demo(progress: Callable[[str], None] = print) -> Iterator[str]:
     db.session.flush()
     progress("Seeding demo children ...")
     team = [(parent, "owner"), (second, "caregiver"), (clinician, "clinician")]
-    for spec in DEMO_CHILDREN:
-        _ensure_child(spec, parent, team)
+    children = [_ensure_child(spec, parent, team) for spec in DEMO_CHILDREN]
+    db.session.flush()
+    for child in children:
+        _ensure_diary(child, [parent, second], progress)
     db.session.commit()
     progress("Demo data ready.")
     for email, _name, role in DEMO_USERS:

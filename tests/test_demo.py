@@ -1,4 +1,6 @@
 """`flask seed-demo`: demo accounts and children, created once however often it runs."""
+from datetime import date
+
 from backend.demo import DEMO_PASSWORD
 
 
@@ -18,3 +20,31 @@ def test_seed_demo_is_idempotent_and_its_logins_work(app, client):
         assert len(listed) == children
     conditions = {child["name"]: child["condition"] for child in listed}
     assert conditions == {"Mila": "bnsm", "Noah": "benign_myoclonus_of_infancy"}
+    for child in listed:
+        nights = client.get(f"/api/v1/children/{child['id']}/sleep-sessions", headers=headers,
+                            query_string={"limit": 500}).json["items"]
+        assert 68 <= len(nights) <= 70  # ten weeks, seeded once although the command ran twice
+        episodes = client.get(f"/api/v1/children/{child['id']}/episodes", headers=headers,
+                              query_string={"limit": 500}).json["items"]
+        assert episodes and all(e["logged_by"] for e in episodes)
+
+
+def test_the_demo_course_of_mila_resolves_and_noahs_does_not(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    token = client.post("/api/v1/tokens", json={"email": "parent@example.com", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json['token']}"}
+
+    def episodes_in_weeks(child_id, first, last):
+        items = client.get(f"/api/v1/children/{child_id}/episodes", headers=headers,
+                           query_string={"limit": 500}).json["items"]
+        days = sorted({e["started_at"][:10] for e in items})
+        start = days[0]
+        return sum(1 for e in items if first * 7 <= _days_between(start, e["started_at"][:10]) < last * 7)
+
+    assert episodes_in_weeks("demo-child-mila", 0, 2) > 4 * episodes_in_weeks("demo-child-mila", 8, 10)
+    noah_early, noah_late = episodes_in_weeks("demo-child-noah", 0, 2), episodes_in_weeks("demo-child-noah", 8, 10)
+    assert 0.5 < noah_early / noah_late < 2
+
+
+def _days_between(first: str, second: str) -> int:
+    return (date.fromisoformat(second) - date.fromisoformat(first)).days

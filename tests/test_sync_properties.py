@@ -10,7 +10,6 @@ sync, which pulls first.
 import json
 import uuid
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -205,8 +204,6 @@ class SyncMachine(RuleBasedStateMachine):
 
 
 def test_any_interleaving_of_syncs_converges(app, client, api):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("the rules are the same on PostgreSQL; the real-client test covers it there")
     with app.app_context():
         run_state_machine_as_test(
             lambda: SyncMachine(client, api),

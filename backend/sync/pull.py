@@ -12,7 +12,7 @@ from backend.accounts.models import Membership
 from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
-from backend.sync.columns import COLUMNS, TABLES, encode_row
+from backend.sync.columns import COLUMNS, TABLES, encode_row, tuple_encoder
 from backend.versioning import current_version
 
 DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession}
@@ -92,18 +92,19 @@ def _add_child(child_changes: dict, child: Child, had: bool, phone: Phone) -> No
 
 
 def _add_diary_rows(table_changes: dict, model, table: str, plan: ChildPlan, phone: Phone) -> None:
-    columns = [getattr(model, name) for name in (*SYNC_ONLY_COLUMNS, *COLUMNS[table])]
+    names = [*SYNC_ONLY_COLUMNS, *COLUMNS[table]]
+    encode = tuple_encoder(table, names)
     wanted = [model.child_id.in_(plan.new)] if plan.new else []
     if plan.known:
         wanted.append(and_(model.child_id.in_(plan.known), model.version > phone.last_pulled_at))
-    for row in db.session.execute(select(*columns).where(or_(false(), *wanted))):
+    for row in db.session.execute(select(*(getattr(model, name) for name in names)).where(or_(false(), *wanted))):
         had_child = row.child_id in plan.known
         if row.deleted_at is not None:
             if had_child:
                 table_changes["deleted"].append(row.id)
             continue
         kind = "updated" if phone.has(row, had_child) else "created"
-        table_changes[kind].append(encode_row(table, row))
+        table_changes[kind].append(encode(row))
     if plan.gone:
         table_changes["deleted"].extend(db.session.scalars(
             select(model.id).where(model.child_id.in_(plan.gone))))

@@ -1,7 +1,9 @@
 """GET /api/v1/sync (pull) and POST /api/v1/sync (push): WatermelonDB's sync protocol."""
+from functools import wraps
+
 from flask import jsonify
 
-from backend.accounts.tokens import current_user, login_required
+from backend.accounts.tokens import authenticate, current_user, login_required
 from backend.blueprints import Blueprint
 from backend.database import begin_snapshot
 from backend.extensions import db
@@ -12,16 +14,24 @@ from backend.sync.schemas import ChangesSchema, EmptySchema, PullArgsSchema, Pul
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Phone sync (WatermelonDB)")
 
 
+def snapshot_then_login(view):
+    """login_required, with the token read inside the pull's snapshot: one transaction less."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        begin_snapshot()
+        authenticate()
+        return view(*args, **kwargs)
+    return wrapper
+
+
 @blp.route("/sync", methods=["GET"])
-@login_required
+@snapshot_then_login
 @blp.arguments(PullArgsSchema, location="query")
 @blp.alt_response(200, schema=PullSchema, success=True, description="Changes since last_pulled_at")
 @blp.alt_response(401, response="UNAUTHORIZED")
 def pull(args):
     """Pull every change since last_pulled_at, with the timestamp to send next time"""
-    user = current_user()
-    begin_snapshot()
-    result = pull_changes(user.id, Phone(args["last_pulled_at"], args["device_id"]))
+    result = pull_changes(current_user().id, Phone(args["last_pulled_at"], args["device_id"]))
     db.session.rollback()  # read only
     return jsonify(result)
 
