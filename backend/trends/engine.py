@@ -1,0 +1,258 @@
+"""The trend engine: weekly frequency against age, a Poisson model, an honest verdict.
+
+Pure functions from facts (facts.py) to plain results; ../shared/CLINICAL.md "Is it resolving?"
+describes the method and thresholds.py holds every threshold.
+"""
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.rates import test_poisson_2indep
+
+from backend.children.ages import prematurity_days
+from backend.trends import thresholds as t
+from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
+
+
+@dataclass
+class WeekStats:
+    week: int  # completed weeks of chronological age at the week's start (0 = first week of life)
+    start: date  # the week's first day, local to the child
+    age_weeks: float  # chronological age in weeks at the week's start
+    corrected_age_weeks: float | None
+    episodes: int  # episodes on watched nights: the count the rate divides
+    unwatched_episodes: int  # seen on nights nobody watched: shown, not counted in rates
+    watched_nights: int
+    watched_hours: float
+    episodes_per_night: float | None  # None: nobody watched, the week is missing, not zero
+    episodes_per_hour: float | None
+    mean_duration_seconds: float | None
+    share_awake: float | None
+    share_not_stopped_on_waking: float | None  # of the episodes where waking was tried
+
+
+@dataclass
+class RecentChange:
+    weeks: int
+    recent_rate: float
+    previous_rate: float
+    recent_nights: int
+    previous_nights: int
+    rate_ratio: float | None
+    p_value: float | None
+
+
+@dataclass
+class CurvePoint:
+    age_weeks: float
+    rate: float
+    low: float
+    high: float
+
+
+@dataclass
+class ModelFit:
+    family: str  # "poisson" or "quasi_poisson"
+    dispersion: float
+    rate_ratio_per_4_weeks: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    weeks_used: int
+    kendall_tau: float | None
+    kendall_p_value: float | None
+    theil_slope_per_week: float | None
+    recent: RecentChange | None
+    curve: list[CurvePoint] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    code: str  # resolved | resolving | stable | worsening | insufficient_data
+    reasons: list[str]
+
+
+# ---- weekly series ------------------------------------------------------------------------------
+
+def diary_day(instant: datetime, zone: ZoneInfo) -> date:
+    """The local day a night began on: noon to noon in the child's zone (DST-safe wall time)."""
+    local = instant.astimezone(zone).replace(tzinfo=None)
+    return (local - timedelta(hours=t.DIARY_DAY_STARTS_AT_HOUR)).date()
+
+
+def weekly_series(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[SleepFact], today: date,
+                  weeks: int = t.DEFAULT_WEEKS) -> list[WeekStats]:
+    zone = ZoneInfo(child.timezone)
+    week_of = lambda day: (day - child.birth_date).days // 7  # noqa: E731
+    nights, hours, watched_days, watched_spans = _exposure(sleeps, zone, week_of)
+    counted, unwatched, described = defaultdict(int), defaultdict(int), defaultdict(list)
+    for episode in episodes:
+        day = diary_day(episode.started_at, zone)
+        week = week_of(day)
+        described[week].append(episode)
+        if day in watched_days or any(a <= episode.started_at <= b for a, b in watched_spans):
+            counted[week] += 1
+        else:
+            unwatched[week] += 1
+    entry_weeks = [*nights, *described]
+    if not entry_weeks:
+        return []
+    last = week_of(today)
+    first = max(min(entry_weeks), last - weeks + 1, 0)
+    shift = prematurity_days(child.gestational_weeks) / 7
+    return [_week_stats(child, week, shift, counted[week], unwatched[week], nights.get(week, 0),
+                        hours.get(week, 0.0), described[week]) for week in range(first, last + 1)]
+
+
+def _exposure(sleeps: list[SleepFact], zone: ZoneInfo, week_of):
+    nights, hours = defaultdict(int), defaultdict(float)
+    watched_days, watched_spans = set(), []
+    for sleep in sleeps:
+        if not sleep.watched:
+            continue
+        day = diary_day(sleep.started_at, zone)
+        if sleep.kind == "night":
+            nights[week_of(day)] += 1
+            watched_days.add(day)
+        if sleep.ended_at is not None:
+            hours[week_of(day)] += (sleep.ended_at - sleep.started_at).total_seconds() / 3600
+            watched_spans.append((sleep.started_at, sleep.ended_at))
+    return nights, hours, watched_days, watched_spans
+
+
+def _week_stats(child: ChildFacts, week: int, shift: float, counted: int, unwatched: int, nights: int,
+                hours: float, episodes: list[EpisodeFact]) -> WeekStats:
+    tried = [e for e in episodes if e.stopped_when_woken in ("yes", "no")]
+    return WeekStats(
+        week=week, start=child.birth_date + timedelta(days=7 * week), age_weeks=float(week),
+        corrected_age_weeks=None if child.gestational_weeks is None else round(week - shift, 2),
+        episodes=counted, unwatched_episodes=unwatched, watched_nights=nights, watched_hours=round(hours, 2),
+        episodes_per_night=_ratio(counted, nights), episodes_per_hour=_ratio(counted, hours),
+        mean_duration_seconds=_ratio(sum(e.duration_seconds for e in episodes), len(episodes)),
+        share_awake=_ratio(sum(e.sleep_state == "awake" for e in episodes), len(episodes)),
+        share_not_stopped_on_waking=_ratio(sum(e.stopped_when_woken == "no" for e in tried), len(tried)))
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+# ---- the model -----------------------------------------------------------------------------------
+
+def axis_age(week: WeekStats, axis: str) -> float:
+    """Age at the week's middle on the chosen axis; the slope is the same on either."""
+    age = week.corrected_age_weeks if axis == "corrected" and week.corrected_age_weeks is not None \
+        else week.age_weeks
+    return age + 0.5
+
+
+def fit_model(weeks: list[WeekStats], axis: str = "chronological") -> ModelFit | None:
+    """Poisson regression of weekly counts on age, watched nights as exposure (CLINICAL.md)."""
+    used = [w for w in weeks if w.watched_nights > 0]
+    if len(used) < 2 or sum(w.episodes for w in used) == 0:
+        return None
+    ages = np.array([axis_age(w, axis) for w in used])
+    counts = np.array([w.episodes for w in used], dtype=float)
+    exposure = np.array([w.watched_nights for w in used], dtype=float)
+    design = sm.add_constant(ages, has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separation when late weeks are all zero is expected
+        model = sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure)
+        fit = model.fit()
+        dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
+        family = "poisson"
+        if dispersion > t.OVERDISPERSION_ABOVE:
+            fit, family = model.fit(scale="X2"), "quasi_poisson"
+    return _model_fit(fit, family, dispersion, used, ages, axis)
+
+
+def _model_fit(fit, family: str, dispersion: float, used: list[WeekStats], ages, axis: str) -> ModelFit:
+    slope, se = float(fit.params[1]), float(fit.bse[1])
+    z = stats.norm.ppf(0.5 + t.CONFIDENCE / 2)
+    per = t.RATE_RATIO_WEEKS
+    tau, tau_p, theil = _model_free(used, axis)
+    return ModelFit(
+        family=family, dispersion=round(dispersion, 3),
+        rate_ratio_per_4_weeks=_safe_exp(per * slope), ci_low=_safe_exp(per * (slope - z * se)),
+        ci_high=_safe_exp(per * (slope + z * se)), p_value=float(fit.pvalues[1]), weeks_used=len(used),
+        kendall_tau=tau, kendall_p_value=tau_p, theil_slope_per_week=theil, recent=recent_change(used),
+        curve=_curve(fit, ages))
+
+
+def _safe_exp(value: float) -> float:
+    return math.exp(min(value, 700.0))
+
+
+def _curve(fit, ages) -> list[CurvePoint]:
+    grid = np.linspace(ages.min(), ages.max(), 25)
+    frame = fit.get_prediction(sm.add_constant(grid, has_constant="add")).summary_frame(alpha=1 - t.CONFIDENCE)
+    return [CurvePoint(round(float(a), 3), float(m), float(lo), float(hi)) for a, m, lo, hi in
+            zip(grid, frame["mean"], frame["mean_ci_lower"], frame["mean_ci_upper"], strict=True)]
+
+
+def _model_free(used: list[WeekStats], axis: str) -> tuple[float | None, float | None, float | None]:
+    """Kendall's tau (one-sided, falling) and Theil-Sen on weeks with enough watched nights."""
+    solid = [w for w in used if w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK]
+    rates = [w.episodes_per_night for w in solid]
+    if len(solid) < 3 or len(set(rates)) < 2:
+        return None, None, None
+    ages = [axis_age(w, axis) for w in solid]
+    tau = stats.kendalltau(ages, rates, alternative="less")
+    theil = stats.theilslopes(rates, ages)
+    return float(tau.statistic), float(tau.pvalue), float(theil.slope)
+
+
+def recent_change(used: list[WeekStats], k: int = t.RECENT_WEEKS) -> RecentChange | None:
+    """The last k watched weeks against the k before (a two-sample Poisson rate test)."""
+    if len(used) < 2 * k:
+        return None
+    recent, previous = used[-k:], used[-2 * k:-k]
+    c1, n1 = sum(w.episodes for w in recent), sum(w.watched_nights for w in recent)
+    c2, n2 = sum(w.episodes for w in previous), sum(w.watched_nights for w in previous)
+    ratio = p_value = None
+    if c2 > 0:
+        ratio = (c1 / n1) / (c2 / n2)
+        p_value = float(test_poisson_2indep(c1, n1, c2, n2, method="score").pvalue)
+    return RecentChange(k, round(c1 / n1, 3), round(c2 / n2, 3), n1, n2, ratio, p_value)
+
+
+# ---- the verdict -----------------------------------------------------------------------------
+
+def quiet_streak(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[SleepFact]) -> int:
+    """Watched nights in a row, the latest first, with no episode."""
+    zone = ZoneInfo(child.timezone)
+    watched = sorted({diary_day(s.started_at, zone) for s in sleeps if s.watched and s.kind == "night"},
+                     reverse=True)
+    with_episodes = {diary_day(e.started_at, zone) for e in episodes}
+    streak = 0
+    for day in watched:
+        if day in with_episodes:
+            break
+        streak += 1
+    return streak
+
+
+def verdict(weeks: list[WeekStats], model: ModelFit | None, quiet_nights: int) -> Verdict:
+    observed = sum(w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK for w in weeks)
+    total = sum(w.episodes for w in weeks)
+    if observed < t.MIN_OBSERVED_WEEKS or total < t.MIN_EPISODES:
+        return Verdict("insufficient_data", [
+            f"{observed} week(s) with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights "
+            f"(needs {t.MIN_OBSERVED_WEEKS}) and {total} episode(s) on watched nights (needs {t.MIN_EPISODES})."])
+    if quiet_nights >= t.RESOLVED_QUIET_NIGHTS:
+        return Verdict("resolved", [f"The last {quiet_nights} watched nights passed without an episode."])
+    if model is None:
+        return Verdict("insufficient_data", ["The model could not be fitted to these weeks."])
+    described = (f"Rate ratio per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
+                 f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f})")
+    if model.ci_high < 1:
+        return Verdict("resolving", [f"{described}: the whole interval lies below 1, the rate falls with age."])
+    if model.ci_low > 1:
+        return Verdict("worsening", [f"{described}: the whole interval lies above 1, the rate rises with age."])
+    return Verdict("stable", [f"{described}: the interval includes 1, no clear change with age."])

@@ -1,0 +1,69 @@
+"""The plain data the trend engine works on, and how it is read from the database."""
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from backend.children.models import Child
+from backend.diary.models import Episode, SleepSession
+from backend.extensions import db
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    id: str
+    name: str
+    birth_date: date
+    gestational_weeks: float | None
+    timezone: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class EpisodeFact:
+    id: str
+    started_at: datetime  # aware UTC
+    duration_seconds: int
+    sleep_state: str
+    stopped_when_woken: str
+    signs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SleepFact:
+    id: str
+    started_at: datetime
+    ended_at: datetime | None
+    kind: str
+    watched: bool
+
+
+def child_facts(child: Child) -> ChildFacts:
+    return ChildFacts(child.id, child.name, child.birth_date, child.gestational_weeks, child.timezone,
+                      child.condition)
+
+
+def episode_facts(child_ids: list[str]) -> dict[str, list[EpisodeFact]]:
+    """Live episodes per child, oldest first."""
+    rows = db.session.execute(
+        select(Episode.child_id, Episode.id, Episode.started_at, Episode.duration_seconds, Episode.sleep_state,
+               Episode.stopped_when_woken, Episode.signs)
+        .where(Episode.child_id.in_(child_ids), Episode.deleted_at.is_(None)).order_by(Episode.started_at))
+    found: dict[str, list[EpisodeFact]] = {child_id: [] for child_id in child_ids}
+    for child_id, *values in rows:
+        *head, signs = values
+        found[child_id].append(EpisodeFact(*head, tuple(json.loads(signs or "[]"))))
+    return found
+
+
+def sleep_facts(child_ids: list[str]) -> dict[str, list[SleepFact]]:
+    rows = db.session.execute(
+        select(SleepSession.child_id, SleepSession.id, SleepSession.started_at, SleepSession.ended_at,
+               SleepSession.kind, SleepSession.watched)
+        .where(SleepSession.child_id.in_(child_ids), SleepSession.deleted_at.is_(None))
+        .order_by(SleepSession.started_at))
+    found: dict[str, list[SleepFact]] = {child_id: [] for child_id in child_ids}
+    for child_id, *values in rows:
+        found[child_id].append(SleepFact(*values))
+    return found

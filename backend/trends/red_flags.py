@@ -1,0 +1,56 @@
+"""Red flags (../shared/CLINICAL.md): patterns that suggest a clinician review.
+
+Never an alarm and never a diagnosis: each flag says what was seen, on which episodes, since when.
+One-sided jerks alone are not a flag: 4 of 18 benign cases were one-sided (Kaddurah & Holmes 2009).
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backend.children.ages import prematurity_days
+from backend.trends import thresholds as t
+from backend.trends.engine import Verdict
+from backend.trends.facts import ChildFacts, EpisodeFact
+
+
+@dataclass
+class RedFlag:
+    code: str
+    message: str
+    evidence: list[str]  # episode ids
+    since: datetime  # the first evidence
+
+
+EpisodeRule = tuple[str, str, Callable[[ChildFacts, EpisodeFact], bool]]
+
+EPISODE_RULES: list[EpisodeRule] = [
+    ("awake_episodes", "Episodes happened while the child was awake; benign sleep myoclonus happens only in sleep.",
+     lambda child, e: e.sleep_state == "awake" and child.condition not in t.AWAKE_EXPECTED_CONDITIONS),
+    ("not_stopping_on_waking", "Episodes did not stop when the child was woken.",
+     lambda child, e: e.stopped_when_woken == "no"),
+    ("warning_signs", "Warning signs were recorded during episodes (eye deviation, mouth movements, breathing "
+     "pauses, colour change or crying).", lambda child, e: any(s in t.WARNING_SIGNS for s in e.signs)),
+    ("long_episode", "An episode lasted longer than 30 minutes.",
+     lambda child, e: e.duration_seconds > t.LONG_EPISODE_SECONDS),
+    ("persists_past_6_months", "Episodes continue past 6 months of corrected age; 95% of BNSM has resolved by then.",
+     lambda child, e: child.condition == "bnsm" and _corrected_age_days(child, e) > t.BNSM_PERSISTENCE_DAYS),
+]
+
+
+def _corrected_age_days(child: ChildFacts, episode: EpisodeFact) -> int:
+    born = datetime.combine(child.birth_date, datetime.min.time(), tzinfo=episode.started_at.tzinfo)
+    return (episode.started_at - born).days - prematurity_days(child.gestational_weeks)
+
+
+def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, now: datetime) -> list[RedFlag]:
+    flags = []
+    for code, message, applies in EPISODE_RULES:
+        evidence = [e for e in episodes if applies(child, e)]
+        if evidence:
+            flags.append(RedFlag(code, message, [e.id for e in evidence], evidence[0].started_at))
+    if verdict.code == "worsening":
+        recent = [e for e in episodes if e.started_at >= now - timedelta(weeks=2 * t.RECENT_WEEKS)]
+        since = recent[0].started_at if recent else now
+        flags.append(RedFlag("worsening", "The episodes become more frequent with age. " + verdict.reasons[0],
+                             [e.id for e in recent], since))
+    return flags

@@ -1,0 +1,26 @@
+"""Every threshold the trend engine uses, named, with where it comes from.
+
+Published figures come from ../shared/CLINICAL.md (sources cited there); the rest are product
+choices, kept here so that changing one is a one-line, reviewed change.
+"""
+# --- product choices (CLINICAL.md "Is it resolving?": not published, ours) -------------------
+MIN_WATCHED_NIGHTS_PER_WEEK = 3  # a week counts as observed with at least this many watched nights
+MIN_OBSERVED_WEEKS = 4  # fewer observed weeks: insufficient_data
+MIN_EPISODES = 10  # fewer episodes in all: insufficient_data
+RESOLVED_QUIET_NIGHTS = 14  # this many consecutive watched nights without an episode: resolved
+RATE_RATIO_WEEKS = 4  # the rate ratio is reported per 4 weeks of age
+CONFIDENCE = 0.95
+OVERDISPERSION_ABOVE = 1.5  # Pearson chi2/df above this: quasi-Poisson standard errors
+RECENT_WEEKS = 3  # "last k weeks against the k before"
+DEFAULT_WEEKS = 104  # the trends window when ?weeks= is not given
+LIST_WINDOW_WEEKS = 2  # the patient list compares the last 2 weeks with the 2 before
+DIARY_DAY_STARTS_AT_HOUR = 12  # a night belongs to the day it began: noon to noon, local time
+
+# --- published figures ------------------------------------------------------------------------
+# BNSM: 64% resolved before 3 months, 95% before 6 months (Maurer et al., Pediatrics 2010;125:e919).
+REFERENCE_POINTS = (("3 months", 13, 0.64), ("6 months", 26, 0.95))
+BNSM_PERSISTENCE_DAYS = 183  # still present past 6 months of (corrected) age: review (ICSD criteria)
+LONG_EPISODE_SECONDS = 30 * 60  # rarely over 30 minutes (Paro-Panjan 2008; Kaddurah & Holmes 2009)
+WARNING_SIGNS = ("eye_deviation", "mouth_movements", "breathing_pause", "colour_change", "crying")
+# Benign myoclonus of early infancy happens mostly awake (Caraballo 2009): awake is no red flag there.
+AWAKE_EXPECTED_CONDITIONS = ("benign_myoclonus_of_infancy",)
