@@ -8,6 +8,7 @@ from backend.config import PROJECT_ROOT, Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.extensions import api, cors, db, limiter, migrate
+from backend.trends.freshness import install_listeners as install_freshness_listeners
 from backend.versioning import install_listeners
 
 
@@ -36,6 +37,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     install_listeners()
+    install_freshness_listeners()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
@@ -53,9 +55,10 @@ def _register_blueprints(app: Flask) -> None:
     from backend.children import views as children_views
     from backend.diary import views as diary_views
     from backend.sync import views as sync_views
+    from backend.trends import views as trends_views
 
     for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
-                      diary_views.blp, sync_views.blp):
+                      diary_views.blp, sync_views.blp, trends_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
 

@@ -134,10 +134,12 @@ class SyncMachine(RuleBasedStateMachine):
         if not phone.records:
             return
         record_id = sorted(phone.records)[pick % len(phone.records)]
+        # As WatermelonDB's markAsDeleted: even a never-pushed record is pushed as deleted
+        # (its create may have reached the server with a lost reply).
         del phone.records[record_id]
-        if phone.status.pop(record_id, None) != "created":
-            phone.deleted.add(record_id)
+        phone.status.pop(record_id, None)
         phone.changed.pop(record_id, None)
+        phone.deleted.add(record_id)
         self.ever_deleted.add(record_id)
 
     @rule(index=phone_index, lose_reply=st.booleans())
@@ -207,5 +209,5 @@ def test_any_interleaving_of_syncs_converges(app, client, api):
     with app.app_context():
         run_state_machine_as_test(
             lambda: SyncMachine(client, api),
-            settings=settings(max_examples=100, stateful_step_count=30, deadline=None,
+            settings=settings(max_examples=60, stateful_step_count=30, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow]))

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.children.ages import ages_on
 from backend.db_types import UTCDateTime, new_id, utcnow
@@ -29,6 +29,9 @@ class Child(Versioned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Kept fresh by backend.trends.freshness on every write of the diary.
+    summary: Mapped["ChildSummary | None"] = relationship(lazy="selectin", viewonly=True)  # noqa: F821
 
     @property
     def age(self) -> dict:

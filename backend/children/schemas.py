@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from backend.children.models import CONDITIONS, SEXES
 from backend.children.rules import birth_date_problem
+from backend.trends.schemas import ChildSummarySchema
 from backend.validation import validate_text, validate_timezone
 
 
@@ -37,6 +38,8 @@ class ChildSchema(ma.Schema):
     owner_id = fields.String(dump_only=True)
     age = fields.Nested(AgesSchema, dump_only=True, metadata={
         "description": "Chronological and corrected age today, in the child's timezone"})
+    summary = fields.Nested(ChildSummarySchema, dump_only=True, allow_none=True, metadata={
+        "description": "verdict, red flags and recent rates, kept fresh on every write"})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

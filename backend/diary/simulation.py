@@ -19,9 +19,19 @@ class Course:
     """Episodes per watched night as a function of the week of the diary (0 = first week)."""
 
     rate: Callable[[int], float]
-    watched_share: float = 0.85  # nights someone watched; the others are missing, not zero
+    watched_share: float | Callable[[int], float] = 0.85  # nights watched; the others are missing, not zero
     sleep_state: str = "asleep"
     stopped_when_woken: str = "yes"
+    night_to_night_shape: float | None = None  # gamma shape: nights vary more than Poisson (overdispersion)
+
+    def watched_on(self, week: int) -> float:
+        return self.watched_share(week) if callable(self.watched_share) else self.watched_share
+
+    def mean_on(self, rng: random.Random, week: int) -> float:
+        mean = self.rate(week)
+        if self.night_to_night_shape:
+            mean *= rng.gammavariate(self.night_to_night_shape, 1 / self.night_to_night_shape)
+        return mean
 
 
 def resolving(start: float, halving_weeks: float) -> Course:
@@ -30,6 +40,10 @@ def resolving(start: float, halving_weeks: float) -> Course:
 
 def stable(rate: float) -> Course:
     return Course(lambda week: rate)
+
+
+def rising(start: float, doubling_weeks: float) -> Course:
+    return Course(lambda week: start * 2 ** (week / doubling_weeks))
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -49,12 +63,12 @@ def simulate(rng: random.Random, child_id: str, timezone: str, first_night: date
         day = first_night + timedelta(days=night)
         start = datetime.combine(day, NIGHT_START, tzinfo=zone).astimezone(UTC)
         end = start + timedelta(hours=NIGHT_HOURS)
-        watched = rng.random() < course.watched_share
+        watched = rng.random() < course.watched_on(night // 7)
         yield "sleep_sessions", {"id": f"{child_id}-n{night}", "child_id": child_id, "started_at": start,
                                  "ended_at": end, "kind": "night", "watched": watched, "notes": None}
         if not watched:
             continue
-        for number in range(_poisson(rng, course.rate(night // 7))):
+        for number in range(_poisson(rng, course.mean_on(rng, night // 7))):
             yield "episodes", _episode(rng, f"{child_id}-n{night}-e{number}", child_id, timezone, start, course)
 
 

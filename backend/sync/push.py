@@ -18,6 +18,7 @@ from backend.diary.rules import instant_problems
 from backend.extensions import db
 from backend.sync.columns import TABLES, Invalid, client_id, decode_record
 from backend.sync.pull import Phone
+from backend.trends.freshness import touch
 from backend.versioning import claim_version
 
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
@@ -231,6 +232,15 @@ def _apply(batch: Batch, user: User, phone: Phone, version: int) -> None:
                    if rid in existing and existing[rid].deleted_at is None]
         _update(model, [{**stamp, "deleted_at": now, "_id": rid} for rid in deleted])
     _grant_ownership(batch, user, version, now)
+    touch(db.session, _touched_children(batch))
+
+
+def _touched_children(batch: Batch) -> set[str]:
+    touched = set(batch.tables["children"].upserts)
+    for table in DIARY_TABLES:
+        touched.update(values["child_id"] for values in batch.tables[table].upserts.values())
+        touched.update(row.child_id for row in batch.existing[table].values())
+    return touched
 
 
 def _owner_columns(table: str, user: User) -> dict:

@@ -66,7 +66,8 @@ class ModelFit:
     p_value: float
     weeks_used: int
     kendall_tau: float | None
-    kendall_p_value: float | None
+    kendall_p_value: float | None  # one-sided, falling (alternative="less", as CLINICAL.md)
+    kendall_p_value_rising: float | None  # one-sided, rising
     theil_slope_per_week: float | None
     recent: RecentChange | None
     curve: list[CurvePoint] = field(default_factory=list)
@@ -163,12 +164,18 @@ def fit_model(weeks: list[WeekStats], axis: str = "chronological") -> ModelFit |
     design = sm.add_constant(ages, has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation when late weeks are all zero is expected
-        model = sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure)
-        fit = model.fit()
-        dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
-        family = "poisson"
-        if dispersion > t.OVERDISPERSION_ABOVE:
-            fit, family = model.fit(scale="X2"), "quasi_poisson"
+        try:
+            return _fit(sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure), used, ages, axis)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return None  # degenerate weeks: no model, and the verdict says so
+
+
+def _fit(model, used: list[WeekStats], ages, axis: str) -> ModelFit:
+    fit = model.fit()
+    dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
+    family = "poisson"
+    if dispersion > t.OVERDISPERSION_ABOVE:
+        fit, family = model.fit(scale="X2"), "quasi_poisson"
     return _model_fit(fit, family, dispersion, used, ages, axis)
 
 
@@ -176,12 +183,12 @@ def _model_fit(fit, family: str, dispersion: float, used: list[WeekStats], ages,
     slope, se = float(fit.params[1]), float(fit.bse[1])
     z = stats.norm.ppf(0.5 + t.CONFIDENCE / 2)
     per = t.RATE_RATIO_WEEKS
-    tau, tau_p, theil = _model_free(used, axis)
+    tau, tau_p, tau_p_rising, theil = _model_free(used, axis)
     return ModelFit(
         family=family, dispersion=round(dispersion, 3),
         rate_ratio_per_4_weeks=_safe_exp(per * slope), ci_low=_safe_exp(per * (slope - z * se)),
         ci_high=_safe_exp(per * (slope + z * se)), p_value=float(fit.pvalues[1]), weeks_used=len(used),
-        kendall_tau=tau, kendall_p_value=tau_p, theil_slope_per_week=theil, recent=recent_change(used),
+        kendall_tau=tau, kendall_p_value=tau_p, kendall_p_value_rising=tau_p_rising, theil_slope_per_week=theil, recent=recent_change(used),
         curve=_curve(fit, ages))
 
 
@@ -196,16 +203,17 @@ def _curve(fit, ages) -> list[CurvePoint]:
             zip(grid, frame["mean"], frame["mean_ci_lower"], frame["mean_ci_upper"], strict=True)]
 
 
-def _model_free(used: list[WeekStats], axis: str) -> tuple[float | None, float | None, float | None]:
-    """Kendall's tau (one-sided, falling) and Theil-Sen on weeks with enough watched nights."""
+def _model_free(used: list[WeekStats], axis: str) -> tuple:
+    """Kendall's tau (one-sided p both ways) and Theil-Sen on weeks with enough watched nights."""
     solid = [w for w in used if w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK]
     rates = [w.episodes_per_night for w in solid]
     if len(solid) < 3 or len(set(rates)) < 2:
-        return None, None, None
+        return None, None, None, None
     ages = [axis_age(w, axis) for w in solid]
-    tau = stats.kendalltau(ages, rates, alternative="less")
+    falling = stats.kendalltau(ages, rates, alternative="less")
+    rising = stats.kendalltau(ages, rates, alternative="greater")
     theil = stats.theilslopes(rates, ages)
-    return float(tau.statistic), float(tau.pvalue), float(theil.slope)
+    return float(falling.statistic), float(falling.pvalue), float(rising.pvalue), float(theil.slope)
 
 
 def recent_change(used: list[WeekStats], k: int = t.RECENT_WEEKS) -> RecentChange | None:
@@ -251,8 +259,26 @@ def verdict(weeks: list[WeekStats], model: ModelFit | None, quiet_nights: int) -
         return Verdict("insufficient_data", ["The model could not be fitted to these weeks."])
     described = (f"Rate ratio per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
                  f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f})")
-    if model.ci_high < 1:
-        return Verdict("resolving", [f"{described}: the whole interval lies below 1, the rate falls with age."])
-    if model.ci_low > 1:
-        return Verdict("worsening", [f"{described}: the whole interval lies above 1, the rate rises with age."])
+    if model.ci_high < t.RESOLVING_CI_HIGH_BELOW and _trend_agrees(model, falling=True):
+        return Verdict("resolving", [f"{described}: the rate falls with age, by at least 10% per "
+                                     f"{t.RATE_RATIO_WEEKS} weeks.", _kendall_words(model)])
+    if model.ci_low > t.WORSENING_CI_LOW_ABOVE and _trend_agrees(model, falling=False):
+        return Verdict("worsening", [f"{described}: the rate rises with age, by at least 10% per "
+                                     f"{t.RATE_RATIO_WEEKS} weeks.", _kendall_words(model)])
+    if model.ci_high < 1 or model.ci_low > 1:
+        return Verdict("stable", [f"{described}: a change too small or too uncertain to call "
+                                  f"({_kendall_words(model)})."])
     return Verdict("stable", [f"{described}: the interval includes 1, no clear change with age."])
+
+
+def _trend_agrees(model: ModelFit, falling: bool) -> bool:
+    """The model-free check (CLINICAL.md: Kendall's tau) must point the same way."""
+    if model.kendall_tau is None:
+        return False
+    return model.kendall_tau < 0 if falling else model.kendall_tau > 0
+
+
+def _kendall_words(model: ModelFit) -> str:
+    if model.kendall_tau is None:
+        return "too few weeks with 3 watched nights for Kendall's tau"
+    return f"Kendall tau {model.kendall_tau:.2f} over weeks with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"

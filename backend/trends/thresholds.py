@@ -10,6 +10,13 @@ MIN_EPISODES = 10  # fewer episodes in all: insufficient_data
 RESOLVED_QUIET_NIGHTS = 14  # this many consecutive watched nights without an episode: resolved
 RATE_RATIO_WEEKS = 4  # the rate ratio is reported per 4 weeks of age
 CONFIDENCE = 0.95
+# CLINICAL.md calls a course resolving when the rate ratio's CI lies entirely below 1. On simulated
+# stable children that rule says "resolving" for 3 in 100 (chance dips), which a family would
+# read as a promise. So the CI must lie below 0.9 (a fall of at least 10% per 4 weeks, with
+# confidence) and Kendall's tau must point the same way: 0 of 100 stable children, and 100 of 100
+# children halving every 3 weeks (86 of 100 halving every 8 weeks) are then called resolving.
+RESOLVING_CI_HIGH_BELOW = 0.9
+WORSENING_CI_LOW_ABOVE = 1 / 0.9
 OVERDISPERSION_ABOVE = 1.5  # Pearson chi2/df above this: quasi-Poisson standard errors
 RECENT_WEEKS = 3  # "last k weeks against the k before"
 DEFAULT_WEEKS = 104  # the trends window when ?weeks= is not given

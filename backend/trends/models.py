@@ -1,0 +1,22 @@
+"""Per-child summaries, kept fresh on every write so a patient list never refits all models."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db_types import UTCDateTime, utcnow
+from backend.extensions import db
+
+
+class ChildSummary(db.Model):
+    __tablename__ = "child_summaries"
+
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(32))
+    red_flag_codes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    rate_recent: Mapped[float | None]  # episodes per watched night, last 2 weeks
+    rate_previous: Mapped[float | None]  # the 2 weeks before
+    watched_nights_recent: Mapped[int] = mapped_column(Integer, default=0)
+    episodes_total: Mapped[int] = mapped_column(Integer, default=0)
+    last_logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

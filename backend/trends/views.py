@@ -1,0 +1,122 @@
+"""Trends of one child: the series and verdict, charts, and exports (CSV, FHIR, PDF)."""
+from flask import Response
+from sqlalchemy import select
+
+from backend.accounts.models import Membership, User
+from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
+from backend.children.access import READ, child_for
+from backend.db_types import utcnow
+from backend.diary.models import Episode, SleepSession
+from backend.extensions import db
+from backend.trends.exports.csv_export import export_csv
+from backend.trends.facts import child_facts, episode_facts, sleep_facts
+from backend.trends.report import TrendReport, build_report
+from backend.trends.schemas import TrendArgsSchema, TrendsSchema
+
+blp = Blueprint("trends", __name__, url_prefix="/api/v1",
+                description="Is it resolving? Weekly rates against age, verdict, red flags, exports")
+
+
+def _report(child_id: str, args: dict) -> TrendReport:
+    child = child_for(current_user(), child_id, need=READ)
+    facts = child_facts(child)
+    return build_report(facts, episode_facts([child.id])[child.id], sleep_facts([child.id])[child.id], utcnow(),
+                        weeks=args["weeks"], axis=args.get("age"))
+
+
+def _download(body, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+def _image(body, mimetype: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})
+
+
+@blp.route("/children/<child_id>/trends", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.response(200, TrendsSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def trends(args, child_id):
+    """Weekly episode rates against age, the model, the verdict and red flags"""
+    return _report(child_id, args)
+
+
+@blp.route("/children/<child_id>/trends/chart.svg", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.alt_response(200, description="The chart as SVG", content_type="image/svg+xml", success=True)
+@blp.alt_response(404, response="NOT_FOUND")
+def chart_svg(args, child_id):
+    """The weekly rate against age with the model line, its band and reference marks (SVG)"""
+    from backend.trends.charts import chart_svg as render
+
+    return _image(render(_report(child_id, args)), "image/svg+xml")
+
+
+@blp.route("/children/<child_id>/trends/chart.png", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.alt_response(200, description="The chart as PNG, 600 px wide", content_type="image/png", success=True)
+@blp.alt_response(404, response="NOT_FOUND")
+def chart_png(args, child_id):
+    """The chart as PNG, for emails"""
+    from backend.trends.charts import chart_png as render
+
+    return _image(render(_report(child_id, args)), "image/png")
+
+
+def _diary(model, child_id: str) -> list:
+    return db.session.scalars(select(model).where(model.child_id == child_id, model.deleted_at.is_(None))
+                              .order_by(model.started_at)).all()
+
+
+@blp.route("/children/<child_id>/export.csv", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.alt_response(200, description="Episodes, sleep sessions and the weekly series", content_type="text/csv",
+                  success=True)
+@blp.alt_response(404, response="NOT_FOUND")
+def csv_export(args, child_id):
+    """Export the diary and the weekly series as CSV"""
+    report = _report(child_id, args)
+    body = export_csv(_diary(Episode, child_id), _diary(SleepSession, child_id), report)
+    return _download(body, "text/csv", f"myodiary-{child_id}.csv")
+
+
+@blp.route("/children/<child_id>/export/fhir", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.alt_response(200, description="A FHIR R4 Bundle (collection)", content_type="application/fhir+json",
+                  success=True)
+@blp.alt_response(404, response="NOT_FOUND")
+def fhir_export(args, child_id):
+    """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
+    import json
+
+    from backend.trends.exports.fhir import fhir_bundle
+
+    report = _report(child_id, args)
+    caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.child_id == child_id, Membership.revoked_at.is_(None),
+        Membership.role.in_(("owner", "caregiver")))).all()
+    child = child_for(current_user(), child_id, need=READ)
+    bundle = fhir_bundle(child, caregivers, _diary(Episode, child_id), report)
+    return Response(json.dumps(bundle), mimetype="application/fhir+json")
+
+
+@blp.route("/children/<child_id>/report.pdf", methods=["GET"])
+@login_required
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.alt_response(200, description="A one- or two-page clinic-visit report", content_type="application/pdf",
+                  success=True)
+@blp.alt_response(404, response="NOT_FOUND")
+def report_pdf(args, child_id):
+    """A clinic-visit report: chart, verdict, red flags, the last weeks"""
+    from backend.trends.exports.pdf import report_pdf as render
+
+    response = _download(render(_report(child_id, args)), "application/pdf", f"myodiary-{child_id}.pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child_id}.pdf"'
+    return response
