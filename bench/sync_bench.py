@@ -145,7 +145,7 @@ def bench_core_insert(app, child_id: str, records: list[dict], batch: int) -> fl
     return rate
 
 
-def two_year_child(client, headers) -> None:
+def two_year_child(client, headers) -> str:
     """A child with two years of history: about 5,000 episodes and 700 nights."""
     child_id = new_child(client, headers, date.today() - timedelta(days=740))
     last = pull(client, headers, "null")[1]["timestamp"]
@@ -161,6 +161,7 @@ def two_year_child(client, headers) -> None:
     tables["episodes"] = tables["episodes"][:5000]
     push(client, headers, tables, last)
     progress(f"two-year child: {len(tables['episodes'])} episodes, {len(tables['sleep_sessions'])} nights")
+    return child_id
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 Pure functions from facts (facts.py) to plain results; ../shared/CLINICAL.md "Is it resolving?"
 describes the method and thresholds.py holds every threshold.
 """
+import bisect
 import math
 import warnings
 from collections import defaultdict
@@ -81,23 +82,30 @@ class Verdict:
 
 # ---- weekly series ------------------------------------------------------------------------------
 
+DIARY_DAY_SHIFT = timedelta(hours=t.DIARY_DAY_STARTS_AT_HOUR)
+
+
 def diary_day(instant: datetime, zone: ZoneInfo) -> date:
     """The local day a night began on: noon to noon in the child's zone (DST-safe wall time)."""
-    local = instant.astimezone(zone).replace(tzinfo=None)
-    return (local - timedelta(hours=t.DIARY_DAY_STARTS_AT_HOUR)).date()
+    return (instant.astimezone(zone) - DIARY_DAY_SHIFT).date()  # aware arithmetic is wall-clock arithmetic
+
+
+def episode_days(child: ChildFacts, episodes: list[EpisodeFact]) -> list[date]:
+    """Each episode's diary day, computed once for the series and the quiet-night streak."""
+    zone = ZoneInfo(child.timezone)
+    return [diary_day(episode.started_at, zone) for episode in episodes]
 
 
 def weekly_series(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[SleepFact], today: date,
-                  weeks: int = t.DEFAULT_WEEKS) -> list[WeekStats]:
+                  weeks: int = t.DEFAULT_WEEKS, days: list[date] | None = None) -> list[WeekStats]:
     zone = ZoneInfo(child.timezone)
     week_of = lambda day: (day - child.birth_date).days // 7  # noqa: E731
     nights, hours, watched_days, watched_spans = _exposure(sleeps, zone, week_of)
     counted, unwatched, described = defaultdict(int), defaultdict(int), defaultdict(list)
-    for episode in episodes:
-        day = diary_day(episode.started_at, zone)
+    for episode, day in zip(episodes, days or episode_days(child, episodes), strict=True):
         week = week_of(day)
         described[week].append(episode)
-        if day in watched_days or any(a <= episode.started_at <= b for a, b in watched_spans):
+        if day in watched_days or _within(episode.started_at, watched_spans):
             counted[week] += 1
         else:
             unwatched[week] += 1
@@ -124,7 +132,13 @@ def _exposure(sleeps: list[SleepFact], zone: ZoneInfo, week_of):
         if sleep.ended_at is not None:
             hours[week_of(day)] += (sleep.ended_at - sleep.started_at).total_seconds() / 3600
             watched_spans.append((sleep.started_at, sleep.ended_at))
-    return nights, hours, watched_days, watched_spans
+    return nights, hours, watched_days, sorted(watched_spans)
+
+
+def _within(instant: datetime, spans: list[tuple[datetime, datetime]]) -> bool:
+    """Inside a watched sleep session (a nap, say, on a day without a watched night)."""
+    index = bisect.bisect_right(spans, (instant, instant)) - 1
+    return any(start <= instant <= end for start, end in spans[max(index - 1, 0):index + 1])
 
 
 def _week_stats(child: ChildFacts, week: int, shift: float, counted: int, unwatched: int, nights: int,
@@ -165,17 +179,18 @@ def fit_model(weeks: list[WeekStats], axis: str = "chronological") -> ModelFit |
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation when late weeks are all zero is expected
         try:
-            return _fit(sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure), used, ages, axis)
+            return _fit(lambda: sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure.copy()),
+                        used, ages, axis)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             return None  # degenerate weeks: no model, and the verdict says so
 
 
-def _fit(model, used: list[WeekStats], ages, axis: str) -> ModelFit:
-    fit = model.fit()
+def _fit(make_model, used: list[WeekStats], ages, axis: str) -> ModelFit:
+    fit = make_model().fit()
     dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
     family = "poisson"
-    if dispersion > t.OVERDISPERSION_ABOVE:
-        fit, family = model.fit(scale="X2"), "quasi_poisson"
+    if dispersion > t.OVERDISPERSION_ABOVE:  # a fresh model and exposure: statsmodels takes its log in place
+        fit, family = make_model().fit(scale=dispersion), "quasi_poisson"  # = scale="X2", without its IRLS quirks
     return _model_fit(fit, family, dispersion, used, ages, axis)
 
 
@@ -188,7 +203,8 @@ def _model_fit(fit, family: str, dispersion: float, used: list[WeekStats], ages,
         family=family, dispersion=round(dispersion, 3),
         rate_ratio_per_4_weeks=_safe_exp(per * slope), ci_low=_safe_exp(per * (slope - z * se)),
         ci_high=_safe_exp(per * (slope + z * se)), p_value=float(fit.pvalues[1]), weeks_used=len(used),
-        kendall_tau=tau, kendall_p_value=tau_p, kendall_p_value_rising=tau_p_rising, theil_slope_per_week=theil, recent=recent_change(used),
+        kendall_tau=tau, kendall_p_value=tau_p, kendall_p_value_rising=tau_p_rising, theil_slope_per_week=theil,
+        recent=recent_change(used),
         curve=_curve(fit, ages))
 
 
@@ -232,12 +248,13 @@ def recent_change(used: list[WeekStats], k: int = t.RECENT_WEEKS) -> RecentChang
 
 # ---- the verdict -----------------------------------------------------------------------------
 
-def quiet_streak(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[SleepFact]) -> int:
+def quiet_streak(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[SleepFact],
+                 days: list[date] | None = None) -> int:
     """Watched nights in a row, the latest first, with no episode."""
     zone = ZoneInfo(child.timezone)
     watched = sorted({diary_day(s.started_at, zone) for s in sleeps if s.watched and s.kind == "night"},
                      reverse=True)
-    with_episodes = {diary_day(e.started_at, zone) for e in episodes}
+    with_episodes = set(days or episode_days(child, episodes))
     streak = 0
     for day in watched:
         if day in with_episodes:
@@ -281,4 +298,5 @@ def _trend_agrees(model: ModelFit, falling: bool) -> bool:
 def _kendall_words(model: ModelFit) -> str:
     if model.kendall_tau is None:
         return "too few weeks with 3 watched nights for Kendall's tau"
-    return f"Kendall tau {model.kendall_tau:.2f} over weeks with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"
+    nights = t.MIN_WATCHED_NIGHTS_PER_WEEK
+    return f"Kendall tau {model.kendall_tau:.2f} over weeks with at least {nights} watched nights"

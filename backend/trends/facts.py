@@ -53,7 +53,7 @@ def episode_facts(child_ids: list[str]) -> dict[str, list[EpisodeFact]]:
     found: dict[str, list[EpisodeFact]] = {child_id: [] for child_id in child_ids}
     for child_id, *values in rows:
         *head, signs = values
-        found[child_id].append(EpisodeFact(*head, tuple(json.loads(signs or "[]"))))
+        found[child_id].append(EpisodeFact(*head, () if signs in ("[]", "", None) else tuple(json.loads(signs))))
     return found
 
 

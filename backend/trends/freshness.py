@@ -5,6 +5,8 @@ Writes through the ORM (REST) are noticed on flush; the sync push names its chil
 transaction, so a summary never disagrees with the diary it summarises.
 """
 import json
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from backend.trends import thresholds as t
 from backend.trends.facts import child_facts, episode_facts, sleep_facts
 from backend.trends.models import ChildSummary
 from backend.trends.report import TrendReport, build_report
+from backend.trends.schemas import trends_schema
 
 _TOUCHED = "myodiary.touched_children"
 
@@ -59,6 +62,8 @@ def summary_row(report: TrendReport, last_logged_at) -> ChildSummary:
     recent, previous = report.weekly[-k:], report.weekly[-2 * k:-k]
     return ChildSummary(
         child_id=report.child.id, verdict=report.verdict.code,
+        report_day=report.generated_at.astimezone(ZoneInfo(report.child.timezone)).date(),
+        report_json=trends_schema.dumps(report),
         red_flag_codes=json.dumps([flag.code for flag in report.red_flags]),
         rate_recent=_rate(recent), rate_previous=_rate(previous),
         watched_nights_recent=sum(w.watched_nights for w in recent), episodes_total=report.totals["episodes"],

@@ -1,5 +1,5 @@
 """Per-child summaries, kept fresh on every write so a patient list never refits all models."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,3 +20,7 @@ class ChildSummary(db.Model):
     episodes_total: Mapped[int] = mapped_column(Integer, default=0)
     last_logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The default trends response as of report_day (the child's local date): valid until midnight
+    # there or the next write, whichever comes first.
+    report_day: Mapped[date | None]
+    report_json: Mapped[str | None] = mapped_column(Text)

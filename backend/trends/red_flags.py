@@ -6,6 +6,7 @@ One-sided jerks alone are not a flag: 4 of 18 benign cases were one-sided (Kaddu
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from backend.children.ages import prematurity_days
 from backend.trends import thresholds as t
@@ -21,31 +22,38 @@ class RedFlag:
     since: datetime  # the first evidence
 
 
-EpisodeRule = tuple[str, str, Callable[[ChildFacts, EpisodeFact], bool]]
+@dataclass(frozen=True)
+class Context:
+    child: ChildFacts
+    six_months_corrected: datetime  # BNSM past this instant: still present past 6 months
+
+
+def _context(child: ChildFacts) -> Context:
+    born = datetime.combine(child.birth_date, datetime.min.time(), tzinfo=ZoneInfo(child.timezone))
+    days = t.BNSM_PERSISTENCE_DAYS + prematurity_days(child.gestational_weeks)
+    return Context(child, born + timedelta(days=days))
+
+
+EpisodeRule = tuple[str, str, Callable[[Context, EpisodeFact], bool]]
 
 EPISODE_RULES: list[EpisodeRule] = [
     ("awake_episodes", "Episodes happened while the child was awake; benign sleep myoclonus happens only in sleep.",
-     lambda child, e: e.sleep_state == "awake" and child.condition not in t.AWAKE_EXPECTED_CONDITIONS),
+     lambda c, e: e.sleep_state == "awake" and c.child.condition not in t.AWAKE_EXPECTED_CONDITIONS),
     ("not_stopping_on_waking", "Episodes did not stop when the child was woken.",
-     lambda child, e: e.stopped_when_woken == "no"),
+     lambda c, e: e.stopped_when_woken == "no"),
     ("warning_signs", "Warning signs were recorded during episodes (eye deviation, mouth movements, breathing "
-     "pauses, colour change or crying).", lambda child, e: any(s in t.WARNING_SIGNS for s in e.signs)),
+     "pauses, colour change or crying).", lambda c, e: any(s in t.WARNING_SIGNS for s in e.signs)),
     ("long_episode", "An episode lasted longer than 30 minutes.",
-     lambda child, e: e.duration_seconds > t.LONG_EPISODE_SECONDS),
+     lambda c, e: e.duration_seconds > t.LONG_EPISODE_SECONDS),
     ("persists_past_6_months", "Episodes continue past 6 months of corrected age; 95% of BNSM has resolved by then.",
-     lambda child, e: child.condition == "bnsm" and _corrected_age_days(child, e) > t.BNSM_PERSISTENCE_DAYS),
+     lambda c, e: c.child.condition == "bnsm" and e.started_at > c.six_months_corrected),
 ]
 
 
-def _corrected_age_days(child: ChildFacts, episode: EpisodeFact) -> int:
-    born = datetime.combine(child.birth_date, datetime.min.time(), tzinfo=episode.started_at.tzinfo)
-    return (episode.started_at - born).days - prematurity_days(child.gestational_weeks)
-
-
 def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, now: datetime) -> list[RedFlag]:
-    flags = []
+    flags, context = [], _context(child)
     for code, message, applies in EPISODE_RULES:
-        evidence = [e for e in episodes if applies(child, e)]
+        evidence = [e for e in episodes if applies(context, e)]
         if evidence:
             flags.append(RedFlag(code, message, [e.id for e in evidence], evidence[0].started_at))
     if verdict.code == "worsening":

@@ -9,6 +9,7 @@ from backend.trends.engine import (
     ModelFit,
     Verdict,
     WeekStats,
+    episode_days,
     fit_model,
     quiet_streak,
     verdict,
@@ -58,9 +59,10 @@ def build_report(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[Sl
     if axis == "corrected" and child.gestational_weeks is None:
         axis = "chronological"
     today = now.astimezone(ZoneInfo(child.timezone)).date()
-    weekly = weekly_series(child, episodes, sleeps, today, weeks)
+    days = episode_days(child, episodes)
+    weekly = weekly_series(child, episodes, sleeps, today, weeks, days)
     model = fit_model(weekly, axis)
-    decided = verdict(weekly, model, quiet_streak(child, episodes, sleeps))
+    decided = verdict(weekly, model, quiet_streak(child, episodes, sleeps, days))
     flags = red_flags(child, episodes, decided, now)
     age_now = (today - child.birth_date).days / 7
     shift = prematurity_days(child.gestational_weeks) / 7
@@ -68,8 +70,9 @@ def build_report(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[Sl
     references = _reference_points(child, axis, shift, corrected_now if corrected_now is not None else age_now)
     totals = {"episodes": sum(w.episodes for w in weekly), "watched_nights": sum(w.watched_nights for w in weekly),
               "observed_weeks": sum(w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK for w in weekly)}
-    report = TrendReport(child, axis, now, round(age_now, 2), None if corrected_now is None else round(corrected_now, 2),
-                         weekly, model, decided, flags, references, {}, totals)
+    corrected = None if corrected_now is None else round(corrected_now, 2)
+    report = TrendReport(child, axis, now, round(age_now, 2), corrected, weekly, model, decided, flags, references, {},
+                         totals)
     report.summary = {"caregiver": caregiver_summary(report), "clinician": clinician_summary(report)}
     return report
 

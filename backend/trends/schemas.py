@@ -103,6 +103,9 @@ class TrendsSchema(ma.Schema):
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
+trends_schema = TrendsSchema()
+
+
 class ChildSummarySchema(ma.Schema):
     """What a patient list shows of a child, kept fresh on every write."""
 

@@ -1,4 +1,7 @@
 """Trends of one child: the series and verdict, charts, and exports (CSV, FHIR, PDF)."""
+import json
+from zoneinfo import ZoneInfo
+
 from flask import Response
 from sqlalchemy import select
 
@@ -9,10 +12,14 @@ from backend.children.access import READ, child_for
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
+from backend.trends import charts
 from backend.trends.exports.csv_export import export_csv
+from backend.trends.exports.fhir import fhir_bundle
+from backend.trends.exports.pdf import report_pdf
 from backend.trends.facts import child_facts, episode_facts, sleep_facts
-from backend.trends.report import TrendReport, build_report
-from backend.trends.schemas import TrendArgsSchema, TrendsSchema
+from backend.trends.report import TrendReport, build_report, default_axis
+from backend.trends.schemas import TrendArgsSchema, TrendsSchema, trends_schema
+from backend.trends.thresholds import DEFAULT_WEEKS
 
 blp = Blueprint("trends", __name__, url_prefix="/api/v1",
                 description="Is it resolving? Weekly rates against age, verdict, red flags, exports")
@@ -37,11 +44,23 @@ def _image(body, mimetype: str) -> Response:
 @blp.route("/children/<child_id>/trends", methods=["GET"])
 @login_required
 @blp.arguments(TrendArgsSchema, location="query")
-@blp.response(200, TrendsSchema)
+@blp.alt_response(200, schema=TrendsSchema, success=True, description="The child's trends")
 @blp.alt_response(404, response="NOT_FOUND")
 def trends(args, child_id):
     """Weekly episode rates against age, the model, the verdict and red flags"""
-    return _report(child_id, args)
+    child = child_for(current_user(), child_id, need=READ)
+    body = _fresh_default(child, args) or trends_schema.dumps(_report(child_id, args))
+    return Response(body, mimetype="application/json")
+
+
+def _fresh_default(child, args: dict) -> str | None:
+    """The report kept with the child's summary, when asked with default arguments the same day."""
+    summary = child.summary
+    default = args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, default_axis(child_facts(child)))
+    today = utcnow().astimezone(ZoneInfo(child.timezone)).date()
+    if default and summary is not None and summary.report_day == today:
+        return summary.report_json
+    return None
 
 
 @blp.route("/children/<child_id>/trends/chart.svg", methods=["GET"])
@@ -51,9 +70,7 @@ def trends(args, child_id):
 @blp.alt_response(404, response="NOT_FOUND")
 def chart_svg(args, child_id):
     """The weekly rate against age with the model line, its band and reference marks (SVG)"""
-    from backend.trends.charts import chart_svg as render
-
-    return _image(render(_report(child_id, args)), "image/svg+xml")
+    return _image(charts.chart_svg(_report(child_id, args)), "image/svg+xml")
 
 
 @blp.route("/children/<child_id>/trends/chart.png", methods=["GET"])
@@ -63,9 +80,7 @@ def chart_svg(args, child_id):
 @blp.alt_response(404, response="NOT_FOUND")
 def chart_png(args, child_id):
     """The chart as PNG, for emails"""
-    from backend.trends.charts import chart_png as render
-
-    return _image(render(_report(child_id, args)), "image/png")
+    return _image(charts.chart_png(_report(child_id, args)), "image/png")
 
 
 def _diary(model, child_id: str) -> list:
@@ -94,10 +109,6 @@ def csv_export(args, child_id):
 @blp.alt_response(404, response="NOT_FOUND")
 def fhir_export(args, child_id):
     """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
-    import json
-
-    from backend.trends.exports.fhir import fhir_bundle
-
     report = _report(child_id, args)
     caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.child_id == child_id, Membership.revoked_at.is_(None),
@@ -113,10 +124,8 @@ def fhir_export(args, child_id):
 @blp.alt_response(200, description="A one- or two-page clinic-visit report", content_type="application/pdf",
                   success=True)
 @blp.alt_response(404, response="NOT_FOUND")
-def report_pdf(args, child_id):
+def report_pdf_view(args, child_id):
     """A clinic-visit report: chart, verdict, red flags, the last weeks"""
-    from backend.trends.exports.pdf import report_pdf as render
-
-    response = _download(render(_report(child_id, args)), "application/pdf", f"myodiary-{child_id}.pdf")
+    response = _download(report_pdf(_report(child_id, args)), "application/pdf", f"myodiary-{child_id}.pdf")
     response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child_id}.pdf"'
     return response

@@ -1,0 +1,174 @@
+"""The trend chart: episodes per watched night against age, the fitted model and its band, reference marks.
+
+Built with matplotlib's object API on an Agg canvas (no pyplot), so it is safe in a threaded web server.
+"""
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from backend.trends import thresholds as t
+from backend.trends.engine import axis_age
+
+# Fixed ids and real <text> elements: the same report gives the same SVG bytes, and its words stay readable.
+matplotlib.rcParams.update({"svg.hashsalt": "myodiary-trend-chart", "svg.fonttype": "none"})
+
+EMPTY_MESSAGE = "No watched nights yet"
+SIZE_INCHES, DPI = (6, 3.4), 100
+FONT_SIZE, TITLE_SIZE = 9, 11
+HEADROOM = 1.4  # the reference labels sit above the highest point and the fitted line
+DATA_COLOUR, MODEL_COLOUR, REFERENCE_COLOUR = "#0072B2", "#D55E00", "#444444"  # Okabe-Ito, colour-blind safe
+
+
+def verdict_label(code: str) -> str:
+    """The verdict code in words ("insufficient_data" -> "insufficient data")."""
+    return code.replace("_", " ")
+
+
+def weekly_points(report) -> tuple[np.ndarray, np.ndarray]:
+    """Age on the report's axis and episodes per watched night, week by week; NaN where nobody watched."""
+    ages = np.array([axis_age(week, report.axis) for week in report.weekly], dtype=float)
+    rates = np.array([np.nan if week.episodes_per_night is None else week.episodes_per_night
+                      for week in report.weekly], dtype=float)
+    return ages, rates
+
+
+def sparse_weeks(report) -> np.ndarray:
+    """Weeks watched on too few nights to count as observed (drawn as hollow markers)."""
+    return np.array([0 < week.watched_nights < t.MIN_WATCHED_NIGHTS_PER_WEEK for week in report.weekly], dtype=bool)
+
+
+def chart_title(report) -> str:
+    return f"{report.child.name}: {verdict_label(report.verdict.code)}"
+
+
+def chart_alt_text(report) -> str:
+    """One sentence describing the chart, for an email's alt attribute."""
+    ages, rates = weekly_points(report)
+    shown = ages[~np.isnan(rates)] - 0.5
+    if not shown.size:
+        return f"Trend chart for {report.child.name}: no watched nights yet."
+    return (f"Trend chart of {report.child.name}'s episodes per watched night in {shown.size} watched week(s), "
+            f"age {shown.min():.0f} to {shown.max():.0f} weeks ({report.axis}): "
+            f"{verdict_label(report.verdict.code)}{_rate_ratio_words(report.model)}.")
+
+
+def _rate_ratio_words(model) -> str:
+    if model is None:
+        return ", no trend line fitted"
+    return (f", rate ratio per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
+            f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f})")
+
+
+def chart_svg(report) -> bytes:
+    """The chart as SVG with a <title> and <desc>; the same report gives the same bytes."""
+    title, description = chart_title(report), chart_alt_text(report)
+    svg = _render(report, "svg", metadata={"Date": None, "Description": description})
+    return _with_accessible_name(svg, title, description)
+
+
+def chart_png(report, dpi: int = DPI) -> bytes:
+    """The chart as PNG, 600x340 px at the default dpi (email width)."""
+    return _render(report, "png", dpi=dpi, metadata={"Title": chart_title(report),
+                                                     "Description": chart_alt_text(report)})
+
+
+def _render(report, image_format: str, **options) -> bytes:
+    figure = _figure(report)
+    buffer = BytesIO()
+    try:
+        figure.savefig(buffer, format=image_format, **options)
+    finally:
+        figure.clear()
+    return buffer.getvalue()
+
+
+def _with_accessible_name(svg: bytes, title: str, description: str) -> bytes:
+    start = svg.index(b"<svg")
+    end = svg.index(b">", start)
+    labels = f"<title>{escape(title)}</title><desc>{escape(description)}</desc>".encode()
+    return svg[:end] + b' role="img">' + labels + svg[end + 1:]
+
+
+def _figure(report) -> Figure:
+    figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    ages, rates = weekly_points(report)
+    if np.isnan(rates).all():
+        _draw_empty(axes)
+    else:
+        _draw_data(axes, report, ages, rates)
+    _label(axes, report)
+    return figure
+
+
+def _draw_empty(axes) -> None:
+    axes.text(0.5, 0.5, EMPTY_MESSAGE, transform=axes.transAxes, ha="center", va="center",
+              fontsize=TITLE_SIZE, color=REFERENCE_COLOUR, gid="empty-state")
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _draw_data(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
+    _draw_weeks(axes, report, ages, rates)
+    if report.model is not None:
+        _draw_model(axes, report.model)
+    _set_limits(axes, report, ages, rates)
+    _draw_references(axes, report)
+    axes.figure.legend(loc="outside lower center", ncols=2, fontsize=FONT_SIZE, frameon=False)
+
+
+def _draw_model(axes, model) -> None:
+    ages = [point.age_weeks for point in model.curve]
+    axes.fill_between(ages, [point.low for point in model.curve], [point.high for point in model.curve],
+                      color=MODEL_COLOUR, alpha=0.18, linewidth=0, label=f"{t.CONFIDENCE:.0%} confidence band",
+                      gid="model-band")
+    axes.plot(ages, [point.rate for point in model.curve], color=MODEL_COLOUR, linestyle="--", linewidth=1.8,
+              label=f"Fitted trend: x{model.rate_ratio_per_4_weeks:.2f} per {t.RATE_RATIO_WEEKS} weeks",
+              gid="model-line")
+
+
+def _draw_weeks(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
+    axes.plot(ages, rates, color=DATA_COLOUR, linewidth=1, marker="o", markersize=5, zorder=3, clip_on=False,
+              label="Episodes per watched night (week)", gid="weekly")
+    sparse = sparse_weeks(report)
+    if sparse.any():
+        axes.plot(ages[sparse], rates[sparse], linestyle="none", marker="o", markersize=5, zorder=4, clip_on=False,
+                  markerfacecolor="white", markeredgecolor=DATA_COLOUR, gid="weekly-sparse",
+                  label=f"Fewer than {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights")
+
+
+def _set_limits(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
+    top = float(np.nanmax(rates))
+    if report.model is not None:
+        top = max(top, *(point.rate for point in report.model.curve))
+    axes.set_ylim(0, top * HEADROOM if top > 0 else 1)
+    axes.set_xlim(ages.min() - 0.75, ages.max() + 0.75)
+
+
+def _draw_references(axes, report) -> None:
+    low, high = axes.get_xlim()
+    shown = [point for point in report.reference_points if point.applies and low <= point.age_weeks_on_axis <= high]
+    for row, point in enumerate(shown):
+        _draw_reference(axes, point, row)
+
+
+def _draw_reference(axes, point, row: int) -> None:
+    axes.axvline(point.age_weeks_on_axis, color=REFERENCE_COLOUR, linestyle=":", linewidth=1.4,
+                 gid=f"reference-{point.corrected_age_weeks}")
+    axes.annotate(f"{point.label}: {point.share_resolved:.0%} of BNSM resolved",
+                  xy=(point.age_weeks_on_axis, 1), xycoords=("data", "axes fraction"), xytext=(-4, -4 - 13 * row),
+                  textcoords="offset points", ha="right", va="top", fontsize=FONT_SIZE, color=REFERENCE_COLOUR,
+                  bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+
+
+def _label(axes, report) -> None:
+    axes.set_title(chart_title(report).replace("$", r"\$"), fontsize=TITLE_SIZE, loc="left")
+    axes.set_xlabel(f"Age in weeks ({report.axis})", fontsize=FONT_SIZE)
+    axes.set_ylabel("Episodes per watched night", fontsize=FONT_SIZE)
+    axes.tick_params(labelsize=FONT_SIZE)
+    axes.grid(axis="y", alpha=0.3)

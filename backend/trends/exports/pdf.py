@@ -1,0 +1,172 @@
+"""The clinic-visit report as an A4 PDF: who, the verdict, the chart, the numbers, red flags, the latest weeks."""
+from io import BytesIO
+from pathlib import Path
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import matplotlib
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from backend.children.ages import PRETERM_BEFORE_WEEKS
+from backend.trends import thresholds as t
+from backend.trends.charts import SIZE_INCHES, chart_png, verdict_label
+from backend.trends.engine import axis_age
+from backend.trends.summaries import VERDICT_WORDS
+
+FOOTER = "Myodiary diary summary - not a diagnosis"
+TABLE_WEEKS = 8
+CHART_DPI = 200  # sharp in print; the email chart keeps 100
+MARGIN = 18 * mm
+CHART_WIDTH = 150 * mm
+CONDITIONS = {
+    "bnsm": "Benign neonatal sleep myoclonus (BNSM)",
+    "benign_myoclonus_of_infancy": "Benign myoclonus of early infancy",
+    "hypnic_jerks": "Hypnic jerks (sleep starts)",
+    "unspecified": "Unspecified",
+}
+WEEK_COLUMNS = ["Week from", "Age in weeks\n({axis})", "Watched\nnights", "Episodes", "Per night", "Mean\nduration"]
+WEEK_WIDTHS = [26 * mm, 30 * mm, 22 * mm, 22 * mm, 22 * mm, 24 * mm]
+FLAG_COLUMNS = ["Flag", "What was seen", "Episodes", "Since"]
+
+
+def _register_fonts() -> tuple[str, str]:
+    """DejaVu Sans (shipped with matplotlib) covers names Helvetica cannot, such as Łukasz or Şule."""
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    pdfmetrics.registerFont(TTFont("DejaVuSans", fonts / "DejaVuSans.ttf"))
+    pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", fonts / "DejaVuSans-Bold.ttf"))
+    pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold",
+                                  italic="DejaVuSans", boldItalic="DejaVuSans-Bold")
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+FONT, BOLD = _register_fonts()
+STYLES = {
+    "title": ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=4),
+    "heading": ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=8, spaceAfter=3),
+    "body": ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5),
+    "cell": ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=11),
+    "label": ParagraphStyle("label", fontName=BOLD, fontSize=9, leading=11),
+}
+
+
+def report_pdf(report, episodes_by_id: dict[str, object] | None = None, *, compress: bool = True) -> bytes:
+    """The clinic-visit report; episodes_by_id is kept for a future evidence listing."""
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=15 * mm, bottomMargin=20 * mm,
+        title=f"Myodiary report: {report.child.name}", author="Myodiary", creator="Myodiary",
+        subject=FOOTER, lang="en", invariant=1, pageCompression=int(compress))
+    document.build(report_story(report), onFirstPage=_footer, onLaterPages=_footer)
+    return buffer.getvalue()
+
+
+def report_story(report) -> list[Flowable]:
+    """The report's flowables in reading order."""
+    return [*_header(report), *_verdict(report), _chart(report), *_clinician_summary(report),
+            *_red_flags(report), *_recent_weeks(report)]
+
+
+def _footer(canvas, document) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 9)
+    canvas.setFillColor(colors.dimgrey)
+    canvas.drawString(MARGIN, 10 * mm, FOOTER)
+    canvas.drawRightString(A4[0] - MARGIN, 10 * mm, f"Page {document.page}")
+    canvas.restoreState()
+
+
+def _paragraph(text: str, style: str = "body") -> Paragraph:
+    return Paragraph(escape(text), STYLES[style])
+
+
+def _header(report) -> list[Flowable]:
+    child = report.child
+    rows = [("Born", f"{child.birth_date:%Y-%m-%d}{_gestation(child.gestational_weeks)}"),
+            ("Condition", CONDITIONS.get(child.condition, child.condition)),
+            ("Age now", _age_now(report)),
+            ("Generated", f"{_local(report, report.generated_at):%Y-%m-%d %H:%M %Z}")]
+    table = Table([[_paragraph(label, "label"), _paragraph(value, "cell")] for label, value in rows],
+                  colWidths=[30 * mm, None], hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                               ("TOPPADDING", (0, 0), (-1, -1), 1)]))
+    return [_paragraph(f"Myodiary report: {child.name}", "title"), table]
+
+
+def _gestation(weeks: float | None) -> str:
+    return "" if weeks is None else f", at {weeks:g} weeks of gestation"
+
+
+def _age_now(report) -> str:
+    age = f"{report.age_weeks_now:.1f} weeks"
+    preterm = report.child.gestational_weeks is not None and report.child.gestational_weeks < PRETERM_BEFORE_WEEKS
+    if preterm and report.corrected_age_weeks_now is not None:
+        age += f" (corrected {report.corrected_age_weeks_now:.1f} weeks)"
+    return age
+
+
+def _local(report, instant):
+    return instant.astimezone(ZoneInfo(report.child.timezone))
+
+
+def _verdict(report) -> list[Flowable]:
+    code = report.verdict.code
+    return [_paragraph(f"Verdict: {verdict_label(code)}", "heading"), _paragraph(VERDICT_WORDS[code]),
+            *(_paragraph(f"\u2022 {reason}") for reason in report.verdict.reasons)]
+
+
+def _chart(report) -> Image:
+    height = CHART_WIDTH * SIZE_INCHES[1] / SIZE_INCHES[0]
+    return Image(BytesIO(chart_png(report, dpi=CHART_DPI)), width=CHART_WIDTH, height=height)
+
+
+def _clinician_summary(report) -> list[Flowable]:
+    return [_paragraph("Clinician summary", "heading"), _paragraph(report.summary["clinician"])]
+
+
+def _red_flags(report) -> list[Flowable]:
+    heading = _paragraph("Red flags", "heading")
+    if not report.red_flags:
+        return [heading, _paragraph("No red flags")]
+    rows = [[_paragraph(flag.code.replace("_", " "), "cell"), _paragraph(flag.message, "cell"),
+             str(len(flag.evidence)), f"{_local(report, flag.since):%Y-%m-%d}"] for flag in report.red_flags]
+    return [heading, _table([FLAG_COLUMNS, *rows], [32 * mm, None, 18 * mm, 22 * mm])]
+
+
+def recent_week_rows(report) -> list[list[str]]:
+    """The last weeks that have watched nights, oldest first, as table rows."""
+    watched = [week for week in report.weekly if week.watched_nights > 0][-TABLE_WEEKS:]
+    return [[f"{week.start:%Y-%m-%d}", f"{axis_age(week, report.axis) - 0.5:.1f}", str(week.watched_nights),
+             str(week.episodes), f"{week.episodes_per_night:.2f}", _duration(week.mean_duration_seconds)]
+            for week in watched]
+
+
+def _duration(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.0f} s"
+
+
+def _recent_weeks(report) -> list[Flowable]:
+    heading = _paragraph(f"Last {TABLE_WEEKS} weeks with watched nights", "heading")
+    rows = recent_week_rows(report)
+    if not rows:
+        return [heading, _paragraph("No watched nights yet")]
+    columns = [column.format(axis=report.axis) for column in WEEK_COLUMNS]
+    note = _paragraph(f"Weeks with fewer than {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights do not count as "
+                      "observed weeks. Mean duration includes episodes seen on unwatched nights.", "cell")
+    return [KeepTogether([heading, _table([columns, *rows], WEEK_WIDTHS), Spacer(0, 2 * mm), note])]
+
+
+def _table(rows: list[list], widths: list) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTNAME", (0, 0), (-1, 0), BOLD),
+        ("FONTSIZE", (0, 0), (-1, -1), 9), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8E8E8")),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#B0B0B0"))]))
+    return table

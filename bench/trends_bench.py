@@ -1,0 +1,135 @@
+"""Trend benchmarks (issue 4): trends of a two-year child, and 500 patients' verdicts at once.
+
+    python bench/trends_bench.py [--quick]
+
+The app runs in-process (WSGI test client) on a fresh SQLite file and, when reachable, a scratch
+PostgreSQL database. The 500 patients belong to one clinician's care teams; their summaries are
+kept fresh on write, so the list reads verdicts instead of refitting 500 models.
+"""
+import argparse
+import json
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from backend.accounts.models import Membership  # noqa: E402
+from backend.db_types import new_id  # noqa: E402
+from backend.diary.models import Episode, SleepSession  # noqa: E402
+from backend.diary.simulation import resolving, simulate  # noqa: E402
+from backend.extensions import db  # noqa: E402
+from backend.trends.freshness import refresh  # noqa: E402
+from bench.sync_bench import (  # noqa: E402
+    RESULTS,
+    databases,
+    drop_postgres,
+    make_app,
+    new_child,
+    percentiles,
+    progress,
+    sign_up,
+    two_year_child,
+)
+
+TARGETS = {"trends_p95_ms": 50, "list_500_ms": 500}
+
+
+def bench_trends(client, headers, runs: int) -> dict:
+    child_id = two_year_child(client, headers)
+    url = f"/api/v1/children/{child_id}/trends"
+    client.get(url, headers=headers)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        assert client.get(url, headers=headers).status_code == 200
+        samples.append(time.perf_counter() - started)
+    p50, p95 = percentiles(samples)
+    return {"trends_p50_ms": p50, "trends_p95_ms": p95}
+
+
+def five_hundred_patients(app, client, count: int) -> dict:
+    """`count` children with 10 weeks of diary each, all in one clinician's care teams."""
+    owner = sign_up(client, f"owner-{uuid.uuid4().hex[:6]}@example.org")
+    clinician_email = f"clinic-{uuid.uuid4().hex[:6]}@example.org"
+    client.post("/api/v1/users", json={"email": clinician_email, "password": "bench-password", "name": "Dr",
+                                       "role": "clinician"})
+    clinician = {"Authorization": "Bearer " + client.post("/api/v1/tokens", json={
+        "email": clinician_email, "password": "bench-password"}).json["token"]}
+    me = client.get("/api/v1/me", headers=clinician).json["id"]
+    owner_id = client.get("/api/v1/me", headers=owner).json["id"]
+    ids = [new_child(client, owner, date.today() - timedelta(weeks=14)) for _ in range(count)]
+    with app.app_context():
+        _fill_diaries(ids, owner_id, me)
+    progress(f"{count} patients with 10 weeks of diary each")
+    return clinician
+
+
+def _fill_diaries(ids: list[str], owner_id: str, clinician_id: str) -> None:
+    now = datetime.now(UTC)
+    first = date.today() - timedelta(weeks=10)
+    for index, child_id in enumerate(ids):
+        rows = {"episodes": [], "sleep_sessions": []}
+        for table, values in simulate(random.Random(index), child_id, "Europe/Berlin", first, 70, resolving(5, 3)):
+            rows[table].append({**values, "logged_by": owner_id, "created_at": now, "updated_at": now,
+                                "version": 1, "created_version": 1})
+        db.session.execute(insert(Episode.__table__), rows["episodes"])
+        db.session.execute(insert(SleepSession.__table__), rows["sleep_sessions"])
+    db.session.execute(insert(Membership.__table__), [
+        {"id": new_id(), "child_id": child_id, "user_id": clinician_id, "role": "clinician", "created_at": now,
+         "first_granted_version": 1, "granted_version": 1} for child_id in ids])
+    for start in range(0, len(ids), 50):
+        refresh(db.session, ids[start:start + 50])
+        db.session.commit()
+        progress(f"summaries {min(start + 50, len(ids))}/{len(ids)}")
+
+
+def bench_list(client, clinician, runs: int) -> dict:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get("/api/v1/children?limit=500", headers=clinician)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200 and all(item["summary"]["verdict"] for item in response.json["items"])
+    p50, p95 = percentiles(samples)
+    return {"list_500_p50_ms": p50, "list_500_ms": p95}
+
+
+def run(quick: bool) -> dict:
+    results = {}
+    for name, url in databases():
+        print(f"benchmarking {name} ...", file=sys.stderr)
+        app = make_app(url)
+        client = app.test_client()
+        figures = bench_trends(client, sign_up(client, f"t-{uuid.uuid4().hex[:6]}@example.org"), 5 if quick else 41)
+        figures.update(bench_list(client, five_hundred_patients(app, client, 50 if quick else 500), 3 if quick else 11))
+        results[name] = figures
+        with app.app_context():
+            db.engine.dispose()
+        if name == "postgresql":
+            drop_postgres(url)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results = run(args.quick)
+    print(f"\n{'figure':<24}{'target':>12}" + "".join(f"{name:>14}" for name in results))
+    for key, target in (("trends_p50_ms", ""), ("trends_p95_ms", "< 50 ms"), ("list_500_p50_ms", ""),
+                        ("list_500_ms", "< 500 ms")):
+        print(f"{key:<24}{target:>12}" + "".join(f"{r[key]:>14.1f}" for r in results.values()))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("trends-quick.json" if args.quick else "trends.json")).write_text(json.dumps(
+        {"measured_at": datetime.now(UTC).isoformat(), "quick": args.quick, "targets": TARGETS, "results": results},
+        indent=2))
+
+
+if __name__ == "__main__":
+    main()
