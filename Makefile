@@ -51,9 +51,11 @@ test: install node-deps lint
 # Benchmarks build their own data; figures and how they were measured: docs/benchmarks.md.
 bench: install
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/trends_bench.py
 
 bench-quick: install
 	$(BIN)/python bench/sync_bench.py --quick
+	$(BIN)/python bench/trends_bench.py --quick
 
 spec: install
 	$(FLASK) openapi write --format=yaml api_spec/openapi.yaml

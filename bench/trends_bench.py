@@ -41,16 +41,19 @@ TARGETS = {"trends_p95_ms": 50, "list_500_ms": 500}
 
 
 def bench_trends(client, headers, runs: int) -> dict:
+    """The default trends (kept with the summary) and a live recomputation (?weeks=103)."""
     child_id = two_year_child(client, headers)
-    url = f"/api/v1/children/{child_id}/trends"
-    client.get(url, headers=headers)
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        assert client.get(url, headers=headers).status_code == 200
-        samples.append(time.perf_counter() - started)
-    p50, p95 = percentiles(samples)
-    return {"trends_p50_ms": p50, "trends_p95_ms": p95}
+    figures = {}
+    for name, query in (("trends", ""), ("trends_live", "?weeks=103")):
+        url = f"/api/v1/children/{child_id}/trends{query}"
+        client.get(url, headers=headers)
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            assert client.get(url, headers=headers).status_code == 200
+            samples.append(time.perf_counter() - started)
+        figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = percentiles(samples)
+    return figures
 
 
 def five_hundred_patients(app, client, count: int) -> dict:
@@ -122,7 +125,8 @@ def main() -> None:
     args = parser.parse_args()
     results = run(args.quick)
     print(f"\n{'figure':<24}{'target':>12}" + "".join(f"{name:>14}" for name in results))
-    for key, target in (("trends_p50_ms", ""), ("trends_p95_ms", "< 50 ms"), ("list_500_p50_ms", ""),
+    for key, target in (("trends_p50_ms", ""), ("trends_p95_ms", "< 50 ms"), ("trends_live_p50_ms", ""),
+                        ("trends_live_p95_ms", "(< 50 ms)"), ("list_500_p50_ms", ""),
                         ("list_500_ms", "< 500 ms")):
         print(f"{key:<24}{target:>12}" + "".join(f"{r[key]:>14.1f}" for r in results.values()))
     RESULTS.mkdir(exist_ok=True)

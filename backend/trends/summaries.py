@@ -51,7 +51,7 @@ def caregiver_summary(report) -> str:
 
 def clinician_summary(report) -> str:
     model, totals = report.model, report.totals
-    parts = [f"Verdict: {report.verdict.code}. {' '.join(report.verdict.reasons)}"]
+    parts = [f"Verdict: {report.verdict.code}."]
     if model is not None:
         parts.append(f"RR per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
                      f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f}, p={model.p_value:.3g}; "
