@@ -37,7 +37,10 @@ run: install
 	@echo "  OpenAPI    http://$(HOST):$(PORT)/api/v1/openapi.json"
 	@echo "  Health     http://$(HOST):$(PORT)/healthz  and  /readyz"
 	@echo "Sign in with a demo login above: POST /api/v1/tokens {\"email\", \"password\"}"
+	@echo "  Reminders  the scheduler runs beside the web server; without MAIL_SERVER emails land in instance/outbox/"
 	@echo "Stop with Ctrl-C."
+	@$(FLASK) scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'backend:create_app()'
 
 lint: install

@@ -54,11 +54,12 @@ def _register_blueprints(app: Flask) -> None:
     from backend.accounts import views as account_views
     from backend.children import views as children_views
     from backend.diary import views as diary_views
+    from backend.reminders import views as reminder_views
     from backend.sync import views as sync_views
     from backend.trends import views as trends_views
 
     for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
-                      diary_views.blp, sync_views.blp, trends_views.blp):
+                      diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
 

@@ -73,6 +73,19 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Reminder emails: SMTP when MAIL_SERVER is set, else .eml files under instance/outbox/
+    APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000")  # links in emails
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() == "true"  # STARTTLS
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "false").lower() == "true"  # SMTPS
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Myodiary <reminders@myodiary.example>")
+    MAIL_TIMEOUT_SECONDS = _env_int("MAIL_TIMEOUT_SECONDS", 20)
+    REMINDER_BATCH = _env_int("REMINDER_BATCH", 200)
+    SCHEDULER_HEARTBEAT_STALE_SECONDS = _env_int("SCHEDULER_HEARTBEAT_STALE_SECONDS", 180)
+
     # OpenAPI (flask-smorest)
     API_TITLE = "Myodiary API"
     API_VERSION = "v1"

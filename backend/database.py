@@ -6,12 +6,17 @@ SQLAlchemy's SQLite docs), deferred for reads and IMMEDIATE for write requests, 
 writer holds the write lock from its first statement and never fails upgrading a read lock.
 WAL lets readers go on while one writer writes.
 """
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import has_request_context, request
 from sqlalchemy import event
 
 from backend.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_writing: ContextVar[bool] = ContextVar("myodiary_writing", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -32,8 +37,19 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    writing = has_request_context() and request.method not in SAFE_METHODS
+    writing = _writing.get() or (has_request_context() and request.method not in SAFE_METHODS)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+@contextmanager
+def writing_transactions() -> Iterator[None]:
+    """For work outside a request that reads then writes (the reminder dispatch): SQLite takes the
+    write lock at BEGIN, so two such workers wait for each other instead of failing."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def begin_snapshot() -> None:

@@ -38,3 +38,6 @@ def test_compose_runs_postgresql_and_the_web_server():
     assert web["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://")
     assert web["depends_on"]["db"]["condition"] == "service_healthy"
     assert "pgdata" in compose["volumes"]
+    scheduler = services["scheduler"]
+    assert scheduler["command"][-2:] == ["scheduler", "run"]
+    assert scheduler["environment"]["DATABASE_URL"] == web["environment"]["DATABASE_URL"]

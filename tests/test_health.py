@@ -11,7 +11,7 @@ def test_healthz_answers_while_the_process_lives(client):
 def test_readyz_checks_the_database(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"database": "ok"}}
+    assert response.json == {"status": "ok", "checks": {"database": "ok", "scheduler": "absent"}}
 
 
 def test_readyz_is_503_when_the_database_is_down(tmp_path):

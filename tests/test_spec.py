@@ -55,8 +55,9 @@ def test_public_and_protected_operations_are_marked(client):
     assert spec["security"] == [{"bearerAuth": []}]
     public = {(p, m) for p, ops in spec["paths"].items() for m, op in _operations(ops)
               if op.get("security") == []}
-    assert public == {("/api/v1/users", "post"), ("/api/v1/tokens", "post"),
-                      ("/healthz", "get"), ("/readyz", "get")}
+    unsubscribe = "/api/v1/reminders/unsubscribe/{token}"
+    assert public == {("/api/v1/users", "post"), ("/api/v1/tokens", "post"), ("/healthz", "get"), ("/readyz", "get"),
+                      (unsubscribe, "get"), (unsubscribe, "post")}
 
 
 def test_interactive_docs_work_offline(client):

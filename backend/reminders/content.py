@@ -1,0 +1,460 @@
+"""What the follow-up reminder emails say (templates/reminders/) and the MIME message that carries them.
+
+Families are told the jerks fade with age; each email shows whether they do and when to see the
+clinician, clinicians get the numbers. Never a diagnosis, and every email says so.
+"""
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from statsmodels.stats.rates import test_poisson_2indep
+
+from backend.children.ages import CORRECTED_AGE_USED_UNTIL_DAYS, PRETERM_BEFORE_WEEKS, WEEKS_SHOWN_UNTIL, describe
+from backend.trends import thresholds as t
+from backend.trends.charts import verdict_label
+from backend.trends.engine import WeekStats, diary_day
+from backend.trends.report import ReferencePoint, TrendReport
+from backend.trends.summaries import NOT_A_DIAGNOSIS, VERDICT_WORDS
+
+TEMPLATES = Path(__file__).parent / "templates"
+ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+CADENCE_WEEKS = {"weekly": 1, "biweekly": 2, "monthly": 4}
+CADENCE_SUBJECT = {"weekly": "this week", "biweekly": "these 2 weeks", "monthly": "this month"}
+CADENCE_FOOTER = {"weekly": "every week", "biweekly": "every 2 weeks", "monthly": "every month"}
+FOLLOW_UP_AGES = {"follow_up_3m": "3 months", "follow_up_6m": "6 months"}
+FOLLOW_UP_VISITS = {"follow_up_3m": "3-month", "follow_up_6m": "6-month"}
+DISCUSS_KINDS = ("worsening", "red_flag")
+CONDITION_CODES = {"bnsm": "BNSM", "benign_myoclonus_of_infancy": "BMEI", "hypnic_jerks": "hypnic jerks"}
+FAMILIES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson"}
+SAME_WITHIN = 0.1  # a change under 10% reads "about the same", as in the trends summary
+CLEAR_CHANGE_P = 0.05  # a week's rise or fall is called "fewer" or "more" only beyond chance
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+MAIL_DOMAIN = "myodiary.example"
+KEEP_LOGGING = "A few more watched nights each week will show the trend."
+MARK_WATCHED = ("When someone watches a night, please mark it as watched in the app, even when there are no jerks: "
+                "a quiet night counts too.")
+NIGHTS_VARY = "Nights vary, so a change this size is not a trend on its own."
+CLINICIAN_NOTE = "These figures summarise what the caregivers recorded in Myodiary; they are not a diagnosis."
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    name: str
+    email: str
+    role: str  # "caregiver" or "clinician"
+
+
+@dataclass(frozen=True)
+class ReminderContext:
+    kind: str  # "scheduled" | "follow_up_3m" | "follow_up_6m" | "worsening" | "red_flag"
+    cadence: str  # "weekly" | "biweekly" | "monthly": the period compared is 1, 2 or 4 weeks
+    recipient: Recipient
+    report: TrendReport
+    chart_png: bytes
+    chart_alt: str
+    app_url: str
+    unsubscribe_url: str
+    new_red_flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    chart_cid: str  # without angle brackets
+
+
+@dataclass(frozen=True)
+class Period:
+    weeks: int
+    recent: float | None
+    previous: float | None
+    recent_nights: int
+    previous_nights: int
+
+    @property
+    def label(self) -> str:
+        return "the past week" if self.weeks == 1 else f"the past {self.weeks} weeks"
+
+    @property
+    def before(self) -> str:
+        return "the week before" if self.weeks == 1 else f"the {self.weeks} weeks before"
+
+    @property
+    def recent_episodes(self) -> int:
+        return 0 if self.recent is None else round(self.recent * self.recent_nights)
+
+    @property
+    def previous_episodes(self) -> int:
+        return 0 if self.previous is None else round(self.previous * self.previous_nights)
+
+    @property
+    def direction(self) -> str | None:
+        """"down", "up" or "same" as a caregiver reads it (one decimal), None without both numbers."""
+        if self.recent is None or self.previous is None:
+            return None
+        if self.previous == 0:
+            return "same" if self.recent == 0 else "up"
+        change = (self.recent - self.previous) / self.previous
+        if abs(change) < SAME_WITHIN or _decimal(self.recent) == _decimal(self.previous):
+            return "same"
+        return "down" if change < 0 else "up"
+
+    @property
+    def clear(self) -> bool:
+        """A change beyond night-to-night chance (two-sample Poisson score test, as the trends' recent change)."""
+        if self.direction in (None, "same"):
+            return False
+        recent, previous = (self.recent_episodes, self.recent_nights), (self.previous_episodes, self.previous_nights)
+        fewer, more = sorted([recent, previous])  # the score test is symmetric; a zero count must come first
+        return test_poisson_2indep(*fewer, *more, method="score").pvalue < CLEAR_CHANGE_P
+
+
+# ---- the numbers -------------------------------------------------------------------------------
+
+def completed_weeks(report: TrendReport) -> list[WeekStats]:
+    """Weeks of age whose last night is over (noon to noon); the week in progress is still being logged."""
+    today = diary_day(report.generated_at, ZoneInfo(report.child.timezone))
+    return [week for week in report.weekly if week.start + timedelta(days=7) <= today]
+
+
+def period_rates(report: TrendReport, weeks: int) -> tuple[float | None, float | None, int, int]:
+    """Episodes per watched night in the last `weeks` completed weeks and the `weeks` before (None: unwatched)."""
+    done = completed_weeks(report)
+    (recent, recent_nights), (previous, previous_nights) = _rate(done[-weeks:]), _rate(done[-2 * weeks:-weeks])
+    return recent, previous, recent_nights, previous_nights
+
+
+def _rate(weeks: list[WeekStats]) -> tuple[float | None, int]:
+    nights = sum(week.watched_nights for week in weeks)
+    return (sum(week.episodes for week in weeks) / nights if nights else None), nights
+
+
+def chart_cid(chart_png: bytes) -> str:
+    """A Content-ID from the chart's bytes: the same chart, the same id."""
+    return f"trend-chart.{hashlib.sha256(chart_png).hexdigest()[:16]}@{MAIL_DOMAIN}"
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+def render_reminder(context: ReminderContext) -> RenderedEmail:
+    """The subject, plain text and HTML of one reminder; text and HTML carry the same facts."""
+    clinician = context.recipient.role == "clinician"
+    period = Period(CADENCE_WEEKS[context.cadence], *period_rates(context.report, CADENCE_WEEKS[context.cadence]))
+    facts = _common_facts(context, period, clinician)
+    facts |= _clinician_facts(context, period) if clinician else _caregiver_facts(context, period)
+    text = ENVIRONMENT.get_template("reminders/reminder.txt").render(facts)
+    html = ENVIRONMENT.get_template("reminders/reminder.html").render(facts)
+    return RenderedEmail(facts["subject"], text, html, facts["chart_cid"])
+
+
+def _common_facts(context: ReminderContext, period: Period, clinician: bool) -> dict:
+    report = context.report
+    return {
+        "clinician": clinician, "child": report.child.name, "recipient": context.recipient.name,
+        "follow_up": FOLLOW_UP_AGES.get(context.kind), "visit": FOLLOW_UP_VISITS.get(context.kind),
+        "discuss": _discuss(context),
+        "flags": _flags(report, context.new_red_flags, clinician),
+        "chart_cid": chart_cid(context.chart_png), "chart_alt": context.chart_alt,
+        "dashboard_url": f"{context.app_url.rstrip('/')}/dashboard/children/{quote(report.child.id, safe='')}",
+        "unsubscribe_url": context.unsubscribe_url, "cadence": CADENCE_FOOTER[context.cadence],
+    }
+
+
+def _caregiver_facts(context: ReminderContext, period: Period) -> dict:
+    report = context.report
+    return {
+        "subject": _one_line(_caregiver_subject(context, period)), "age_line": _caregiver_age(report),
+        "preterm": _shows_corrected(report), "period_sentence": _period_sentence(period),
+        "verdict_label": verdict_label(report.verdict.code), "verdict_words": VERDICT_WORDS[report.verdict.code],
+        "keep_logging": _keep_logging(report), "references": _reference_sentences(report),
+        "flags_closing": "Please discuss this with your clinician.", "not_a_diagnosis": NOT_A_DIAGNOSIS,
+    }
+
+
+def _clinician_facts(context: ReminderContext, period: Period) -> dict:
+    report = context.report
+    return {
+        "subject": _one_line(_clinician_subject(context)), "condition": _condition(report),
+        "age_line": _clinician_age(report), "summary": report.summary["clinician"],
+        "rows": _clinician_rows(report, period), "flags_closing": "Please discuss these with the family.",
+        "not_a_diagnosis": CLINICIAN_NOTE,
+    }
+
+
+def _discuss(context: ReminderContext) -> bool:
+    """Red flags open the email: a worsening or red-flag reminder, or a worsening course."""
+    return context.kind in DISCUSS_KINDS or context.report.verdict.code == "worsening"
+
+
+def _one_line(subject: str) -> str:
+    return " ".join(subject.split())
+
+
+# ---- subjects ----------------------------------------------------------------------------------
+
+def _caregiver_subject(context: ReminderContext, period: Period) -> str:
+    report, name = context.report, context.report.child.name
+    if _discuss(context):
+        return f"{name}: something to discuss with your clinician"
+    if context.kind in FOLLOW_UP_AGES:
+        corrected = " (corrected)" if _shows_corrected(report) else ""
+        return f"{name} is {FOLLOW_UP_AGES[context.kind]} old{corrected}: time for a follow-up"
+    return f"{name} {CADENCE_SUBJECT[context.cadence]}: {_news(report.verdict.code, period)}"
+
+
+def _news(verdict: str, period: Period) -> str:
+    if verdict == "insufficient_data":
+        return "a few more watched nights will show the trend"
+    if verdict == "resolved":
+        return "no jerks on the latest watched nights"
+    if period.recent is None:
+        return "no watched nights logged"
+    if period.previous is None:
+        return f"{_decimal(period.recent)} episodes of jerks a night"
+    return _change_news(period)
+
+
+def _change_news(period: Period) -> str:
+    recent, previous = _decimal(period.recent), _decimal(period.previous)
+    if not period.clear:
+        return f"no clear change ({recent} a night; {previous} {period.before})"
+    if period.recent == 0:
+        return f"no jerks on watched nights (down from {previous} a night)"
+    more = "fewer" if period.direction == "down" else "more"
+    return f"{more} jerks ({recent} a night, {period.direction} from {previous})"
+
+
+def _clinician_subject(context: ReminderContext) -> str:
+    report, model = context.report, context.report.model
+    head = f"{report.child.name} ({_condition(report)})"
+    rate = "no RR yet" if model is None else f"RR {model.rate_ratio_per_4_weeks:.2f}/{t.RATE_RATIO_WEEKS} wk"
+    verdict = f"{report.verdict.code}, {rate}"
+    if _discuss(context):
+        codes = [flag.code for flag in report.red_flags if flag.code in context.new_red_flags]
+        codes = codes or [flag.code for flag in report.red_flags]
+        return f"{head}: to review ({', '.join(codes)}); {verdict}" if codes else f"{head}: to review; {verdict}"
+    if context.kind in FOLLOW_UP_AGES:
+        return f"{head}: {FOLLOW_UP_VISITS[context.kind]} follow-up (corrected age); {verdict}"
+    return f"{head}: {verdict}"
+
+
+def _condition(report: TrendReport) -> str:
+    return CONDITION_CODES.get(report.child.condition, report.child.condition.replace("_", " "))
+
+
+# ---- ages --------------------------------------------------------------------------------------
+
+def _shows_corrected(report: TrendReport) -> bool:
+    """Corrected age beside chronological for children born before 37 weeks, up to 2 years (CLINICAL.md)."""
+    weeks = report.child.gestational_weeks
+    return (weeks is not None and weeks < PRETERM_BEFORE_WEEKS and report.corrected_age_weeks_now is not None
+            and report.age_weeks_now * 7 < CORRECTED_AGE_USED_UNTIL_DAYS)
+
+
+def _words(age_weeks: float) -> str:
+    return describe(round(age_weeks * 7)).display
+
+
+def _caregiver_age(report: TrendReport) -> str:
+    corrected = f" (corrected age {_words(report.corrected_age_weeks_now)})" if _shows_corrected(report) else ""
+    return f"{report.child.name} is {_words(report.age_weeks_now)} old{corrected}."
+
+
+def _clinician_age(report: TrendReport) -> str:
+    corrected = f"; corrected age {_weeks(report.corrected_age_weeks_now)}" if _shows_corrected(report) else ""
+    return f"Age {_weeks(report.age_weeks_now)}{corrected}."
+
+
+def _weeks(age_weeks: float) -> str:
+    if age_weeks < WEEKS_SHOWN_UNTIL:
+        return f"{age_weeks:.1f} weeks"
+    return f"{_words(age_weeks)} ({age_weeks:.1f} weeks)"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+# ---- caregiver sentences -----------------------------------------------------------------------
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _on_nights(episodes: int, nights: int) -> str:
+    return f"{_count(episodes, 'episode')} on {_count(nights, 'watched night')}"
+
+
+def _period_sentence(period: Period) -> str:
+    if period.recent is None:
+        return _unwatched_sentence(period)
+    sentence = f"In {period.label}: {_rate_words(period.recent, period.recent_episodes, period.recent_nights)}"
+    if period.previous is None:
+        return f"{sentence}. Nobody logged a watched night in {period.before}, so there is nothing to compare with."
+    previous = _on_nights(period.previous_episodes, period.previous_nights)
+    before = f"{_decimal(period.previous)} in {period.before} ({previous})"
+    if period.recent == period.previous == 0:
+        return f"{sentence}, and none in {period.before} ({_count(period.previous_nights, 'watched night')})."
+    if period.direction == "same":
+        return f"{sentence}, about the same as {before}."
+    return f"{sentence}, {period.direction} from {before}." + ("" if period.clear else f" {NIGHTS_VARY}")
+
+
+def _rate_words(rate: float, episodes: int, nights: int) -> str:
+    if episodes == 0:
+        return f"no episodes on {_count(nights, 'watched night')}"
+    return f"{_decimal(rate)} episodes per watched night ({_on_nights(episodes, nights)})"
+
+
+def _decimal(rate: float) -> str:
+    """One decimal, two below 0.1 so that a rare episode does not read as none."""
+    return f"{rate:.2f}" if 0 < rate < 0.1 else f"{rate:.1f}"
+
+
+def _unwatched_sentence(period: Period) -> str:
+    sentence = f"Nobody logged a watched night in {period.label}, so there is no number for it"
+    if period.previous is None:
+        return f"{sentence} or for {period.before}."
+    previous = _rate_words(period.previous, period.previous_episodes, period.previous_nights)
+    return f"{sentence}; in {period.before} there were {previous}."
+
+
+def _keep_logging(report: TrendReport) -> str | None:
+    if report.verdict.code != "insufficient_data":
+        return None
+    observed, episodes = report.totals["observed_weeks"], report.totals["episodes"]
+    needed = ""
+    if observed < t.MIN_OBSERVED_WEEKS:
+        needed = (f" The trend needs {t.MIN_OBSERVED_WEEKS} weeks with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} "
+                  f"watched nights each; {report.child.name}'s diary has {observed} so far.")
+    elif episodes < t.MIN_EPISODES:
+        needed = (f" So far {_count(episodes, 'episode')} were logged on watched nights; the trend is drawn from "
+                  f"{t.MIN_EPISODES} or more.")
+    return f"{KEEP_LOGGING}{needed} {MARK_WATCHED}"
+
+
+def _corrected_now(report: TrendReport) -> float:
+    """The age the reference points are read on: corrected when known (as build_report does)."""
+    return report.age_weeks_now if report.corrected_age_weeks_now is None else report.corrected_age_weeks_now
+
+
+def _reference_sentences(report: TrendReport) -> list[str]:
+    now = _corrected_now(report)
+    return [_reference_sentence(report.child.name, point, now) for point in report.reference_points if point.applies]
+
+
+def _reference_sentence(name: str, point: ReferencePoint, corrected_now: float) -> str:
+    sentence = (f"By {point.label} of corrected age, {point.share_resolved:.0%} of babies with benign neonatal "
+                f"sleep myoclonus no longer have it.")
+    if point.passed:
+        return f"{sentence} {name} is past this age."
+    days = max(round((point.corrected_age_weeks - corrected_now) * 7), 1)
+    return f"{sentence} {name} reaches this age in about {describe(days).display}."
+
+
+def _flags(report: TrendReport, new_codes: tuple[str, ...], clinician: bool) -> list[dict]:
+    """Red flags, the new ones first, with what they rest on."""
+    zone = ZoneInfo(report.child.timezone)
+    ordered = sorted(report.red_flags, key=lambda flag: flag.code not in new_codes)
+    return [{"message": flag.message, "new": flag.code in new_codes,
+             "detail": (f"{flag.code}, {_count(len(flag.evidence), 'episode')} since " if clinician else "Since ")
+             + _day(flag.since.astimezone(zone).date())} for flag in ordered]
+
+
+# ---- clinician numbers -------------------------------------------------------------------------
+
+def _clinician_rows(report: TrendReport, period: Period) -> list[tuple[str, str]]:
+    totals = report.totals
+    return [
+        ("Verdict reasons", " ".join(reason.rstrip(".") + "." for reason in report.verdict.reasons)),
+        *_model_rows(report.model),
+        (period.label.capitalize(), _period_numbers(period)),
+        ("Diary", f"{_on_nights(totals['episodes'], totals['watched_nights'])}, {totals['observed_weeks']} observed "
+                  f"weeks (at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights)"),
+        *_reference_rows(report),
+    ]
+
+
+def _model_rows(model) -> list[tuple[str, str]]:
+    if model is None:
+        return [("Model", "not fitted: too few watched weeks or no episodes")]
+    return [
+        (f"Rate ratio per {t.RATE_RATIO_WEEKS} weeks",
+         f"{model.rate_ratio_per_4_weeks:.2f} ({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f}), "
+         f"p={model.p_value:.3g}"),
+        ("Model", f"{FAMILIES.get(model.family, model.family)}, dispersion {model.dispersion:.2f}, "
+                  f"{model.weeks_used} weeks"),
+        ("Kendall tau", _kendall(model)),
+    ]
+
+
+def _kendall(model) -> str:
+    if model.kendall_tau is None:
+        return f"not computed: fewer than 3 weeks with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"
+    return (f"{model.kendall_tau:.2f} (one-sided p={model.kendall_p_value:.3g} falling, "
+            f"{model.kendall_p_value_rising:.3g} rising)")
+
+
+def _period_numbers(period: Period) -> str:
+    recent = _numbers(period.recent, period.recent_episodes, period.recent_nights)
+    return f"{recent}; {period.before}: {_numbers(period.previous, period.previous_episodes, period.previous_nights)}"
+
+
+def _numbers(rate: float | None, episodes: int, nights: int) -> str:
+    if rate is None:
+        return "no watched nights"
+    return f"{rate:.2f} per watched night ({_on_nights(episodes, nights)})"
+
+
+def _reference_rows(report: TrendReport) -> list[tuple[str, str]]:
+    now = _corrected_now(report)
+    return [(f"{point.label} (corrected)", f"{point.share_resolved:.0%} of BNSM resolved; "
+             + ("passed" if point.passed else f"in {point.corrected_age_weeks - now:.1f} weeks"))
+            for point in report.reference_points if point.applies]
+
+
+# ---- the message -------------------------------------------------------------------------------
+
+class UriListHeader(UnstructuredHeader):
+    """List-Unsubscribe (RFC 2369): folded between its <...> entries only, never encoded."""
+
+    def fold(self, *, policy):
+        entries = re.split(r"(?<=>)\s*,\s*", str(self))
+        return f"{self.name}: " + ("," + policy.linesep + " ").join(entries) + policy.linesep
+
+
+HEADERS = HeaderRegistry()
+HEADERS.map_to_type("list-unsubscribe", UriListHeader)
+POLICY = SMTP.clone(header_factory=HEADERS)
+
+
+def build_message(rendered: RenderedEmail, chart_png: bytes, sender: str, to: str, unsubscribe_url: str,
+                  unsubscribe_mailto: str | None = None, message_id: str | None = None) -> EmailMessage:
+    """multipart/alternative: the text, and the HTML related to its inline chart; one-click unsubscribe (RFC 8058)."""
+    message = EmailMessage(policy=POLICY)
+    message["From"], message["To"], message["Subject"] = sender, to, rendered.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id or make_msgid(domain=MAIL_DOMAIN)
+    message["List-Unsubscribe"] = ", ".join(f"<{uri}>" for uri in (unsubscribe_url, unsubscribe_mailto) if uri)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    message.get_payload()[1].add_related(chart_png, maintype="image", subtype="png", cid=f"<{rendered.chart_cid}>",
+                                         disposition="inline", filename="trend-chart.png")
+    return message

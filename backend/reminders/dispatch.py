@@ -1,0 +1,118 @@
+"""One dispatch pass: plan what is due into the outbox, claim, render, send, mark.
+
+Safe with several dispatchers at once: a schedule's slot is taken by a conditional UPDATE of its
+next_due_at, outbox rows are unique per child, recipient, kind and period (a second insert does
+nothing), and rows are claimed by an UPDATE of rows picked FOR UPDATE SKIP LOCKED (PostgreSQL;
+SQLite has one writer at a time), so no reminder is sent twice.
+"""
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend.database import writing_transactions
+from backend.db_types import new_id, utcnow
+from backend.extensions import db
+from backend.reminders import events, recipients
+from backend.reminders.delivery import Renderer, deliver
+from backend.reminders.mail import mailer_for
+from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
+from backend.reminders.schedules import next_slot
+
+log = logging.getLogger(__name__)
+SENDING_TIMEOUT = timedelta(minutes=10)  # a claim older than this died with its dispatcher
+
+
+@dataclass
+class DispatchResult:
+    planned: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    outcomes: dict = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def dispatch(now: datetime | None = None, worker: str | None = None) -> DispatchResult:
+    with writing_transactions():
+        return _dispatch(now or utcnow(), worker)
+
+
+def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    result = DispatchResult(planned=plan(now))
+    db.session.commit()
+    renderer = Renderer(now)
+    with mailer_for(current_app.config) as mailer:
+        while batch := claim(now, worker, current_app.config["REMINDER_BATCH"]):
+            for reminder in batch:
+                result.count(deliver(reminder, renderer, mailer, now))
+            db.session.commit()
+    beat(now, worker)
+    db.session.commit()
+    return result
+
+
+# ---- planning ------------------------------------------------------------------------------------
+
+def plan(now: datetime) -> int:
+    planned = 0
+    for schedule in db.session.scalars(select(ReminderSchedule).where(
+            ReminderSchedule.enabled.is_(True), ReminderSchedule.next_due_at <= now)):
+        planned += _plan_slot(schedule, now)
+    planned += events.plan_events(now, _add)
+    return planned
+
+
+def _plan_slot(schedule: ReminderSchedule, now: datetime) -> int:
+    """Take the slot (a missed run of slots counts once) and queue a reminder per recipient."""
+    due = schedule.next_due_at
+    following = next_slot(schedule.cadence, schedule.weekday, schedule.local_time, schedule.timezone,
+                          schedule.anchor, now)
+    taken = db.session.execute(update(ReminderSchedule).where(
+        ReminderSchedule.child_id == schedule.child_id, ReminderSchedule.next_due_at == due).values(
+        next_due_at=following))
+    if taken.rowcount != 1:
+        return 0  # another dispatcher took it
+    kind, key = events.slot_kind(schedule, due)
+    return sum(_add(schedule.child_id, user.id, kind, key, due, now) for user in recipients.effective(schedule))
+
+
+def _add(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> int:
+    """Queue one reminder; a row for the same child, recipient, kind and period already there wins."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Reminder).values(
+        id=new_id(), child_id=child_id, user_id=user_id, kind=kind, period_key=key, due_at=due, status="pending",
+        attempts=0, next_attempt_at=now, created_at=now).on_conflict_do_nothing()
+    return db.session.execute(statement).rowcount
+
+
+# ---- claiming ------------------------------------------------------------------------------------
+
+def _claimable(now: datetime):
+    return or_(and_(Reminder.status == "pending", Reminder.next_attempt_at <= now),
+               and_(Reminder.status == "sending", Reminder.claimed_at < now - SENDING_TIMEOUT))
+
+
+def claim(now: datetime, worker: str, limit: int) -> list[Reminder]:
+    token = f"{worker}:{uuid.uuid4().hex[:8]}"
+    picked = select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(limit).with_for_update(
+        skip_locked=True)
+    db.session.execute(update(Reminder).where(Reminder.id.in_(picked.scalar_subquery()), _claimable(now)).values(
+        status="sending", claimed_by=token, claimed_at=now), execution_options={"synchronize_session": False})
+    db.session.commit()
+    return list(db.session.scalars(select(Reminder).where(Reminder.claimed_by == token,
+                                                          Reminder.status == "sending")))
+
+
+def beat(now: datetime, worker: str) -> None:
+    db.session.merge(SchedulerHeartbeat(name="scheduler", beat_at=now, details=worker))

@@ -1,0 +1,79 @@
+"""Sending email: SMTP when MAIL_SERVER is set, else .eml files under instance/outbox/."""
+import contextlib
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class SmtpMailer:
+    """One connection per dispatch pass, opened on the first message, reopened after a failure."""
+
+    def __init__(self, config: dict):
+        self.host, self.port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        self.use_ssl, self.use_tls = config["MAIL_USE_SSL"], config["MAIL_USE_TLS"]
+        self.username, self.password = config["MAIL_USERNAME"], config["MAIL_PASSWORD"]
+        self.timeout = config["MAIL_TIMEOUT_SECONDS"]
+        self.connection = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.connection.quit()
+            self.connection = None
+
+    def _connect(self):
+        context = ssl.create_default_context()
+        if self.use_ssl:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.use_tls:
+                connection.starttls(context=context)
+        if self.username:
+            connection.login(self.username, self.password or "")
+        return connection
+
+    def send(self, message: EmailMessage, name: str) -> str:
+        try:
+            self.connection = self.connection or self._connect()
+            self.connection.send_message(message)
+        except (smtplib.SMTPException, OSError):
+            self.close()
+            raise
+        return f"smtp://{self.host}:{self.port}"
+
+
+class FileMailer:
+    """Without a mail server (make run): each email becomes an .eml file, and the path is logged."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __enter__(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def send(self, message: EmailMessage, name: str) -> str:
+        path = self.folder / f"{name}.eml"
+        path.write_bytes(bytes(message))
+        log.info("reminder written to %s", path)
+        return str(path)
+
+
+def mailer_for(config: dict):
+    if config["MAIL_SERVER"]:
+        return SmtpMailer(config)
+    return FileMailer(Path(config["INSTANCE_DIR"]) / "outbox")

@@ -1,0 +1,32 @@
+"""Who receives a child's reminders: the schedule's list (default: every caregiver), minus opt-outs."""
+import json
+
+from sqlalchemy import select
+
+from backend.accounts.models import Membership, User
+from backend.extensions import db
+from backend.reminders.models import ReminderOptOut, ReminderSchedule
+
+
+def team(child_id: str) -> dict[str, tuple[User, str]]:
+    """Active members: user id -> (user, role)."""
+    rows = db.session.execute(select(User, Membership.role).join(Membership, Membership.user_id == User.id).where(
+        Membership.child_id == child_id, Membership.revoked_at.is_(None)))
+    return {user.id: (user, role) for user, role in rows}
+
+
+def chosen(schedule: ReminderSchedule, members: dict[str, tuple[User, str]]) -> list[str]:
+    if schedule.recipients is not None:
+        return [user_id for user_id in json.loads(schedule.recipients) if user_id in members]
+    return [user_id for user_id, (_, role) in members.items() if role in ("owner", "caregiver")]
+
+
+def opted_out(child_id: str) -> set[str]:
+    return set(db.session.scalars(select(ReminderOptOut.user_id).where(ReminderOptOut.child_id == child_id)))
+
+
+def effective(schedule: ReminderSchedule) -> list[User]:
+    """The users a reminder goes to now."""
+    members = team(schedule.child_id)
+    out = opted_out(schedule.child_id)
+    return [members[user_id][0] for user_id in chosen(schedule, members) if user_id not in out]

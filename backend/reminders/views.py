@@ -1,0 +1,127 @@
+"""Reminder schedules, the history of what was sent, a preview, opting out and one-click unsubscribe."""
+from flask import Response
+from markupsafe import escape
+from sqlalchemy import select
+
+from backend.accounts.tokens import current_user, login_required
+from backend.blueprints import Blueprint
+from backend.children.access import READ, WRITE, child_for
+from backend.children.models import Child
+from backend.db_types import utcnow
+from backend.extensions import db
+from backend.pagination import PageArgsSchema, page_schema, paginate
+from backend.reminders import service
+from backend.reminders.delivery import Renderer
+from backend.reminders.models import Reminder
+from backend.reminders.schemas import PreviewSchema, ReminderSchema, ScheduleSchema
+from backend.reminders.tokens import read_unsubscribe_token
+
+blp = Blueprint("reminders", __name__, url_prefix="/api/v1", description="Follow-up reminder emails")
+ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")
+
+
+@blp.route("/children/<child_id>/reminder-schedule", methods=["GET"])
+@login_required
+@blp.response(200, ScheduleSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def get_schedule(child_id):
+    """The child's reminder schedule (off until set)"""
+    return service.describe(service.schedule_of(child_for(current_user(), child_id, need=READ)))
+
+
+@blp.route("/children/<child_id>/reminder-schedule", methods=["PUT"])
+@login_required
+@blp.arguments(ScheduleSchema)
+@blp.response(200, ScheduleSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def put_schedule(values, child_id):
+    """Set when follow-up emails go out and to whom (caregivers)"""
+    schedule = service.save_schedule(child_for(current_user(), child_id, need=WRITE), values)
+    db.session.commit()
+    return service.describe(schedule)
+
+
+@blp.route("/children/<child_id>/reminder-schedule/opt-out", methods=["POST"])
+@login_required
+@blp.response(204)
+@blp.alt_response(404, response="NOT_FOUND")
+def opt_out(child_id):
+    """Stop this child's reminders for me"""
+    service.set_opt_out(child_for(current_user(), child_id, need=READ).id, current_user().id, out=True)
+    db.session.commit()
+
+
+@blp.route("/children/<child_id>/reminder-schedule/opt-out", methods=["DELETE"])
+@login_required
+@blp.response(204)
+@blp.alt_response(404, response="NOT_FOUND")
+def opt_in(child_id):
+    """Get this child's reminders again"""
+    service.set_opt_out(child_for(current_user(), child_id, need=READ).id, current_user().id, out=False)
+    db.session.commit()
+
+
+@blp.route("/children/<child_id>/reminders", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ReminderPageSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def history(page_args, child_id):
+    """What was sent, is waiting or failed, newest first"""
+    child = child_for(current_user(), child_id, need=READ)
+    query = select(Reminder).where(Reminder.child_id == child.id)
+    return paginate(query, Reminder.created_at, Reminder.id, page_args, newest_first=True)
+
+
+@blp.route("/children/<child_id>/reminders/preview", methods=["GET"])
+@login_required
+@blp.response(200, PreviewSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def preview(child_id):
+    """The next email to me exactly as it would go out"""
+    child = child_for(current_user(), child_id, need=READ)
+    kind = service.preview_kind(service.schedule_of(child))
+    reminder = service.preview_reminder(child, current_user().id, kind)
+    role = "clinician" if current_user().role == "clinician" else "caregiver"
+    rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role)
+    return {"kind": kind, "to": message["To"], "subject": rendered.subject, "text": rendered.text,
+            "html": rendered.html}
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    html = (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+            f"<title>{escape(title)}</title><body style='font-family:sans-serif;max-width:32rem;margin:2rem auto'>"
+            f"<h1>{escape(title)}</h1>{body}</body></html>")
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _unsubscribe_target(token: str):
+    found = read_unsubscribe_token(token)
+    child = found and db.session.get(Child, found[0])
+    return (child, found[1]) if child is not None else (None, None)
+
+
+@blp.route("/reminders/unsubscribe/<token>", methods=["GET"])
+@blp.doc(security=[])
+@blp.alt_response(200, description="A page with a button that unsubscribes", content_type="text/html", success=True)
+def unsubscribe_page(token):
+    """The unsubscribe link: a page to confirm (mail scanners follow links, so GET changes nothing)"""
+    child, _ = _unsubscribe_target(token)
+    if child is None:
+        return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 404)
+    return _page("Unsubscribe", f"<p>Stop the follow-up emails about {escape(child.name)}?</p>"
+                 "<form method=post><button type=submit>Unsubscribe</button></form>")
+
+
+@blp.route("/reminders/unsubscribe/<token>", methods=["POST"])
+@blp.doc(security=[])
+@blp.alt_response(200, description="Unsubscribed (RFC 8058 one-click)", content_type="text/html", success=True)
+def unsubscribe(token):
+    """One-click unsubscribe (List-Unsubscribe-Post), no sign-in needed"""
+    child, user_id = _unsubscribe_target(token)
+    if child is None:
+        return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 404)
+    service.set_opt_out(child.id, user_id, out=True)
+    db.session.commit()
+    return _page("Unsubscribed", f"<p>You will no longer get follow-up emails about {escape(child.name)}.</p>")
