@@ -63,21 +63,27 @@ def _fresh_default(child, args: dict) -> str | None:
     return None
 
 
-@blp.route("/children/<child_id>/trends/chart.svg", methods=["GET"])
-@login_required
-@blp.arguments(TrendArgsSchema, location="query")
-@blp.alt_response(200, description="The chart as SVG", content_type="image/svg+xml", success=True)
-@blp.alt_response(404, response="NOT_FOUND")
+def _file_route(path: str, content_type: str, description: str):
+    """GET /children/{child_id}/<path>: a chart or an export made from the child's trend report."""
+    decorators = (blp.route(f"/children/<child_id>/{path}", methods=["GET"]), login_required,
+                  blp.arguments(TrendArgsSchema, location="query"),
+                  blp.alt_response(200, description=description, content_type=content_type, success=True),
+                  blp.alt_response(404, response="NOT_FOUND"))
+
+    def decorate(view):
+        for decorator in reversed(decorators):
+            view = decorator(view)
+        return view
+    return decorate
+
+
+@_file_route("trends/chart.svg", "image/svg+xml", "The chart as SVG")
 def chart_svg(args, child_id):
     """The weekly rate against age with the model line, its band and reference marks (SVG)"""
     return _image(charts.chart_svg(_report(child_id, args)), "image/svg+xml")
 
 
-@blp.route("/children/<child_id>/trends/chart.png", methods=["GET"])
-@login_required
-@blp.arguments(TrendArgsSchema, location="query")
-@blp.alt_response(200, description="The chart as PNG, 600 px wide", content_type="image/png", success=True)
-@blp.alt_response(404, response="NOT_FOUND")
+@_file_route("trends/chart.png", "image/png", "The chart as PNG, 600 px wide")
 def chart_png(args, child_id):
     """The chart as PNG, for emails"""
     return _image(charts.chart_png(_report(child_id, args)), "image/png")
@@ -88,12 +94,7 @@ def _diary(model, child_id: str) -> list:
                               .order_by(model.started_at)).all()
 
 
-@blp.route("/children/<child_id>/export.csv", methods=["GET"])
-@login_required
-@blp.arguments(TrendArgsSchema, location="query")
-@blp.alt_response(200, description="Episodes, sleep sessions and the weekly series", content_type="text/csv",
-                  success=True)
-@blp.alt_response(404, response="NOT_FOUND")
+@_file_route("export.csv", "text/csv", "Episodes, sleep sessions and the weekly series")
 def csv_export(args, child_id):
     """Export the diary and the weekly series as CSV"""
     report = _report(child_id, args)
@@ -101,12 +102,7 @@ def csv_export(args, child_id):
     return _download(body, "text/csv", f"myodiary-{child_id}.csv")
 
 
-@blp.route("/children/<child_id>/export/fhir", methods=["GET"])
-@login_required
-@blp.arguments(TrendArgsSchema, location="query")
-@blp.alt_response(200, description="A FHIR R4 Bundle (collection)", content_type="application/fhir+json",
-                  success=True)
-@blp.alt_response(404, response="NOT_FOUND")
+@_file_route("export/fhir", "application/fhir+json", "A FHIR R4 Bundle (collection)")
 def fhir_export(args, child_id):
     """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
     report = _report(child_id, args)
@@ -118,12 +114,7 @@ def fhir_export(args, child_id):
     return Response(json.dumps(bundle), mimetype="application/fhir+json")
 
 
-@blp.route("/children/<child_id>/report.pdf", methods=["GET"])
-@login_required
-@blp.arguments(TrendArgsSchema, location="query")
-@blp.alt_response(200, description="A one- or two-page clinic-visit report", content_type="application/pdf",
-                  success=True)
-@blp.alt_response(404, response="NOT_FOUND")
+@_file_route("report.pdf", "application/pdf", "A one- or two-page clinic-visit report")
 def report_pdf_view(args, child_id):
     """A clinic-visit report: chart, verdict, red flags, the last weeks"""
     response = _download(report_pdf(_report(child_id, args)), "application/pdf", f"myodiary-{child_id}.pdf")
