@@ -12,6 +12,8 @@ from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.diary.simulation import Course, resolving, simulate
 from backend.extensions import db
+from backend.reminders.models import ReminderSchedule
+from backend.reminders.service import save_schedule
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = (
@@ -71,6 +73,13 @@ def _ensure_diary(child: Child, loggers: list[User], progress: Callable[[str], N
     progress(f"  {child.name}: {counts['sleep_sessions']} nights, {counts['episodes']} episodes")
 
 
+def _ensure_reminders(child: Child) -> None:
+    """Mila's family gets the weekly follow-up email (an .eml file under instance/outbox/ without SMTP)."""
+    if db.session.get(ReminderSchedule, child.id) is None:
+        save_schedule(child, {"cadence": "weekly", "weekday": "sunday", "local_time": "19:00", "enabled": True,
+                              "recipients": None})
+
+
 def seed_demo(progress: Callable[[str], None] = print) -> Iterator[str]:
     """Create what is missing of the demo; yield the logins to print."""
     progress("Seeding demo accounts ...")
@@ -82,6 +91,7 @@ def seed_demo(progress: Callable[[str], None] = print) -> Iterator[str]:
     db.session.flush()
     for child in children:
         _ensure_diary(child, [parent, second], progress)
+    _ensure_reminders(children[0])
     db.session.commit()
     progress("Demo data ready.")
     for email, _name, role in DEMO_USERS:

@@ -21,7 +21,6 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.sync_bench import RESULTS, databases, drop_postgres, make_app, progress  # noqa: E402
 from backend.accounts.models import Membership, User  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.db_types import new_id  # noqa: E402
@@ -30,6 +29,7 @@ from backend.diary.simulation import resolving, simulate  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.reminders.dispatch import dispatch  # noqa: E402
 from backend.reminders.models import ReminderSchedule  # noqa: E402
+from bench.sync_bench import RESULTS, databases, drop_postgres, make_app, progress  # noqa: E402
 
 TARGET_SECONDS_FOR_10000 = 120
 

@@ -18,6 +18,8 @@ def test_seed_demo_is_idempotent_and_its_logins_work(app, client):
         headers = {"Authorization": f"Bearer {token.json['token']}"}
         listed = client.get("/api/v1/children", headers=headers).json["items"]
         assert len(listed) == children
+    schedule = client.get("/api/v1/children/demo-child-mila/reminder-schedule", headers=headers).json
+    assert schedule["enabled"] is True and schedule["next_due_at"]
     conditions = {child["name"]: child["condition"] for child in listed}
     assert conditions == {"Mila": "bnsm", "Noah": "benign_myoclonus_of_infancy"}
     for child in listed:
