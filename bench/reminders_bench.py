@@ -63,9 +63,10 @@ def _child(index: int, owner: str, partner: str, first: date, due: datetime, now
         "id": child_id, "name": f"Baby {index}", "birth_date": first - timedelta(weeks=2), "gestational_weeks": 39.0,
         "timezone": "Europe/Berlin", "condition": "unspecified", "owner_id": owner, "created_at": now,
         "updated_at": now, "version": 1, "created_version": 1}])
+    team = ((owner, "owner"), (partner, "caregiver"))
     db.session.execute(insert(Membership.__table__), [
         {"id": new_id(), "child_id": child_id, "user_id": user, "role": role, "created_at": now,
-         "first_granted_version": 1, "granted_version": 1} for user, role in ((owner, "owner"), (partner, "caregiver"))])
+         "first_granted_version": 1, "granted_version": 1} for user, role in team])
     rows = {"episodes": [], "sleep_sessions": []}
     for table, values in simulate(random.Random(index), child_id, "Europe/Berlin", first, 70, resolving(5, 3)):
         rows[table].append({**values, "logged_by": owner, "created_at": now, "updated_at": now, "version": 1,
