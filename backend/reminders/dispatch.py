@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -36,7 +36,6 @@ class DispatchResult:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
-    outcomes: dict = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
