@@ -10,6 +10,7 @@ from backend.children.schemas import ChildSchema, child_patch_schema
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
+from backend.trends.freshness import ensure_fresh
 
 blp = Blueprint("children", __name__, url_prefix="/api/v1", description="Children")
 
@@ -30,6 +31,7 @@ def create_child(data):
     db.session.add(child)
     db.session.add(Membership(child=child, user_id=user.id, role="owner"))
     db.session.commit()
+    ensure_fresh(db.session, [child.id])
     return child
 
 
@@ -38,8 +40,10 @@ def create_child(data):
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, ChildPageSchema)
 def list_children(page_args):
-    """The children of the user's care teams"""
-    return paginate(visible_children(current_user().id), Child.created_at, Child.id, page_args)
+    """The children of the user's care teams, each with its fresh summary"""
+    page = paginate(visible_children(current_user().id), Child.created_at, Child.id, page_args)
+    ensure_fresh(db.session, [child.id for child in page["items"]])
+    return page
 
 
 @blp.route("/children/<child_id>", methods=["GET"])
@@ -48,7 +52,9 @@ def list_children(page_args):
 @blp.alt_response(404, response="NOT_FOUND")
 def get_child(child_id):
     """One child"""
-    return child_for(current_user(), child_id, need=READ)
+    child = child_for(current_user(), child_id, need=READ)
+    ensure_fresh(db.session, [child.id])
+    return child
 
 
 @blp.route("/children/<child_id>", methods=["PATCH"])
@@ -63,6 +69,7 @@ def update_child(data, child_id):
     for field, value in data.items():
         setattr(child, field, value)
     db.session.commit()
+    ensure_fresh(db.session, [child.id])
     return child
 
 

@@ -24,6 +24,7 @@ from backend.reminders.delivery import Renderer, deliver
 from backend.reminders.mail import mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
 from backend.reminders.schedules import next_slot
+from backend.trends.freshness import refresh_all_stale
 
 log = logging.getLogger(__name__)
 SENDING_TIMEOUT = timedelta(minutes=10)  # a claim older than this died with its dispatcher
@@ -48,6 +49,7 @@ def dispatch(now: datetime | None = None, worker: str | None = None) -> Dispatch
 
 def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    refresh_all_stale(db.session)  # events read the summaries; keeps lists fast between reads too
     result = DispatchResult(planned=plan(now))
     db.session.commit()
     renderer = Renderer(now)

@@ -15,6 +15,7 @@ from backend.reminders.delivery import Renderer
 from backend.reminders.models import Reminder
 from backend.reminders.schemas import PreviewSchema, ReminderSchema, ScheduleSchema
 from backend.reminders.tokens import read_unsubscribe_token
+from backend.trends.freshness import ensure_fresh
 
 blp = Blueprint("reminders", __name__, url_prefix="/api/v1", description="Follow-up reminder emails")
 ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")
@@ -37,7 +38,9 @@ def get_schedule(child_id):
 @blp.alt_response(404, response="NOT_FOUND")
 def put_schedule(values, child_id):
     """Set when follow-up emails go out and to whom (caregivers)"""
-    schedule = service.save_schedule(child_for(current_user(), child_id, need=WRITE), values)
+    child = child_for(current_user(), child_id, need=WRITE)
+    ensure_fresh(db.session, [child.id])  # what the emails already know is the summary now
+    schedule = service.save_schedule(child, values)
     db.session.commit()
     return service.describe(schedule)
 

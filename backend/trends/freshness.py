@@ -1,16 +1,20 @@
-"""Keep child_summaries fresh: every transaction that changes a child's diary refreshes its row.
+"""Keep child_summaries fresh: a write marks its children's summaries stale, readers rebuild them.
 
 Writes through the ORM (REST) are noticed on flush; the sync push names its children with
-`touch()`. Just before the commit the touched children's reports are rebuilt, in the same
-transaction, so a summary never disagrees with the diary it summarises.
+`touch()`. Just before the commit the touched children's summaries are marked stale, in the same
+transaction (cheap: the write path stays fast). Whoever reads a summary first (a patient list, a
+trends request, the scheduler's next dispatch, which also refreshes every stale summary once a
+minute) rebuilds only the stale ones, so a list never refits all models and a summary never
+disagrees with the diary it summarises.
 """
 import json
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.children.models import Child
+from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.trends import thresholds as t
@@ -35,10 +39,42 @@ def _notice_writes(session: Session, flush_context) -> None:
             touch(session, [obj.id])
 
 
-def _refresh_before_commit(session: Session) -> None:
+def _mark_stale_before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: notice its writes now
     if session.info.get(_TOUCHED):
-        refresh(session, sorted(session.info.pop(_TOUCHED)))
+        ids = sorted(session.info.pop(_TOUCHED))
+        session.execute(update(ChildSummary).where(ChildSummary.child_id.in_(ids)).values(stale=True),
+                        execution_options={"synchronize_session": False})
+
+
+def stale_among(session: Session, child_ids: list[str]) -> list[str]:
+    """The children whose summary is missing or stale."""
+    fresh = set(session.scalars(select(ChildSummary.child_id).where(
+        ChildSummary.child_id.in_(child_ids), ChildSummary.stale.is_(False))))
+    return [child_id for child_id in child_ids if child_id not in fresh]
+
+
+def ensure_fresh(session: Session, child_ids: list[str]) -> None:
+    """Rebuild what is stale among these children, in a write transaction of its own."""
+    stale = stale_among(session, child_ids)
+    if not stale:
+        return
+    session.commit()
+    with writing_transactions():
+        refresh(session, stale)
+        session.commit()
+
+
+def refresh_all_stale(session: Session, batch: int = 100) -> int:
+    """For the scheduler: rebuild every stale or missing summary, a batch per transaction."""
+    done = 0
+    needing = select(Child.id).outerjoin(ChildSummary, ChildSummary.child_id == Child.id).where(
+        Child.deleted_at.is_(None), or_(ChildSummary.child_id.is_(None), ChildSummary.stale.is_(True)))
+    while ids := session.scalars(needing.limit(batch)).all():
+        refresh(session, list(ids))
+        session.commit()
+        done += len(ids)
+    return done
 
 
 def _forget(session: Session, *args) -> None:
@@ -54,6 +90,8 @@ def refresh(session: Session, child_ids: list[str]) -> None:
         report = build_report(child_facts(child), episodes[child.id], sleeps[child.id], now)
         last = episodes[child.id][-1].started_at if episodes[child.id] else None
         session.merge(summary_row(report, last))
+    for child in children:
+        session.expire(child, ["summary"])
 
 
 def summary_row(report: TrendReport, last_logged_at) -> ChildSummary:
@@ -67,7 +105,7 @@ def summary_row(report: TrendReport, last_logged_at) -> ChildSummary:
         red_flag_codes=json.dumps([flag.code for flag in report.red_flags]),
         rate_recent=_rate(recent), rate_previous=_rate(previous),
         watched_nights_recent=sum(w.watched_nights for w in recent), episodes_total=report.totals["episodes"],
-        last_logged_at=last_logged_at, computed_at=report.generated_at)
+        last_logged_at=last_logged_at, computed_at=report.generated_at, stale=False)
 
 
 def _rate(weeks) -> float | None:
@@ -76,7 +114,7 @@ def _rate(weeks) -> float | None:
 
 
 def install_listeners() -> None:
-    for name, listener in (("after_flush", _notice_writes), ("before_commit", _refresh_before_commit),
+    for name, listener in (("after_flush", _notice_writes), ("before_commit", _mark_stale_before_commit),
                            ("after_rollback", _forget)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)

@@ -1,7 +1,7 @@
 """Per-child summaries, kept fresh on every write so a patient list never refits all models."""
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
@@ -20,6 +20,7 @@ class ChildSummary(db.Model):
     episodes_total: Mapped[int] = mapped_column(Integer, default=0)
     last_logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)  # the diary changed since computed_at
     # The default trends response as of report_day (the child's local date): valid until midnight
     # there or the next write, whichever comes first.
     report_day: Mapped[date | None]

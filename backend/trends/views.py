@@ -17,6 +17,7 @@ from backend.trends.exports.csv_export import export_csv
 from backend.trends.exports.fhir import fhir_bundle
 from backend.trends.exports.pdf import report_pdf
 from backend.trends.facts import child_facts, episode_facts, sleep_facts
+from backend.trends.freshness import ensure_fresh
 from backend.trends.report import TrendReport, build_report, default_axis
 from backend.trends.schemas import TrendArgsSchema, TrendsSchema, trends_schema
 from backend.trends.thresholds import DEFAULT_WEEKS
@@ -55,6 +56,7 @@ def trends(args, child_id):
 
 def _fresh_default(child, args: dict) -> str | None:
     """The report kept with the child's summary, when asked with default arguments the same day."""
+    ensure_fresh(db.session, [child.id])
     summary = child.summary
     default = args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, default_axis(child_facts(child)))
     today = utcnow().astimezone(ZoneInfo(child.timezone)).date()

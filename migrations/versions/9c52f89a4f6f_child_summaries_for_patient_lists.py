@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('episodes_total', sa.Integer(), nullable=False),
     sa.Column('last_logged_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('computed_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stale', sa.Boolean(), nullable=False),
     sa.Column('report_day', sa.Date(), nullable=True),
     sa.Column('report_json', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['child_id'], ['children.id'], name=op.f('fk_child_summaries_child_id_children'), ondelete='CASCADE'),
