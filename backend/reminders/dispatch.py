@@ -57,7 +57,7 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
         while batch := claim(now, worker, current_app.config["REMINDER_BATCH"]):
             for reminder in batch:
                 result.count(deliver(reminder, renderer, mailer, now))
-            db.session.commit()
+                db.session.commit()  # short transactions: on SQLite the web server's writes never wait long
     beat(now, worker)
     db.session.commit()
     return result
