@@ -23,7 +23,14 @@ def validate_client_id(value: str) -> None:
         raise ValidationError("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
 
 
+CONTROL_CHARACTERS_MESSAGE = "Control characters are not allowed."
+
+
+def has_control_characters(value: str) -> bool:
+    """What no person types and databases mishandle: NUL and the other C0 controls but tab and newlines."""
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
+
+
 def validate_text(value: str) -> None:
-    """Reject what no person types and databases mishandle: NUL and other C0 controls."""
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValidationError("Control characters are not allowed.")
+    if has_control_characters(value):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)

@@ -21,7 +21,7 @@ from statsmodels.stats.rates import test_poisson_2indep
 from backend.children.ages import CORRECTED_AGE_USED_UNTIL_DAYS, PRETERM_BEFORE_WEEKS, WEEKS_SHOWN_UNTIL, describe
 from backend.trends import thresholds as t
 from backend.trends.charts import verdict_label
-from backend.trends.engine import WeekStats, diary_day
+from backend.trends.engine import WeekStats, diary_day, pooled_rate
 from backend.trends.report import ReferencePoint, TrendReport
 from backend.trends.summaries import NOT_A_DIAGNOSIS, VERDICT_WORDS
 
@@ -135,13 +135,9 @@ def completed_weeks(report: TrendReport) -> list[WeekStats]:
 def period_rates(report: TrendReport, weeks: int) -> tuple[float | None, float | None, int, int]:
     """Episodes per watched night in the last `weeks` completed weeks and the `weeks` before (None: unwatched)."""
     done = completed_weeks(report)
-    (recent, recent_nights), (previous, previous_nights) = _rate(done[-weeks:]), _rate(done[-2 * weeks:-weeks])
+    recent, recent_nights = pooled_rate(done[-weeks:])
+    previous, previous_nights = pooled_rate(done[-2 * weeks:-weeks])
     return recent, previous, recent_nights, previous_nights
-
-
-def _rate(weeks: list[WeekStats]) -> tuple[float | None, int]:
-    nights = sum(week.watched_nights for week in weeks)
-    return (sum(week.episodes for week in weeks) / nights if nights else None), nights
 
 
 def chart_cid(chart_png: bytes) -> str:

@@ -14,8 +14,7 @@ from backend.reminders.content import Recipient, ReminderContext, build_message,
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text, chart_png
-from backend.trends.facts import child_facts, episode_facts, sleep_facts
-from backend.trends.report import build_report
+from backend.trends.loading import child_report
 
 log = logging.getLogger(__name__)
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -31,8 +30,7 @@ class Renderer:
 
     def child_material(self, child: Child):
         if child.id not in self.cache:
-            report = build_report(child_facts(child), episode_facts([child.id])[child.id],
-                                  sleep_facts([child.id])[child.id], self.now)
+            report = child_report(child, self.now)
             self.cache[child.id] = (report, chart_png(report), chart_alt_text(report))
         return self.cache[child.id]
 

@@ -13,7 +13,7 @@ from typing import Any
 from backend.children.models import CONDITIONS, SEXES
 from backend.children.rules import birth_date_problem
 from backend.diary import vocabulary as v
-from backend.validation import CLIENT_ID, known_timezones
+from backend.validation import CLIENT_ID, CONTROL_CHARACTERS_MESSAGE, has_control_characters, known_timezones
 
 
 class Invalid(ValueError):
@@ -63,8 +63,8 @@ def text(max_length: int, min_length: int = 0) -> Callable[[Any], str]:
             raise Invalid("Must be a string.")
         if not min_length <= len(raw) <= max_length:
             raise Invalid(f"Must be {min_length} to {max_length} characters.")
-        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in raw):
-            raise Invalid("Control characters are not allowed.")
+        if has_control_characters(raw):
+            raise Invalid(CONTROL_CHARACTERS_MESSAGE)
         return raw
     return decode
 

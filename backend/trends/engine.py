@@ -154,6 +154,12 @@ def _week_stats(child: ChildFacts, week: int, shift: float, counted: int, unwatc
         share_not_stopped_on_waking=_ratio(sum(e.stopped_when_woken == "no" for e in tried), len(tried)))
 
 
+def pooled_rate(weeks: list[WeekStats]) -> tuple[float | None, int]:
+    """Episodes per watched night over several weeks together (None: nobody watched), and the nights."""
+    nights = sum(week.watched_nights for week in weeks)
+    return (sum(week.episodes for week in weeks) / nights if nights else None), nights
+
+
 def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 

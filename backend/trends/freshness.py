@@ -18,6 +18,7 @@ from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.trends import thresholds as t
+from backend.trends.engine import pooled_rate
 from backend.trends.facts import child_facts, episode_facts, sleep_facts
 from backend.trends.models import ChildSummary
 from backend.trends.report import TrendReport, build_report
@@ -109,8 +110,8 @@ def summary_row(report: TrendReport, last_logged_at) -> ChildSummary:
 
 
 def _rate(weeks) -> float | None:
-    nights = sum(w.watched_nights for w in weeks)
-    return round(sum(w.episodes for w in weeks) / nights, 3) if nights else None
+    rate, _ = pooled_rate(weeks)
+    return None if rate is None else round(rate, 3)
 
 
 def install_listeners() -> None:

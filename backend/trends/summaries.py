@@ -1,5 +1,6 @@
 """Plain-language summaries: one for caregivers (never a diagnosis), one with the numbers."""
 from backend.trends import thresholds as t
+from backend.trends.engine import pooled_rate
 
 NOT_A_DIAGNOSIS = ("This summary of your diary is not a diagnosis. Please talk to your clinician if episodes "
                    "happen while your child is awake, do not stop when your child is woken, come with eye "
@@ -20,15 +21,10 @@ def _windows(report, k: int = t.RECENT_WEEKS):
     return recent, previous
 
 
-def _rate(weeks) -> tuple[float | None, int]:
-    nights = sum(w.watched_nights for w in weeks)
-    return (sum(w.episodes for w in weeks) / nights if nights else None), nights
-
-
 def caregiver_summary(report) -> str:
     recent, previous = _windows(report)
-    rate, nights = _rate(recent)
-    before, _ = _rate(previous)
+    rate, nights = pooled_rate(recent)
+    before, _ = pooled_rate(previous)
     parts = [VERDICT_WORDS[report.verdict.code]]
     if rate is not None:
         sentence = f"{rate:.1f} episodes per watched night over the last {len(recent)} week(s)"

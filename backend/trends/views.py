@@ -9,6 +9,7 @@ from backend.accounts.models import Membership, User
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.children.access import READ, child_for
+from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
@@ -16,9 +17,10 @@ from backend.trends import charts
 from backend.trends.exports.csv_export import export_csv
 from backend.trends.exports.fhir import fhir_bundle
 from backend.trends.exports.pdf import report_pdf
-from backend.trends.facts import child_facts, episode_facts, sleep_facts
+from backend.trends.facts import child_facts
 from backend.trends.freshness import ensure_fresh
-from backend.trends.report import TrendReport, build_report, default_axis
+from backend.trends.loading import child_report
+from backend.trends.report import TrendReport, default_axis
 from backend.trends.schemas import TrendArgsSchema, TrendsSchema, trends_schema
 from backend.trends.thresholds import DEFAULT_WEEKS
 
@@ -26,11 +28,9 @@ blp = Blueprint("trends", __name__, url_prefix="/api/v1",
                 description="Is it resolving? Weekly rates against age, verdict, red flags, exports")
 
 
-def _report(child_id: str, args: dict) -> TrendReport:
-    child = child_for(current_user(), child_id, need=READ)
-    facts = child_facts(child)
-    return build_report(facts, episode_facts([child.id])[child.id], sleep_facts([child.id])[child.id], utcnow(),
-                        weeks=args["weeks"], axis=args.get("age"))
+def _report(child_id: str, args: dict, child: Child | None = None) -> TrendReport:
+    child = child or child_for(current_user(), child_id, need=READ)
+    return child_report(child, utcnow(), weeks=args["weeks"], axis=args.get("age"))
 
 
 def _download(body, mimetype: str, filename: str) -> Response:
@@ -50,7 +50,7 @@ def _image(body, mimetype: str) -> Response:
 def trends(args, child_id):
     """Weekly episode rates against age, the model, the verdict and red flags"""
     child = child_for(current_user(), child_id, need=READ)
-    body = _fresh_default(child, args) or trends_schema.dumps(_report(child_id, args))
+    body = _fresh_default(child, args) or trends_schema.dumps(_report(child_id, args, child))
     return Response(body, mimetype="application/json")
 
 
@@ -107,11 +107,11 @@ def csv_export(args, child_id):
 @_file_route("export/fhir", "application/fhir+json", "A FHIR R4 Bundle (collection)")
 def fhir_export(args, child_id):
     """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
-    report = _report(child_id, args)
+    child = child_for(current_user(), child_id, need=READ)
+    report = _report(child_id, args, child)
     caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.child_id == child_id, Membership.revoked_at.is_(None),
         Membership.role.in_(("owner", "caregiver")))).all()
-    child = child_for(current_user(), child_id, need=READ)
     bundle = fhir_bundle(child, caregivers, _diary(Episode, child_id), report)
     return Response(json.dumps(bundle), mimetype="application/fhir+json")
 
