@@ -220,6 +220,18 @@ def test_a_new_red_flag_prompts_at_the_next_dispatch_once(app, client, family, s
     assert "clinician" in smtp.messages[0][1].get_body(("plain",)).get_content()
 
 
+def test_several_new_red_flags_make_one_email_per_recipient(app, client, family, smtp):
+    child_id = family["child"]["id"]
+    schedule(client, family["owner"], child_id, recipients=[family["owner"].id])
+    client.post(f"/api/v1/children/{child_id}/episodes", headers=family["owner"].headers, json=episode_body(
+        sleep_state="awake", stopped_when_woken="no", started_at=f"{date.today() - timedelta(days=1)}T10:00:00+01:00"))
+    assert run_dispatch(app).sent == 1
+    (reminder,) = reminders(app)
+    assert reminder.period_key == "red_flag:awake_episodes,not_stopping_on_waking"
+    text = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert "awake" in text and "did not stop" in text
+
+
 def test_the_preview_is_the_next_email(client, family):
     schedule(client, family["owner"], family["child"]["id"])
     preview = client.get(f"/api/v1/children/{family['child']['id']}/reminders/preview",

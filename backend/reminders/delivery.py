@@ -50,7 +50,7 @@ class Renderer:
 
 
 def _new_flags(reminder: Reminder) -> tuple[str, ...]:
-    return (reminder.period_key.split(":", 1)[1],) if reminder.kind == "red_flag" else ()
+    return tuple(reminder.period_key.split(":", 1)[1].split(",")) if reminder.kind == "red_flag" else ()
 
 
 def _skip_reason(reminder: Reminder, child: Child | None) -> tuple[str | None, str | None]:

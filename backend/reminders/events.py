@@ -57,8 +57,9 @@ def _new_events(schedule: ReminderSchedule, summary: ChildSummary) -> list[tuple
     if summary.verdict == "worsening" and schedule.known_verdict != "worsening":
         prompts.append(("worsening", f"worsening:{summary.computed_at.date().isoformat()}"))
     known = set(json.loads(schedule.known_red_flags or "[]"))
-    prompts += [("red_flag", f"red_flag:{code}") for code in json.loads(summary.red_flag_codes)
-                if code not in known and code != "worsening"]
+    new = sorted(code for code in json.loads(summary.red_flag_codes) if code not in known and code != "worsening")
+    if new:  # one email for all the flags that are new at this dispatch, not one each
+        prompts.append(("red_flag", "red_flag:" + ",".join(new)))
     return prompts
 
 

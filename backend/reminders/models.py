@@ -55,7 +55,7 @@ class Reminder(db.Model):
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    period_key: Mapped[str] = mapped_column(String(40))  # the slot's local date, or the event's key
+    period_key: Mapped[str] = mapped_column(String(200))  # the slot's local date, or the event's key
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,7 +59,7 @@ def upgrade():
     sa.Column('child_id', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('period_key', sa.String(length=40), nullable=False),
+    sa.Column('period_key', sa.String(length=200), nullable=False),
     sa.Column('due_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
