@@ -2,17 +2,23 @@
 
     python bench/reminders_bench.py [--quick]
 
-Children (two caregivers each, ten weeks of diary) are written with SQLAlchemy Core; every
-schedule is due at the same minute; one `dispatch()` pass renders (report, chart, text, HTML)
-and sends every email to an aiosmtpd sink on 127.0.0.1 over one SMTP connection.
+Children (two caregivers each, ten weeks of diary) are written with SQLAlchemy Core and their
+summaries built, as the scheduler's minute-by-minute refresh keeps them; every schedule is due at
+the same minute. Then `--dispatchers` processes (one per core by default, each what one
+`flask scheduler run` process does in one pass) plan, claim, render (report, chart, text, HTML)
+and send every email to an aiosmtpd sink in its own process on 127.0.0.1, one SMTP connection each.
+The time runs from starting the dispatchers until every email is handed over.
 """
 import argparse
 import json
+import multiprocessing
+import os
 import random
 import socket
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +27,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from backend import create_app  # noqa: E402
 from backend.accounts.models import Membership, User  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.db_types import new_id  # noqa: E402
@@ -29,18 +36,44 @@ from backend.diary.simulation import resolving, simulate  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.reminders.dispatch import dispatch  # noqa: E402
 from backend.reminders.models import ReminderSchedule  # noqa: E402
-from bench.sync_bench import RESULTS, databases, drop_postgres, make_app, progress  # noqa: E402
+from backend.trends.freshness import refresh_all_stale  # noqa: E402
+from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
 
 TARGET_SECONDS_FOR_10000 = 120
 
 
 class CountingSink:
-    def __init__(self):
-        self.count = 0
+    def __init__(self, count):
+        self.count = count
 
     async def handle_DATA(self, server, session, envelope):
-        self.count += 1
+        with self.count.get_lock():
+            self.count.value += 1
         return "250 OK"
+
+
+def run_sink(port: int, count, ready, stop) -> None:
+    """The SMTP sink in a process of its own, as a mail server would be: its work is not the dispatcher's."""
+    controller = Controller(CountingSink(count), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+@contextmanager
+def smtp_sink():
+    """A local aiosmtpd sink in another process: yields (port, shared count of messages received)."""
+    port, count, ready, stop = free_port(), multiprocessing.Value("i", 0), multiprocessing.Event(), \
+        multiprocessing.Event()
+    process = multiprocessing.Process(target=run_sink, args=(port, count, ready, stop), daemon=True)
+    process.start()
+    ready.wait(10)
+    try:
+        yield port, count
+    finally:
+        stop.set()
+        process.join(10)
 
 
 def populate(children: int, due: datetime) -> None:
@@ -85,39 +118,59 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def bench(app, children: int) -> dict:
+def dispatcher(url: str, port: int, now: datetime, results) -> None:
+    """One dispatcher process, as one `flask scheduler run` would be: its own app, engine and SMTP connection."""
+    app = create_app(type("Bound", (BenchConfig,), {"SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "127.0.0.1",
+                                                    "MAIL_PORT": port, "MAIL_USE_TLS": False}))
+    with app.app_context():
+        try:
+            results.put(dispatch(now).sent)
+        except Exception as error:  # noqa: BLE001 (reported to the parent, which fails the run)
+            results.put(f"{type(error).__name__}: {error}")
+            raise
+
+
+def bench(url: str, children: int, dispatchers: int) -> dict:
     due = datetime.now(UTC).replace(second=0, microsecond=0)
+    app = make_app(url)
     with app.app_context():
         populate(children, due)
-    sink, port = CountingSink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
-    try:
-        with app.app_context():
-            started = time.perf_counter()
-            result = dispatch(due + timedelta(seconds=1))
-            elapsed = time.perf_counter() - started
-    finally:
-        controller.stop()
-    assert result.sent == sink.count == 2 * children, (result, sink.count)
-    return {"reminders": result.sent, "seconds": elapsed, "per_second": result.sent / elapsed,
-            "seconds_for_10000": 10_000 * elapsed / result.sent}
+        progress("building the children's summaries, as the scheduler's minute-by-minute refresh would have")
+        refresh_all_stale(db.session)
+        db.engine.dispose()
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    with smtp_sink() as (port, received):
+        processes = [spawn.Process(target=dispatcher, args=(url, port, due + timedelta(seconds=1), results))
+                     for _ in range(dispatchers)]
+        started = time.perf_counter()
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=3600) for _ in processes]
+        failures = [outcome for outcome in outcomes if isinstance(outcome, str)]
+        if failures:
+            raise SystemExit(f"a dispatcher failed: {failures}")
+        sent = sum(outcomes)
+        elapsed = time.perf_counter() - started
+        for process in processes:
+            process.join()
+    assert sent == received.value == 2 * children, (sent, received.value)
+    return {"reminders": sent, "seconds": elapsed, "per_second": sent / elapsed,
+            "seconds_for_10000": 10_000 * elapsed / sent}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--children", type=int, default=None)
+    parser.add_argument("--dispatchers", type=int, default=os.cpu_count() or 1,
+                        help="dispatcher processes, like scheduler processes (default: one per core)")
     args = parser.parse_args()
     children = args.children or (50 if args.quick else 5000)
     results = {}
     for name, url in databases():
-        print(f"benchmarking {name} ...", file=sys.stderr)
-        app = make_app(url)
-        results[name] = bench(app, children)
-        with app.app_context():
-            db.engine.dispose()
+        print(f"benchmarking {name} with {args.dispatchers} dispatcher process(es) ...", file=sys.stderr)
+        results[name] = bench(url, children, args.dispatchers)
         if name == "postgresql":
             drop_postgres(url)
     print(f"\n{'figure':<28}{'target':>12}" + "".join(f"{name:>14}" for name in results))
@@ -126,7 +179,8 @@ def main() -> None:
         print(f"{key:<28}{target:>12}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / ("reminders-quick.json" if args.quick else "reminders.json")).write_text(json.dumps(
-        {"measured_at": datetime.now(UTC).isoformat(), "children": children, "results": results}, indent=2))
+        {"measured_at": datetime.now(UTC).isoformat(), "children": children, "dispatchers": args.dispatchers,
+         "results": results}, indent=2))
 
 
 if __name__ == "__main__":

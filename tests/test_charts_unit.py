@@ -1,4 +1,5 @@
-"""The trend chart (SVG, PNG, alt text) and the clinic-visit PDF, from reports built without a database."""
+"""The trend charts (SVG, PNG, the Pillow email PNG, alt text), the clinic-visit PDF, and a report read back from
+its JSON, from reports built without a database."""
 import math
 import random
 import re
@@ -6,18 +7,31 @@ import struct
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from PIL import Image
 from reportlab.platypus import KeepTogether, Paragraph, Table
 
 from backend.diary.simulation import Course, resolving, simulate, stable
-from backend.trends.charts import chart_alt_text, chart_png, chart_svg, weekly_points
+from backend.trends.charts import (
+    DATA_COLOUR,
+    MODEL_COLOUR,
+    REFERENCE_COLOUR,
+    chart_alt_text,
+    chart_png,
+    chart_svg,
+    weekly_points,
+)
+from backend.trends.email_chart import PLOT, Canvas, email_chart_png
 from backend.trends.engine import axis_age
 from backend.trends.exports.pdf import FOOTER, TABLE_WEEKS, recent_week_rows, report_pdf, report_story
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
+from backend.trends.loading import report_from_json
 from backend.trends.report import build_report
+from backend.trends.schemas import trends_schema
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -280,3 +294,87 @@ def test_weeks_table_skips_weeks_nobody_watched():
 def test_empty_report_pdf_says_no_watched_nights_yet(empty_report):
     texts = story_texts(report_story(empty_report))
     assert "No watched nights yet" in texts and "No red flags" in texts
+
+
+# ---- the email chart (Pillow) and reports read back from JSON -----------------------------------------
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
+
+
+def near(image: np.ndarray, colour: str, tolerance: int = 40) -> np.ndarray:
+    """A mask of the pixels within `tolerance` of the colour on every channel."""
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return (np.abs(image - rgb) <= tolerance).all(axis=2)
+
+
+def point_pixel(report, week: int) -> tuple[int, int]:
+    """Where the chart draws a week's point, in image pixels (row, column)."""
+    canvas = Canvas()
+    ages, rates = weekly_points(report)
+    top = max(float(np.nanmax(rates)), *(p.rate for p in report.model.curve))
+    canvas.scale_to((ages.min() - 0.75, ages.max() + 0.75), (0.0, top * 1.4))
+    return round(canvas.y(rates[week])), round(canvas.x(ages[week]))
+
+
+def test_email_chart_is_a_600_by_340_png_with_title_and_description(resolving_report):
+    png = email_chart_png(resolving_report)
+    image = Image.open(BytesIO(png))
+    assert image.format == "PNG" and image.size == (600, 340)
+    assert image.text["Title"] == "Mila: resolving"
+    assert image.text["Description"].startswith("Trend chart of Mila's episodes per watched night")
+    assert len(png) < 100_000
+
+
+def test_email_chart_draws_each_watched_week_where_its_rate_is(resolving_report):
+    image = pixels(email_chart_png(resolving_report))
+    for week, rate in enumerate(weekly_points(resolving_report)[1]):
+        if not np.isnan(rate):
+            row, column = point_pixel(resolving_report, week)
+            assert near(image[row - 2:row + 3, column - 2:column + 3], DATA_COLOUR).any(), week
+
+
+def test_email_chart_draws_the_fitted_line_and_band(resolving_report):
+    plot = pixels(email_chart_png(resolving_report))[PLOT[1]:PLOT[3], PLOT[0]:PLOT[2]]
+    assert near(plot, MODEL_COLOUR, 30).sum() > 200
+    assert near(plot, "#F7DCCB", 6).sum() > 2_000
+
+
+def test_email_chart_leaves_unwatched_weeks_empty(gappy_report):
+    image = pixels(email_chart_png(gappy_report))
+    rates = weekly_points(gappy_report)[1]
+    gaps = [week for week, rate in enumerate(rates) if np.isnan(rate)]
+    assert gaps
+    canvas = Canvas()
+    ages = weekly_points(gappy_report)[0]
+    top = max(float(np.nanmax(rates)), *(p.rate for p in gappy_report.model.curve))
+    canvas.scale_to((ages.min() - 0.75, ages.max() + 0.75), (0.0, top * 1.4))
+    for week in gaps:  # no point on the zero line, where a missing week would fall if it counted as zero
+        column = round(canvas.x(ages[week]))
+        assert not near(image[PLOT[3] - 6:PLOT[3] - 1, column - 2:column + 3], DATA_COLOUR).any()
+
+
+def test_an_empty_email_chart_says_so(empty_report):
+    png = email_chart_png(empty_report)
+    assert Image.open(BytesIO(png)).size == (600, 340)
+    image = pixels(png)
+    assert not near(image, DATA_COLOUR).any()
+    middle = (PLOT[1] + PLOT[3]) // 2
+    assert near(image[middle - 8:middle + 8, 200:400], REFERENCE_COLOUR, 60).sum() > 100  # the words
+
+
+def test_email_chart_is_deterministic(worsening_report):
+    assert email_chart_png(worsening_report) == email_chart_png(worsening_report)
+
+
+def test_a_report_reads_back_from_its_json_unchanged(resolving_report, gappy_report, worsening_report,
+                                                     one_week_report, empty_report):
+    for report in (resolving_report, gappy_report, worsening_report, one_week_report, empty_report):
+        assert report_from_json(report.child, trends_schema.dumps(report)) == report
+
+
+def test_a_report_with_red_flags_reads_back(worsening_report):
+    assert worsening_report.red_flags
+    again = report_from_json(worsening_report.child, trends_schema.dumps(worsening_report))
+    assert again.red_flags == worsening_report.red_flags

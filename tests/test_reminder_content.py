@@ -342,3 +342,16 @@ def test_a_long_unsubscribe_url_is_folded_but_never_encoded():
     header = raw.as_bytes().split(b"\r\n\r\n")[0].decode()
     assert f"List-Unsubscribe: <{url}>,\r\n <mailto:u@myodiary.example>\r\n" in header
     assert parsed(raw)["List-Unsubscribe"] == f"<{url}>, <mailto:u@myodiary.example>"
+
+
+def test_names_beyond_ascii_are_encoded_in_headers_and_read_back_whole():
+    rendered = render(name="Zoë Łucja")
+    raw = build_message(rendered, PNG, "Myodiary <reminders@myodiary.example>", "Anaïs Ñúñez <anais@example.com>",
+                        UNSUBSCRIBE_URL)
+    head = raw.as_bytes().split(b"\r\n\r\n")[0]
+    assert head.isascii() and b"=?utf-8?" in head
+    back = parsed(raw)
+    assert "Zoë Łucja" in rendered.subject and back["Subject"] == rendered.subject
+    assert back["To"].addresses[0].display_name == "Anaïs Ñúñez"
+    assert back["To"].addresses[0].addr_spec == "anais@example.com"
+    assert "Zoë Łucja" in back.get_body(("plain",)).get_content()

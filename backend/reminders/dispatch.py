@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from backend.database import writing_transactions
 from backend.db_types import new_id, utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
-from backend.reminders.delivery import Renderer, deliver
+from backend.reminders.delivery import Batch, Renderer, deliver
 from backend.reminders.mail import mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
 from backend.reminders.schedules import next_slot
@@ -28,6 +29,7 @@ from backend.trends.freshness import refresh_all_stale
 
 log = logging.getLogger(__name__)
 SENDING_TIMEOUT = timedelta(minutes=10)  # a claim older than this died with its dispatcher
+PLAN_CHUNK = 100
 
 
 @dataclass
@@ -43,8 +45,18 @@ class DispatchResult:
 
 
 def dispatch(now: datetime | None = None, worker: str | None = None) -> DispatchResult:
-    with writing_transactions():
+    with writing_transactions(), _kept_after_commit(db.session()):
         return _dispatch(now or utcnow(), worker)
+
+
+@contextmanager
+def _kept_after_commit(session):
+    """A batch's rows, read once, stay usable across its per-reminder commits (no reload per reminder)."""
+    before, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
@@ -55,8 +67,9 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
     renderer = Renderer(now)
     with mailer_for(current_app.config) as mailer:
         while batch := claim(now, worker, current_app.config["REMINDER_BATCH"]):
+            facts = Batch.load(batch)
             for reminder in batch:
-                result.count(deliver(reminder, renderer, mailer, now))
+                result.count(deliver(reminder, facts, renderer, mailer, now))
                 db.session.commit()  # short transactions: on SQLite the web server's writes never wait long
     beat(now, worker)
     db.session.commit()
@@ -66,26 +79,30 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
 # ---- planning ------------------------------------------------------------------------------------
 
 def plan(now: datetime) -> int:
+    """Queue what is due, a chunk of schedules per transaction: on SQLite the web's writes wait at most one chunk."""
+    due = list(db.session.scalars(select(ReminderSchedule).where(
+        ReminderSchedule.enabled.is_(True), ReminderSchedule.next_due_at <= now)))
     planned = 0
-    for schedule in db.session.scalars(select(ReminderSchedule).where(
-            ReminderSchedule.enabled.is_(True), ReminderSchedule.next_due_at <= now)):
-        planned += _plan_slot(schedule, now)
-    planned += events.plan_events(now, _add)
-    return planned
+    for start in range(0, len(due), PLAN_CHUNK):
+        chunk = due[start:start + PLAN_CHUNK]
+        audiences = recipients.effective_for(chunk)
+        planned += sum(_plan_slot(schedule, audiences[schedule.child_id], now) for schedule in chunk)
+        db.session.commit()
+    return planned + events.plan_events(now, _add, commit_every=PLAN_CHUNK)
 
 
-def _plan_slot(schedule: ReminderSchedule, now: datetime) -> int:
+def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> int:
     """Take the slot (a missed run of slots counts once) and queue a reminder per recipient."""
     due = schedule.next_due_at
     following = next_slot(schedule.cadence, schedule.weekday, schedule.local_time, schedule.timezone,
                           schedule.anchor, now)
     taken = db.session.execute(update(ReminderSchedule).where(
         ReminderSchedule.child_id == schedule.child_id, ReminderSchedule.next_due_at == due).values(
-        next_due_at=following))
+        next_due_at=following), execution_options={"synchronize_session": False})
     if taken.rowcount != 1:
         return 0  # another dispatcher took it
     kind, key = events.slot_kind(schedule, due)
-    return sum(_add(schedule.child_id, user.id, kind, key, due, now) for user in recipients.effective(schedule))
+    return sum(_add(schedule.child_id, user.id, kind, key, due, now) for user in audience)
 
 
 def _add(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> int:
@@ -93,8 +110,8 @@ def _add(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: d
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Reminder).values(
         id=new_id(), child_id=child_id, user_id=user_id, kind=kind, period_key=key, due_at=due, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now).on_conflict_do_nothing()
-    return db.session.execute(statement).rowcount
+        attempts=0, next_attempt_at=now, created_at=now).on_conflict_do_nothing().returning(Reminder.id)
+    return len(db.session.execute(statement).all())
 
 
 # ---- claiming ------------------------------------------------------------------------------------
@@ -108,11 +125,12 @@ def claim(now: datetime, worker: str, limit: int) -> list[Reminder]:
     token = f"{worker}:{uuid.uuid4().hex[:8]}"
     picked = select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(limit).with_for_update(
         skip_locked=True)
-    db.session.execute(update(Reminder).where(Reminder.id.in_(picked.scalar_subquery()), _claimable(now)).values(
-        status="sending", claimed_by=token, claimed_at=now), execution_options={"synchronize_session": False})
+    claimed = list(db.session.scalars(
+        update(Reminder).where(Reminder.id.in_(picked.scalar_subquery()), _claimable(now)).values(
+            status="sending", claimed_by=token, claimed_at=now).returning(Reminder),
+        execution_options={"synchronize_session": False, "populate_existing": True}))
     db.session.commit()
-    return list(db.session.scalars(select(Reminder).where(Reminder.claimed_by == token,
-                                                          Reminder.status == "sending")))
+    return sorted(claimed, key=lambda reminder: (reminder.due_at, reminder.id))
 
 
 def beat(now: datetime, worker: str) -> None:

@@ -38,17 +38,20 @@ def _sent_before(child_id: str, kind: str) -> bool:
     return db.session.scalar(select(exists().where(Reminder.child_id == child_id, Reminder.kind == kind)))
 
 
-def plan_events(now: datetime, add) -> int:
+def plan_events(now: datetime, add, commit_every: int) -> int:
     """Prompts at this dispatch for children whose verdict turned worsening or who got a new red flag."""
     planned = 0
     rows = db.session.execute(select(ReminderSchedule, ChildSummary).join(
-        ChildSummary, ChildSummary.child_id == ReminderSchedule.child_id).where(ReminderSchedule.enabled.is_(True)))
-    for schedule, summary in rows:
+        ChildSummary, ChildSummary.child_id == ReminderSchedule.child_id).where(
+        ReminderSchedule.enabled.is_(True))).all()
+    for index, (schedule, summary) in enumerate(rows, start=1):
         prompts = _new_events(schedule, summary)
         if prompts:
             planned += sum(add(schedule.child_id, user.id, kind, key, now, now)
                            for user in recipients.effective(schedule) for kind, key in prompts)
         remember(schedule, summary)
+        if index % commit_every == 0:
+            db.session.commit()
     return planned
 
 

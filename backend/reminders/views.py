@@ -84,10 +84,11 @@ def history(page_args, child_id):
 def preview(child_id):
     """The next email to me exactly as it would go out"""
     child = child_for(current_user(), child_id, need=READ)
-    kind = service.preview_kind(service.schedule_of(child))
+    schedule = service.schedule_of(child)
+    kind = service.preview_kind(schedule)
     reminder = service.preview_reminder(child, current_user().id, kind)
     role = "clinician" if current_user().role == "clinician" else "caregiver"
-    rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role)
+    rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role, schedule.cadence)
     return {"kind": kind, "to": message["To"], "subject": rendered.subject, "text": rendered.text,
             "html": rendered.html}
 

@@ -1,12 +1,45 @@
-"""One child's trend report, built from its stored diary (the engine itself stays pure)."""
-from datetime import datetime
+"""One child's trend report: built from its stored diary, or read back from its fresh summary."""
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from backend.children.models import Child
 from backend.trends import thresholds as t
-from backend.trends.facts import child_facts, episode_facts, sleep_facts
-from backend.trends.report import TrendReport, build_report
+from backend.trends.engine import CurvePoint, ModelFit, RecentChange, Verdict, WeekStats
+from backend.trends.facts import ChildFacts, child_facts, episode_facts, sleep_facts
+from backend.trends.red_flags import RedFlag
+from backend.trends.report import ReferencePoint, TrendReport, build_report
 
 
 def child_report(child: Child, now: datetime, weeks: int = t.DEFAULT_WEEKS, axis: str | None = None) -> TrendReport:
     return build_report(child_facts(child), episode_facts([child.id])[child.id], sleep_facts([child.id])[child.id],
                         now, weeks=weeks, axis=axis)
+
+
+def todays_report(child: Child, now: datetime) -> TrendReport:
+    """The default report: the one kept with the child's summary when it is fresh for today, else built."""
+    summary = child.summary
+    today = now.astimezone(ZoneInfo(child.timezone)).date()
+    if summary is not None and not summary.stale and summary.report_day == today and summary.report_json:
+        return report_from_json(child_facts(child), summary.report_json)
+    return child_report(child, now)
+
+
+def report_from_json(child: ChildFacts, text: str) -> TrendReport:
+    """The inverse of `trends_schema.dumps` (the default trends response kept with a summary)."""
+    data = json.loads(text)
+    return TrendReport(
+        child=child, axis=data["age_axis"], generated_at=datetime.fromisoformat(data["generated_at"]),
+        age_weeks_now=data["age_weeks_now"], corrected_age_weeks_now=data["corrected_age_weeks_now"],
+        weekly=[WeekStats(**{**week, "start": date.fromisoformat(week["start"])}) for week in data["weekly"]],
+        model=_model(data["model"]), verdict=Verdict(data["verdict"], data["verdict_reasons"]),
+        red_flags=[RedFlag(**{**flag, "since": datetime.fromisoformat(flag["since"])}) for flag in data["red_flags"]],
+        reference_points=[ReferencePoint(**point) for point in data["reference_points"]],
+        summary=data["summary"], totals=data["totals"])
+
+
+def _model(data: dict | None) -> ModelFit | None:
+    if data is None:
+        return None
+    recent = RecentChange(**data["recent"]) if data["recent"] is not None else None
+    return ModelFit(**{**data, "recent": recent, "curve": [CurvePoint(**point) for point in data["curve"]]})
