@@ -1,4 +1,11 @@
 # Myodiary web server: gunicorn behind your proxy, migrations applied at start.
+
+# The dashboard's JS libraries from the npm registry, pinned by the lockfile (no CDN at run time).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY backend/dashboard/assets/package.json backend/dashboard/assets/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,6 +22,8 @@ RUN groupadd --system --gid 10001 myodiary \
 
 COPY setup.cfg pyproject.toml constraints.txt README.md ./
 COPY backend ./backend
+COPY --from=assets /assets/node_modules/chart.js/dist/chart.umd.js /assets/node_modules/chart.js/LICENSE.md \
+     ./backend/dashboard/static/vendor/
 COPY migrations ./migrations
 # Versions are pinned by constraints.txt (the lock file).
 # hadolint ignore=DL3013

@@ -7,8 +7,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 SYNC_CLIENT := tests/sync_client
+ASSETS := backend/dashboard/assets
+VENDOR := backend/dashboard/static/vendor
 
-.PHONY: install node-deps run test lint spec bench bench-quick lock clean
+.PHONY: install node-deps assets browser run test lint spec bench bench-quick lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +29,29 @@ node-deps:
 	     [ $(SYNC_CLIENT)/package-lock.json -nt $(SYNC_CLIENT)/node_modules/.installed ]; then \
 	  (cd $(SYNC_CLIENT) && npm ci --no-audit --no-fund) && touch $(SYNC_CLIENT)/node_modules/.installed; fi
 
-run: install
+# The dashboard's JS libraries, from the npm registry through the lockfile into static/vendor (no CDN).
+# Without npm the dashboard still works: the chart is the server's SVG instead of the interactive one.
+assets: $(VENDOR)/chart.umd.js
+
+$(VENDOR)/chart.umd.js: $(ASSETS)/package-lock.json
+	@if ! command -v npm >/dev/null; then echo "npm not found: the dashboard shows its server-drawn chart only"; \
+	else (cd $(ASSETS) && npm ci --no-audit --no-fund) && mkdir -p $(VENDOR) && \
+	  cp $(ASSETS)/node_modules/chart.js/dist/chart.umd.js $(ASSETS)/node_modules/chart.js/LICENSE.md $(VENDOR)/ && \
+	  touch $@; fi
+
+# Headless Chromium for the dashboard's browser tests (Debian/Ubuntu, as root or with sudo); they skip without it.
+browser:
+	@if command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then echo "chromium: $$(chromium --version)"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not found and not installable here: the browser tests will skip"; fi
+
+run: install assets
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
 	@echo "Myodiary is starting on http://$(HOST):$(PORT)"
+	@echo "  Dashboard  http://$(HOST):$(PORT)/dashboard/  (sign in with a demo login above)"
 	@echo "  API        http://$(HOST):$(PORT)/api/v1/"
 	@echo "  API docs   http://$(HOST):$(PORT)/api/docs"
 	@echo "  OpenAPI    http://$(HOST):$(PORT)/api/v1/openapi.json"
@@ -46,7 +66,7 @@ run: install
 lint: install
 	$(BIN)/ruff check backend tests migrations
 
-test: install node-deps lint
+test: install node-deps assets lint
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status

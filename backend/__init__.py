@@ -4,10 +4,11 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
-from backend.extensions import api, cors, db, limiter, migrate
+from backend.extensions import api, cors, csrf, db, limiter, migrate
 from backend.trends.freshness import install_listeners as install_freshness_listeners
 from backend.versioning import install_listeners
 
@@ -20,6 +21,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)
+    audit.install(app)
     _register_cli(app)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
@@ -45,6 +47,7 @@ def _init_extensions(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer",
                        "description": "A token from POST /api/v1/tokens"})
     limiter.init_app(app)
+    csrf.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}})
 
 
@@ -53,15 +56,18 @@ def _register_blueprints(app: Flask) -> None:
     from backend.accounts import care_team_views
     from backend.accounts import views as account_views
     from backend.children import views as children_views
+    from backend.clinic import views as clinic_views
+    from backend.dashboard import views as dashboard_views
     from backend.diary import views as diary_views
     from backend.reminders import views as reminder_views
     from backend.sync import views as sync_views
     from backend.trends import views as trends_views
 
     for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
-                      diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp):
+                      diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp, clinic_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
+    app.register_blueprint(dashboard_views.bp)
 
 
 def _register_cli(app: Flask) -> None:

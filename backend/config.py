@@ -1,6 +1,7 @@
 """Configuration read from the environment, with safe defaults for a laptop."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -101,9 +102,21 @@ class Config:
         "security": [{"bearerAuth": []}],
     }
 
+    # The dashboard's session cookie: HttpOnly and SameSite=Lax always, Secure in production (HTTPS).
+    SESSION_COOKIE_NAME = "myodiary_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes")
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("DASHBOARD_SESSION_HOURS", 12))
+    WTF_CSRF_CHECK_DEFAULT = False  # the dashboard checks its own forms; the bearer-token API needs no CSRF
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    DASHBOARD_PAGE_SIZE = _env_int("DASHBOARD_PAGE_SIZE", 500)
+
     @classmethod
     def finalize(cls, config: dict) -> None:
         """Fill what depends on the environment as a whole; refuse unsafe settings."""
+        if config["APP_ENV"] == "production":
+            config["SESSION_COOKIE_SECURE"] = True
         if config["SECRET_KEY"]:
             return
         if config["APP_ENV"] == "production":

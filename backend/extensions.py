@@ -5,6 +5,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,3 +38,4 @@ migrate = Migrate()
 api = MyodiaryApi()
 limiter = Limiter(key_func=get_remote_address)
 cors = CORS()
+csrf = CSRFProtect()  # checks only where asked: the dashboard's forms (WTF_CSRF_CHECK_DEFAULT off)

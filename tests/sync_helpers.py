@@ -1,6 +1,10 @@
 """A minimal phone for protocol tests: raw WatermelonDB pulls and pushes over HTTP."""
 import json
-from datetime import UTC, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from backend.diary.simulation import Course, simulate
+from backend.sync.columns import to_epoch_ms
 
 NIGHT_MS = int(datetime(2026, 11, 28, 1, 14, tzinfo=UTC).timestamp() * 1000)
 
@@ -56,3 +60,19 @@ class Phone:
 def ids(table_changes: dict, kind: str) -> set:
     items = table_changes[kind]
     return {item if isinstance(item, str) else item["id"] for item in items}
+
+
+def log_course(client, account, child_id: str, course: Course, weeks: int = 12, seed: int = 1) -> None:
+    """Push a simulated diary of `weeks` weeks ending last night, as a phone would."""
+    first = date.today() - timedelta(weeks=weeks)
+    tables = {"episodes": [], "sleep_sessions": []}
+    for table, values in simulate(random.Random(seed), child_id, "Europe/Berlin", first, weeks * 7, course):
+        raw = {**values, "started_at": to_epoch_ms(values["started_at"])}
+        if table == "sleep_sessions":
+            raw["ended_at"] = to_epoch_ms(values["ended_at"])
+        tables[table].append(raw)
+    phone = Phone(client, account, "seedphone")
+    phone.pull()
+    response = phone.push(changes(episodes={"created": tables["episodes"]},
+                                  sleep_sessions={"created": tables["sleep_sessions"]}))
+    assert response.status_code == 200, response.json

@@ -41,3 +41,16 @@ def test_compose_runs_postgresql_and_the_web_server():
     scheduler = services["scheduler"]
     assert scheduler["command"][-2:] == ["scheduler", "run"]
     assert scheduler["environment"]["DATABASE_URL"] == web["environment"]["DATABASE_URL"]
+
+
+def test_compose_runs_several_web_replicas_behind_a_proxy_after_one_migration():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    web = services["web"]
+    assert web["deploy"]["replicas"] == "${WEB_REPLICAS:-2}"
+    assert "ports" not in web and web["expose"] == ["8000"]  # only the proxy publishes a port
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "db upgrade" not in " ".join(web["command"])  # replicas never race to migrate
+    assert services["migrate"]["command"][-2:] == ["db", "upgrade"]
+    assert services["proxy"]["ports"] == ["8000:80"]
+    assert (ROOT / "deploy" / "nginx.conf").read_text().count("proxy_pass") == 1
+    assert web["environment"]["RATELIMIT_STORAGE_URI"].startswith("redis://")  # limits shared by replicas

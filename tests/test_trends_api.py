@@ -2,31 +2,13 @@
 import csv
 import io
 import json
-import random
 from datetime import date, timedelta
 
 import pytest
 
-from backend.diary.simulation import Course, resolving, simulate
-from backend.sync.columns import to_epoch_ms
+from backend.diary.simulation import Course, resolving
 from tests.helpers import assert_error, episode_body
-from tests.sync_helpers import Phone, changes
-
-
-def log_course(client, account, child_id: str, course: Course, weeks: int = 12, seed: int = 1) -> None:
-    """Push a simulated diary of `weeks` weeks ending last night, as a phone would."""
-    first = date.today() - timedelta(weeks=weeks)
-    tables = {"episodes": [], "sleep_sessions": []}
-    for table, values in simulate(random.Random(seed), child_id, "Europe/Berlin", first, weeks * 7, course):
-        raw = {**values, "started_at": to_epoch_ms(values["started_at"])}
-        if table == "sleep_sessions":
-            raw["ended_at"] = to_epoch_ms(values["ended_at"])
-        tables[table].append(raw)
-    phone = Phone(client, account, "seedphone")
-    phone.pull()
-    response = phone.push(changes(episodes={"created": tables["episodes"]},
-                                  sleep_sessions={"created": tables["sleep_sessions"]}))
-    assert response.status_code == 200, response.json
+from tests.sync_helpers import log_course
 
 
 @pytest.fixture

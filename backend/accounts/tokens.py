@@ -37,7 +37,7 @@ def _bearer_secret() -> str | None:
     return secret.strip()
 
 
-def _valid_token(secret: str) -> Token | None:
+def valid_token(secret: str) -> Token | None:
     token = db.session.scalar(select(Token).where(Token.token_hash == digest(secret)))
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
@@ -49,7 +49,7 @@ def authenticate() -> User:
     secret = _bearer_secret()
     if secret is None:
         abort(401, message="Sign in first and send the token as 'Authorization: Bearer <token>'.")
-    token = _valid_token(secret)
+    token = valid_token(secret)
     if token is None:
         abort(401, message="The token is unknown, expired or revoked; sign in again.")
     g.current_token = token

@@ -1,12 +1,14 @@
 """Who may see and change a child: members of its care team, by role.
 
-A child the caller is not an active member of answers 404, as if it did not exist.
+A child the caller is not an active member of answers 404, as if it did not exist. Every read of a
+child by one of its clinicians is noted for the audit log (backend.clinic.audit).
 """
 from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.accounts.models import Membership
 from backend.children.models import Child
+from backend.clinic import audit
 from backend.extensions import db
 
 READ, WRITE, OWN = "read", "write", "own"
@@ -35,4 +37,6 @@ def child_for(user, child_id: str, need: str = READ) -> Child:
         abort(403, message="Clinicians read and annotate; only caregivers change the diary.")
     if need == OWN and membership.role != "owner":
         abort(403, message="Only the child's owner may do this.")
+    if membership.role == "clinician":
+        audit.note_view(user.id, child_id)
     return db.session.get(Child, child_id)

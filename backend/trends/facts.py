@@ -6,8 +6,18 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from backend.children.models import Child
+from backend.clinic.models import ClinicianNote
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
+
+
+@dataclass(frozen=True)
+class EegFact:
+    """The latest EEG result a clinician recorded in a note."""
+
+    note_id: str
+    result: str  # normal | benign_variant | abnormal | not_done
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,7 @@ class ChildFacts:
     gestational_weeks: float | None
     timezone: str
     condition: str
+    eeg: EegFact | None = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,15 @@ class SleepFact:
 
 def child_facts(child: Child) -> ChildFacts:
     return ChildFacts(child.id, child.name, child.birth_date, child.gestational_weeks, child.timezone,
-                      child.condition)
+                      child.condition, latest_eeg(child.id))
+
+
+def latest_eeg(child_id: str) -> EegFact | None:
+    row = db.session.execute(
+        select(ClinicianNote.id, ClinicianNote.eeg, ClinicianNote.updated_at)
+        .where(ClinicianNote.child_id == child_id, ClinicianNote.eeg.is_not(None))
+        .order_by(ClinicianNote.updated_at.desc(), ClinicianNote.id.desc()).limit(1)).first()
+    return EegFact(*row) if row else None
 
 
 def episode_facts(child_ids: list[str]) -> dict[str, list[EpisodeFact]]:

@@ -14,6 +14,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.children.models import Child
+from backend.clinic.models import ClinicianNote
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
@@ -38,6 +39,8 @@ def _notice_writes(session: Session, flush_context) -> None:
             touch(session, [obj.child_id])
         elif isinstance(obj, Child):
             touch(session, [obj.id])
+        elif isinstance(obj, ClinicianNote):  # an EEG result feeds the red flags
+            touch(session, [obj.child_id])
 
 
 def _mark_stale_before_commit(session: Session) -> None:

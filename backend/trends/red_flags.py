@@ -18,7 +18,7 @@ from backend.trends.facts import ChildFacts, EpisodeFact
 class RedFlag:
     code: str
     message: str
-    evidence: list[str]  # episode ids
+    evidence: list[str]  # episode ids; for abnormal_eeg, the clinician note's id
     since: datetime  # the first evidence
 
 
@@ -56,6 +56,9 @@ def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, 
         evidence = [e for e in episodes if applies(context, e)]
         if evidence:
             flags.append(RedFlag(code, message, [e.id for e in evidence], evidence[0].started_at))
+    if child.eeg is not None and child.eeg.result == "abnormal":
+        flags.append(RedFlag("abnormal_eeg", "A clinician recorded an abnormal EEG.", [child.eeg.note_id],
+                             child.eeg.recorded_at))
     if verdict.code == "worsening":
         recent = [e for e in episodes if e.started_at >= now - timedelta(weeks=2 * t.RECENT_WEEKS)]
         since = recent[0].started_at if recent else now

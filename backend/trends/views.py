@@ -1,22 +1,15 @@
 """Trends of one child: the series and verdict, charts, and exports (CSV, FHIR, PDF)."""
-import json
 from zoneinfo import ZoneInfo
 
 from flask import Response
-from sqlalchemy import select
 
-from backend.accounts.models import Membership, User
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.children.access import READ, child_for
 from backend.children.models import Child
 from backend.db_types import utcnow
-from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
-from backend.trends import charts
-from backend.trends.exports.csv_export import export_csv
-from backend.trends.exports.fhir import fhir_bundle
-from backend.trends.exports.pdf import report_pdf
+from backend.trends import charts, downloads
 from backend.trends.facts import child_facts
 from backend.trends.freshness import ensure_fresh
 from backend.trends.loading import child_report
@@ -31,11 +24,6 @@ blp = Blueprint("trends", __name__, url_prefix="/api/v1",
 def _report(child_id: str, args: dict, child: Child | None = None) -> TrendReport:
     child = child or child_for(current_user(), child_id, need=READ)
     return child_report(child, utcnow(), weeks=args["weeks"], axis=args.get("age"))
-
-
-def _download(body, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
 def _image(body, mimetype: str) -> Response:
@@ -91,34 +79,22 @@ def chart_png(args, child_id):
     return _image(charts.chart_png(_report(child_id, args)), "image/png")
 
 
-def _diary(model, child_id: str) -> list:
-    return db.session.scalars(select(model).where(model.child_id == child_id, model.deleted_at.is_(None))
-                              .order_by(model.started_at)).all()
-
-
 @_file_route("export.csv", "text/csv", "Episodes, sleep sessions and the weekly series")
 def csv_export(args, child_id):
     """Export the diary and the weekly series as CSV"""
-    report = _report(child_id, args)
-    body = export_csv(_diary(Episode, child_id), _diary(SleepSession, child_id), report)
-    return _download(body, "text/csv", f"myodiary-{child_id}.csv")
+    child = child_for(current_user(), child_id, need=READ)
+    return downloads.csv_download(child, _report(child_id, args, child))
 
 
 @_file_route("export/fhir", "application/fhir+json", "A FHIR R4 Bundle (collection)")
 def fhir_export(args, child_id):
     """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
     child = child_for(current_user(), child_id, need=READ)
-    report = _report(child_id, args, child)
-    caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.child_id == child_id, Membership.revoked_at.is_(None),
-        Membership.role.in_(("owner", "caregiver")))).all()
-    bundle = fhir_bundle(child, caregivers, _diary(Episode, child_id), report)
-    return Response(json.dumps(bundle), mimetype="application/fhir+json")
+    return downloads.fhir_download(child, _report(child_id, args, child))
 
 
 @_file_route("report.pdf", "application/pdf", "A one- or two-page clinic-visit report")
 def report_pdf_view(args, child_id):
     """A clinic-visit report: chart, verdict, red flags, the last weeks"""
-    response = _download(report_pdf(_report(child_id, args)), "application/pdf", f"myodiary-{child_id}.pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child_id}.pdf"'
-    return response
+    child = child_for(current_user(), child_id, need=READ)
+    return downloads.pdf_download(child, _report(child_id, args, child))

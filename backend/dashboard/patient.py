@@ -1,0 +1,130 @@
+"""Everything the patient page shows, read for one child: report, chart data, breakdowns, episodes, notes."""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from backend.children.ages import prematurity_days
+from backend.children.models import Child
+from backend.clinic.models import AccessEvent, ClinicianNote
+from backend.diary.models import Episode
+from backend.diary.vocabulary import SLEEP_STATES, STOPPED_WHEN_WOKEN
+from backend.extensions import db
+from backend.reminders import service as reminders
+from backend.reminders.models import Reminder
+from backend.trends.engine import axis_age
+from backend.trends.loading import child_report, todays_report
+from backend.trends.report import TrendReport, default_axis
+
+EPISODES_SHOWN = 200
+
+
+@dataclass
+class EpisodeFilters:
+    sleep_state: str | None = None
+    stopped_when_woken: str | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "EpisodeFilters":
+        return cls(_choice(args.get("sleep_state"), SLEEP_STATES), _choice(args.get("stopped"), STOPPED_WHEN_WOKEN),
+                   _day(args.get("from")), _day(args.get("to")))
+
+    @property
+    def active(self) -> bool:
+        return any((self.sleep_state, self.stopped_when_woken, self.day_from, self.day_to))
+
+
+@dataclass
+class PatientPage:
+    child: Child
+    report: TrendReport
+    chart: dict
+    sleep_states: list[tuple[str, int]]
+    stopped: list[tuple[str, int]]
+    episodes: list[Episode]
+    episodes_matching: int
+    filters: EpisodeFilters
+    notes: list[ClinicianNote]
+    schedule: dict
+    reminders: list[Reminder]
+    access_log: list[AccessEvent] = field(default_factory=list)
+
+
+def patient_page(child: Child, now: datetime, axis: str | None, filters: EpisodeFilters,
+                 show_access_log: bool) -> PatientPage:
+    report = child_report(child, now, axis=axis) if axis else todays_report(child, now)
+    episodes, matching = _episodes(child, filters)
+    return PatientPage(
+        child=child, report=report, chart=chart_data(report), sleep_states=_counts(child, Episode.sleep_state),
+        stopped=_counts(child, Episode.stopped_when_woken), episodes=episodes, episodes_matching=matching,
+        filters=filters, notes=_notes(child), schedule=reminders.describe(reminders.schedule_of(child)),
+        reminders=_reminders(child), access_log=_access_log(child) if show_access_log else [])
+
+
+def chart_data(report: TrendReport) -> dict:
+    """What the interactive chart draws, with both age axes: corrected age is chronological minus a constant."""
+    shift = prematurity_days(report.child.gestational_weeks) / 7
+    to_chronological = shift if report.axis == "corrected" else 0.0
+    return {
+        "axis": report.axis, "default_axis": default_axis(report.child), "shift_weeks": round(shift, 4),
+        "has_corrected": report.child.gestational_weeks is not None,
+        "weeks": [{"age": round(axis_age(week, "chronological"), 3), "rate": week.episodes_per_night,
+                   "episodes": week.episodes, "nights": week.watched_nights, "start": week.start.isoformat()}
+                  for week in report.weekly],
+        "model": None if report.model is None else [
+            {"age": round(point.age_weeks + to_chronological, 3), "rate": point.rate, "low": point.low,
+             "high": point.high} for point in report.model.curve],
+        "references": [{"label": point.label, "age": round(point.age_weeks_on_axis + to_chronological, 3),
+                        "share": point.share_resolved} for point in report.reference_points if point.applies],
+    }
+
+
+def _counts(child: Child, column) -> list[tuple[str, int]]:
+    rows = db.session.execute(select(column, func.count()).where(
+        Episode.child_id == child.id, Episode.deleted_at.is_(None)).group_by(column))
+    return sorted(((value, count) for value, count in rows), key=lambda row: -row[1])
+
+
+def _episodes(child: Child, filters: EpisodeFilters) -> tuple[list[Episode], int]:
+    query = select(Episode).where(Episode.child_id == child.id, Episode.deleted_at.is_(None))
+    zone = ZoneInfo(child.timezone)
+    if filters.sleep_state:
+        query = query.where(Episode.sleep_state == filters.sleep_state)
+    if filters.stopped_when_woken:
+        query = query.where(Episode.stopped_when_woken == filters.stopped_when_woken)
+    if filters.day_from:
+        query = query.where(Episode.started_at >= datetime.combine(filters.day_from, time(), zone))
+    if filters.day_to:
+        query = query.where(Episode.started_at < datetime.combine(filters.day_to + timedelta(days=1), time(), zone))
+    matching = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    shown = db.session.scalars(query.order_by(Episode.started_at.desc(), Episode.id).limit(EPISODES_SHOWN)).all()
+    return list(shown), matching
+
+
+def _notes(child: Child) -> list[ClinicianNote]:
+    return list(db.session.scalars(select(ClinicianNote).where(ClinicianNote.child_id == child.id).order_by(
+        ClinicianNote.created_at.desc(), ClinicianNote.id)))
+
+
+def _reminders(child: Child) -> list[Reminder]:
+    return list(db.session.scalars(select(Reminder).where(Reminder.child_id == child.id).order_by(
+        Reminder.created_at.desc(), Reminder.id).limit(20)))
+
+
+def _access_log(child: Child) -> list[AccessEvent]:
+    return list(db.session.scalars(select(AccessEvent).where(AccessEvent.child_id == child.id).order_by(
+        AccessEvent.at.desc(), AccessEvent.id).limit(100)))
+
+
+def _choice(value: str | None, allowed) -> str | None:
+    return value if value in allowed else None
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,153 @@
+"""The clinician and family dashboard: server-rendered pages on the same accounts, progressively enhanced.
+
+/dashboard/login, the patient list at /dashboard/, a patient at /dashboard/children/<child_id>.
+Every page answers only for children of the user's care teams (child_for: 404 otherwise), and every
+clinician view is in the audit log. Exports are the API's, behind the session instead of a token.
+"""
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from backend.children.access import READ, child_for
+from backend.children.models import CONDITIONS
+from backend.clinic import notes
+from backend.clinic.models import EEG_RESULTS
+from backend.clinic.schemas import NoteBodySchema
+from backend.dashboard import auth, labels, patient, patients
+from backend.db_types import utcnow
+from backend.extensions import db, limiter
+from backend.trends import charts, downloads
+from backend.trends.loading import child_report
+from backend.trends.report import AXES
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return labels.helpers()
+
+
+@bp.before_request
+def _csrf() -> None:
+    auth.check_csrf()
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(error: HTTPException):
+    message = (getattr(error, "data", None) or {}).get("message") or error.description
+    return render_template("dashboard/error.html", error=error, message=message), error.code
+
+
+def _signin_failed(response) -> bool:
+    return request.method == "POST" and response.status_code == 401
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNIN_FAILURES_PER_ADDRESS"], deduct_when=_signin_failed,
+               scope="dashboard-signin")
+def login():
+    if request.method == "GET":
+        return render_template("dashboard/login.html", next=request.args.get("next", ""))
+    user = auth.sign_in(request.form.get("email", ""), request.form.get("password", ""))
+    if user is None:
+        return render_template("dashboard/login.html", next=request.form.get("next", ""), failed=True,
+                               email=request.form.get("email", "")), 401
+    return redirect(auth.safe_next(request.form.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    auth.sign_out()
+    flash("You are signed out.")
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.route("/", methods=["GET"])
+@auth.page_login_required
+def patients_list():
+    filter_name = request.args.get("filter", "all")
+    filter_name = filter_name if filter_name in patients.FILTERS else "all"
+    condition = request.args.get("condition") or None
+    rows = patients.patient_rows(g.current_user, filter_name, condition)
+    return render_template("dashboard/patients.html", rows=rows, filters=patients.FILTERS, filter_name=filter_name,
+                           conditions=CONDITIONS, condition=condition)
+
+
+@bp.route("/children/<child_id>", methods=["GET"])
+@auth.page_login_required
+def patient_page(child_id):
+    child = child_for(g.current_user, child_id, need=READ)
+    axis = request.args.get("age") if request.args.get("age") in AXES else None
+    page = patient.patient_page(child, utcnow(), axis, patient.EpisodeFilters.from_args(request.args),
+                                show_access_log=child.owner_id == g.current_user.id)
+    return render_template("dashboard/patient.html", page=page, eeg_results=EEG_RESULTS, axes=AXES,
+                           can_write_notes=notes.is_clinician(g.current_user, child.id))
+
+
+@bp.route("/children/<child_id>/chart.svg", methods=["GET"])
+@auth.page_login_required
+def chart_svg(child_id):
+    child = child_for(g.current_user, child_id, need=READ)
+    axis = request.args.get("age") if request.args.get("age") in AXES else None
+    svg = charts.chart_svg(child_report(child, utcnow(), axis=axis))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.route("/children/<child_id>/notes", methods=["POST"])
+@auth.page_login_required
+def add_note(child_id):
+    child = child_for(g.current_user, child_id, need=READ)
+    values = _note_form()
+    if values is not None:
+        notes.add_note(g.current_user, child.id, values)
+        db.session.commit()
+        flash("Note added.")
+    return redirect(url_for("dashboard.patient_page", child_id=child.id) + "#notes")
+
+
+@bp.route("/children/<child_id>/notes/<note_id>", methods=["POST"])
+@auth.page_login_required
+def edit_note(child_id, note_id):
+    child = child_for(g.current_user, child_id, need=READ)
+    values = _note_form()
+    if values is not None:
+        notes.edit_note(g.current_user, child.id, note_id, values)
+        db.session.commit()
+        flash("Note saved.")
+    return redirect(url_for("dashboard.patient_page", child_id=child.id) + f"#note-{note_id}")
+
+
+def _note_form() -> dict | None:
+    """The note form's values, or None with the errors flashed (nothing is stored)."""
+    errors = NoteBodySchema().validate({"text": request.form.get("text", "").strip(),
+                                        "eeg": request.form.get("eeg") or None})
+    if errors:
+        for name, messages in errors.items():
+            flash(f"{name}: {' '.join(messages)}", "error")
+        return None
+    return {"text": request.form["text"].strip(), "eeg": request.form.get("eeg") or None}
+
+
+@bp.route("/children/<child_id>/export/<kind>", methods=["GET"])
+@auth.page_login_required
+def export(child_id, kind):
+    child = child_for(g.current_user, child_id, need=READ)
+    if kind not in downloads.KINDS:
+        abort(404)
+    return downloads.download(kind, child, child_report(child, utcnow()))

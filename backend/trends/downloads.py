@@ -1,0 +1,51 @@
+"""A child's exports as downloads (CSV, FHIR, PDF), the same for the API and the dashboard."""
+import json
+
+from flask import Response
+from sqlalchemy import select
+
+from backend.accounts.models import Membership, User
+from backend.children.models import Child
+from backend.diary.models import Episode, SleepSession
+from backend.extensions import db
+from backend.trends.exports.csv_export import export_csv
+from backend.trends.exports.fhir import fhir_bundle
+from backend.trends.exports.pdf import report_pdf
+from backend.trends.report import TrendReport
+
+KINDS = ("csv", "fhir", "pdf")
+
+
+def download(kind: str, child: Child, report: TrendReport) -> Response:
+    return {"csv": csv_download, "fhir": fhir_download, "pdf": pdf_download}[kind](child, report)
+
+
+def csv_download(child: Child, report: TrendReport) -> Response:
+    body = export_csv(_diary(Episode, child.id), _diary(SleepSession, child.id), report)
+    return _attachment(body, "text/csv", f"myodiary-{child.id}.csv")
+
+
+def fhir_download(child: Child, report: TrendReport) -> Response:
+    caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.child_id == child.id, Membership.revoked_at.is_(None),
+        Membership.role.in_(("owner", "caregiver")))).all()
+    bundle = fhir_bundle(child, caregivers, _diary(Episode, child.id), report)
+    return Response(json.dumps(bundle), mimetype="application/fhir+json", headers={
+        "Content-Disposition": f'attachment; filename="myodiary-{child.id}.fhir.json"',
+        "Cache-Control": "private, no-store"})
+
+
+def pdf_download(child: Child, report: TrendReport) -> Response:
+    response = _attachment(report_pdf(report), "application/pdf", f"myodiary-{child.id}.pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child.id}.pdf"'
+    return response
+
+
+def _diary(model, child_id: str) -> list:
+    return db.session.scalars(select(model).where(model.child_id == child_id, model.deleted_at.is_(None))
+                              .order_by(model.started_at)).all()
+
+
+def _attachment(body, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})

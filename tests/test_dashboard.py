@@ -1,0 +1,263 @@
+"""The dashboard through HTTP, as a browser without JavaScript uses it: sign-in, access rules, CSRF,
+notes with EEG results, the audit log, list filters, exports, security headers."""
+from datetime import date, timedelta
+
+import pytest
+from markupsafe import escape
+
+from backend.diary.simulation import Course, resolving
+from tests.dashboard_helpers import Browser, csrf_from
+from tests.helpers import PASSWORD, episode_body
+from tests.sync_helpers import log_course
+
+
+@pytest.fixture
+def owner_browser(app, family):
+    browser = Browser(app.test_client())
+    assert browser.sign_in(family["owner"].email).status_code == 302
+    return browser
+
+
+@pytest.fixture
+def clinician_browser(app, family):
+    browser = Browser(app.test_client())
+    assert browser.sign_in(family["clinician"].email).status_code == 302
+    return browser
+
+
+def patient_path(child_id: str) -> str:
+    return f"/dashboard/children/{child_id}"
+
+
+# ---- sign-in, session, CSRF ---------------------------------------------------------------------
+
+def test_the_login_form_has_email_password_and_a_hidden_csrf_field(client):
+    page = client.get("/dashboard/login")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    for control in ('name="email"', 'name="password"', 'type="hidden" name="csrf_token"'):
+        assert control in body
+    assert '<label for="email">' in body and '<label for="password">' in body
+
+
+def test_signing_in_sets_a_safe_session_cookie_and_opens_the_list(client, family):
+    response = Browser(client).sign_in(family["owner"].email)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert family["child"]["name"] in Browser(client).page("/dashboard/")
+
+
+@pytest.mark.config(APP_ENV="production", SECRET_KEY="a-production-secret")
+def test_the_session_cookie_is_secure_in_production(client, family):
+    assert "Secure" in Browser(client).sign_in(family["owner"].email).headers["Set-Cookie"]
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, family):
+    response = Browser(client).sign_in(family["owner"].email, "not the password")
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.get_data(as_text=True)
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, family):
+    response = client.post("/dashboard/login", data={"email": family["owner"].email, "password": "x" * 20})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    browser = Browser(client)
+    browser.sign_in(family["clinician"].email)
+    forged = client.post(f"{patient_path(family['child']['id'])}/notes", data={"text": "forged"})
+    assert forged.status_code == 400
+    assert "forged" not in browser.page(patient_path(family["child"]["id"]))
+
+
+def test_pages_need_a_session_and_come_back_after_sign_in(client, family):
+    path = patient_path(family["child"]["id"])
+    response = client.get(path)
+    assert response.status_code == 302 and "/dashboard/login?next=" in response.headers["Location"]
+    token = csrf_from(client.get(response.headers["Location"]).get_data(as_text=True))
+    back = client.post("/dashboard/login", data={"email": family["owner"].email, "password": PASSWORD,
+                                                 "csrf_token": token, "next": path})
+    assert back.headers["Location"].endswith(path)
+
+
+def test_next_never_leaves_the_dashboard(client, family):
+    token = csrf_from(client.get("/dashboard/login").get_data(as_text=True))
+    response = client.post("/dashboard/login", data={"email": family["owner"].email, "password": PASSWORD,
+                                                     "csrf_token": token, "next": "https://evil.example/"})
+    assert response.headers["Location"].endswith("/dashboard/")
+
+
+def test_signing_out_revokes_the_session(owner_browser, family):
+    client = owner_browser.client
+    stolen = client.get_cookie("myodiary_session").value
+    page = owner_browser.page("/dashboard/")
+    assert client.post("/dashboard/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
+    client.set_cookie("myodiary_session", stolen)
+    assert client.get("/dashboard/").status_code == 302  # the token behind the cookie is revoked
+
+
+def test_pages_carry_security_headers(owner_browser):
+    response = owner_browser.client.get("/dashboard/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+# ---- access -------------------------------------------------------------------------------------
+
+def test_a_user_sees_only_children_of_their_care_teams(app, api, family, owner_browser):
+    stranger = api.register("caregiver")
+    other = api.create_child(stranger, name="Noor")
+    assert "Noor" not in owner_browser.page("/dashboard/")
+    for path in (patient_path(other["id"]), f"{patient_path(other['id'])}/export/csv",
+                 f"{patient_path(other['id'])}/chart.svg"):
+        response = owner_browser.client.get(path)
+        assert response.status_code == 404, path
+        assert "Noor" not in response.get_data(as_text=True)
+
+
+def test_a_revoked_member_loses_the_page(api, client, family, clinician_browser):
+    path = patient_path(family["child"]["id"])
+    assert clinician_browser.client.get(path).status_code == 200
+    members = client.get(f"/api/v1/children/{family['child']['id']}/members", headers=family["owner"].headers).json
+    assert family["clinician"].id in [m["user_id"] for m in members["items"]]
+    assert client.delete(f"/api/v1/children/{family['child']['id']}/members/{family['clinician'].id}",
+                         headers=family["owner"].headers).status_code == 204
+    assert clinician_browser.client.get(path).status_code == 404
+
+
+# ---- notes, EEG, escaping ------------------------------------------------------------------------
+
+def test_a_clinician_adds_and_edits_a_note_and_an_abnormal_eeg_raises_a_red_flag(client, family, clinician_browser):
+    child_id = family["child"]["id"]
+    path = patient_path(child_id)
+    response = clinician_browser.post_form(path, f"{path}/notes", text="EEG today", eeg="abnormal")
+    assert response.status_code == 302
+    page = clinician_browser.page(path)
+    assert "EEG today" in page and "Abnormal EEG" in page
+    flags = client.get(f"/api/v1/children/{child_id}/trends", headers=family["owner"].headers).json["red_flags"]
+    note = client.get(f"/api/v1/children/{child_id}/notes", headers=family["owner"].headers).json["items"][0]
+    assert [f["evidence"] for f in flags if f["code"] == "abnormal_eeg"] == [[note["id"]]]
+    assert f'href="#note-{note["id"]}"' in page and f'id="note-{note["id"]}"' in page
+    clinician_browser.post_form(path, f"{path}/notes/{note['id']}", text="EEG reviewed: benign variant",
+                                eeg="benign_variant")
+    page = clinician_browser.page(path)
+    assert "EEG reviewed: benign variant" in page and "Abnormal EEG" not in page
+
+
+def test_caregivers_read_notes_but_cannot_write_them(client, family, owner_browser, clinician_browser):
+    path = patient_path(family["child"]["id"])
+    assert 'id="add-note"' not in owner_browser.page(path)
+    response = owner_browser.post_form(path, f"{path}/notes", text="not allowed")
+    assert response.status_code == 403
+    assert "not allowed" not in clinician_browser.page(path)
+
+
+def test_an_empty_note_is_refused_with_the_field_named(clinician_browser, family):
+    path = patient_path(family["child"]["id"])
+    clinician_browser.post_form(path, f"{path}/notes", text="   ")
+    page = clinician_browser.page(path)
+    assert "text:" in page and "No notes yet." in page
+
+
+def test_markup_in_notes_is_stored_verbatim_and_shown_escaped(client, family, clinician_browser):
+    path = patient_path(family["child"]["id"])
+    hostile = "<script>alert('x')</script> & ' OR 1=1 --"
+    clinician_browser.post_form(path, f"{path}/notes", text=hostile)
+    stored = client.get(f"/api/v1/children/{family['child']['id']}/notes", headers=family["owner"].headers).json
+    assert stored["items"][0]["text"] == hostile
+    page = clinician_browser.page(path)
+    assert "<script>alert" not in page and str(escape(hostile)) in page
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+def test_clinician_views_are_logged_and_shown_to_the_owner_only(client, family, clinician_browser, owner_browser):
+    child_id = family["child"]["id"]
+    clinician_browser.page(patient_path(child_id))
+    client.get(f"/api/v1/children/{child_id}/trends", headers=family["clinician"].headers)
+    client.get(f"/api/v1/children/{child_id}", headers=family["caregiver"].headers)  # a caregiver: not logged
+    log = client.get(f"/api/v1/children/{child_id}/access-log", headers=family["owner"].headers)
+    assert log.status_code == 200
+    events = log.json["items"]
+    assert {e["action"] for e in events} >= {"dashboard.patient_page", "trends.trends"}
+    assert {e["user"]["id"] for e in events} == {family["clinician"].id}
+    assert client.get(f"/api/v1/children/{child_id}/access-log",
+                      headers=family["caregiver"].headers).status_code == 403
+    page = owner_browser.page(patient_path(child_id))
+    assert "Who viewed this diary" in page and "dashboard.patient_page" in page
+    assert "Who viewed this diary" not in clinician_browser.page(patient_path(child_id))
+
+
+def test_a_refused_request_leaves_no_audit_entry(client, family):
+    child_id = family["child"]["id"]
+    client.get(f"/api/v1/children/{child_id}/trends?weeks=0", headers=family["clinician"].headers)
+    assert client.get(f"/api/v1/children/{child_id}/access-log", headers=family["owner"].headers).json["items"] == []
+
+
+# ---- the list -----------------------------------------------------------------------------------
+
+@pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+def test_the_list_sorts_red_flags_first_and_filters(client, api, family, clinician_browser):
+    clinician, owner = family["clinician"], family["owner"]
+    quiet = api.create_child(owner, name="Quiet", condition="hypnic_jerks")
+    api.join(owner, quiet["id"], clinician)
+    rising = api.create_child(owner, name="Rising", birth_date=(date.today() - timedelta(weeks=16)).isoformat())
+    api.join(owner, rising["id"], clinician)
+    log_course(client, owner, rising["id"], Course(lambda week: 0.5 * 2 ** (week / 3)), seed=2)
+    settled = api.create_child(owner, name="Settled", birth_date=(date.today() - timedelta(weeks=16)).isoformat())
+    api.join(owner, settled["id"], clinician)
+    log_course(client, owner, settled["id"], resolving(4, 3), seed=3)
+    flagged = client.post(f"/api/v1/children/{family['child']['id']}/episodes",
+                          json=episode_body(sleep_state="awake"), headers=owner.headers)
+    assert flagged.status_code in (200, 201), flagged.json
+
+    def names(**query):
+        page = clinician_browser.page("/dashboard/", **query)
+        return [n for n in ("Mila", "Quiet", "Rising", "Settled") if f">{n}</a>" in page], page
+
+    order, page = names()
+    assert order[:1] in (["Mila"], ["Rising"]) and set(order) == {"Mila", "Quiet", "Rising", "Settled"}
+    assert page.index(">Settled</a>") > page.index(">Rising</a>") and page.index(">Quiet</a>") > page.index(">Mila</a>")
+    assert "Worsening" in page and "Episodes while awake" in page
+    assert set(names(filter="red_flags")[0]) == {"Mila", "Rising"}
+    assert names(filter="worsening")[0] == ["Rising"]
+    assert "Quiet" in names(filter="not_logged")[0] and "Rising" not in names(filter="not_logged")[0]
+    assert names(condition="hypnic_jerks")[0] == ["Quiet"]
+    none = clinician_browser.page("/dashboard/", condition="benign_myoclonus_of_infancy")
+    assert "No patient matches these filters." in none
+
+
+def test_an_empty_list_says_what_to_do(app, api):
+    lonely = api.register("clinician")
+    browser = Browser(app.test_client())
+    browser.sign_in(lonely.email)
+    assert "No patients yet." in browser.page("/dashboard/")
+
+
+def test_a_child_without_watched_nights_has_a_useful_empty_page(family, owner_browser):
+    page = owner_browser.page(patient_path(family["child"]["id"]))
+    assert "No watched nights yet" in page and "No episodes logged yet." in page
+    assert 'id="chart-data"' not in page
+
+
+# ---- the patient page ------------------------------------------------------------------------------
+
+@pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+def test_the_patient_page_shows_chart_data_breakdowns_filters_and_exports(client, api, clinician_browser, family):
+    child_id = family["child"]["id"]
+    log_course(client, family["owner"], child_id, resolving(4, 3), weeks=6)
+    path = patient_path(child_id)
+    page = clinician_browser.page(path)
+    assert 'id="chart-data"' in page and 'id="trend-chart"' in page and "chart.svg" in page
+    assert "Sleep state" in page and "Did it stop on waking?" in page
+    everything = int(page.split('id="episode-count">')[1].split(" ")[0])
+    awake = clinician_browser.page(path, sleep_state="awake")
+    assert int(awake.split('id="episode-count">')[1].split(" ")[0]) < everything
+    for kind, mimetype in (("csv", "text/csv"), ("fhir", "application/fhir+json"), ("pdf", "application/pdf")):
+        response = clinician_browser.client.get(f"{path}/export/{kind}")
+        assert response.status_code == 200 and response.mimetype == mimetype, kind
+    assert clinician_browser.client.get(f"{path}/export/xml").status_code == 404
+    svg = clinician_browser.client.get(f"{path}/chart.svg", query_string={"age": "corrected"})
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"

@@ -1,0 +1,159 @@
+"""The dashboard end to end in a real headless Chromium (Debian's chromium, driven by Playwright).
+
+Sign in, see the list, filter it, open a patient, the chart draws (a non-empty canvas) and its age
+axis switches, add a note, use the keyboard, read it on a phone, sign out. A screenshot of each page
+is kept under test-artifacts/. Without Chromium (or the vendored Chart.js) these tests skip, saying why.
+"""
+import shutil
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from backend.diary.simulation import resolving
+from tests.helpers import PASSWORD, episode_body, in_postgres
+from tests.sync_helpers import log_course
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHART_JS = Path(__file__).resolve().parent.parent / "backend/dashboard/static/vendor/chart.umd.js"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (`make browser` or .ci/run installs Debian's chromium)")
+    if not CHART_JS.exists():
+        pytest.skip("Chart.js is not in static/vendor (`make assets` copies it from the npm lockfile)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(app):
+    """The app on a real socket on 127.0.0.1, served by Werkzeug in a thread."""
+    if in_postgres(app):
+        pytest.skip("the browser walk-through runs once, on SQLite; access rules run on both in test_dashboard")
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def clinic(client, api):
+    """A clinician with two patients: a preterm child with ten weeks of diary, and one with an awake episode."""
+    owner, clinician = api.register("caregiver"), api.register("clinician")
+    born = (date.today() - timedelta(weeks=14)).isoformat()
+    preterm = api.create_child(owner, name="Ada", birth_date=born, gestational_weeks=33)
+    flagged = api.create_child(owner, name="Ben", condition="benign_myoclonus_of_infancy")
+    for child in (preterm, flagged):
+        api.join(owner, child["id"], clinician)
+    log_course(client, owner, preterm["id"], resolving(5, 3), weeks=10)
+    client.post(f"/api/v1/children/{flagged['id']}/episodes", json=episode_body(sleep_state="awake",
+                                                                                 stopped_when_woken="no"),
+                headers=owner.headers)
+    return {"clinician": clinician, "preterm": preterm, "flagged": flagged}
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def sign_in(page, server: str, email: str) -> None:
+    page.goto(f"{server}/dashboard/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}/dashboard/")
+
+
+def canvas_ink(page) -> int:
+    """Pixels the chart drew on its canvas (alpha above zero)."""
+    return page.evaluate("""() => {
+        const canvas = document.getElementById('trend-chart');
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let ink = 0;
+        for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) ink++; }
+        return ink;
+    }""")
+
+
+@pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+def test_a_clinician_walks_through_the_dashboard(browser, server, clinic):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/dashboard/login")
+    shot(page, "login")
+    sign_in(page, server, clinic["clinician"].email)
+    rows = page.locator("table.patients tbody tr")
+    assert rows.count() == 2
+    assert rows.first.get_attribute("data-child-id") == clinic["flagged"]["id"]  # red flags first
+    shot(page, "list")
+
+    page.get_by_label("Condition").select_option("bnsm")
+    page.get_by_role("button", name="Apply").click()
+    assert page.locator("table.patients tbody tr").count() == 1
+    assert page.locator("table.patients").get_by_role("link", name="Ada").is_visible()
+
+    page.get_by_role("link", name="Ada").click()
+    page.wait_for_selector("#trend-chart[data-ready=true]")
+    assert canvas_ink(page) > 2_000
+    assert page.locator("#trend-chart").get_attribute("data-axis") == "corrected"  # born at 33 weeks
+    page.get_by_label("chronological").check()
+    page.wait_for_selector("#trend-chart[data-axis=chronological]")
+    assert canvas_ink(page) > 2_000
+    shot(page, "patient")
+
+    page.get_by_label("New note").fill("Seen today; EEG normal, reassured the family.")
+    page.get_by_label("EEG", exact=True).select_option("normal")
+    page.get_by_role("button", name="Add note").click()
+    assert page.locator(".note-text").first.inner_text() == "Seen today; EEG normal, reassured the family."
+    assert "EEG: normal" in page.locator(".note .meta").first.inner_text()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{server}/dashboard/login")
+    page.goto(f"{server}/dashboard/")
+    assert page.url.startswith(f"{server}/dashboard/login")
+    assert errors == []
+
+
+@pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+def test_the_dashboard_works_from_the_keyboard_and_on_a_phone(browser, server, clinic):
+    page = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True)
+    page.goto(f"{server}/dashboard/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.get_by_label("Email").focus()
+    page.keyboard.type(clinic["clinician"].email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/dashboard/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # no sideways scrolling
+    shot(page, "list-phone")
+    page.get_by_role("link", name="Ada").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#trend-chart[data-ready=true]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)""")
+    assert unlabelled == []
+    shot(page, "patient-phone")
