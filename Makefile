@@ -10,7 +10,7 @@ SYNC_CLIENT := tests/sync_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
 
-.PHONY: install node-deps assets browser run test lint spec bench bench-quick lock clean
+.PHONY: install node-deps assets browser run test lint spec bench bench-quick load lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,14 +71,16 @@ test: install node-deps assets lint
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status
 
-# Benchmarks build their own data; figures and how they were measured: docs/benchmarks.md.
+# Benchmarks build their own data and end with one table of every target; docs/benchmarks.md.
 bench: install
-	$(BIN)/python bench/sync_bench.py
-	$(BIN)/python bench/trends_bench.py
+	$(BIN)/python bench/run_all.py
 
 bench-quick: install
-	$(BIN)/python bench/sync_bench.py --quick
-	$(BIN)/python bench/trends_bench.py --quick
+	$(BIN)/python bench/run_all.py --quick
+
+# 50 phones syncing for 60 s against gunicorn and PostgreSQL; checks nothing is lost or doubled.
+load: install
+	$(BIN)/python bench/load_test.py
 
 spec: install
 	$(FLASK) openapi write --format=yaml api_spec/openapi.yaml

@@ -4,9 +4,10 @@
 
 Children (two caregivers each, ten weeks of diary) are written with SQLAlchemy Core and their
 summaries built, as the scheduler's minute-by-minute refresh keeps them; every schedule is due at
-the same minute. Then `--dispatchers` processes (one per core by default, each what one
-`flask scheduler run` process does in one pass) plan, claim, render (report, chart, text, HTML)
-and send every email to an aiosmtpd sink in its own process on 127.0.0.1, one SMTP connection each.
+the same minute. Then `--dispatchers` processes on PostgreSQL (one per core by default; one on
+SQLite, which has one writer at a time), each doing what one `flask scheduler run` process does
+in one pass: plan, claim, render (report, chart, text, HTML) and send every email to an aiosmtpd
+sink in its own process on 127.0.0.1, one SMTP connection each.
 The time runs from starting the dispatchers until every email is handed over.
 """
 import argparse
@@ -164,13 +165,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--children", type=int, default=None)
     parser.add_argument("--dispatchers", type=int, default=os.cpu_count() or 1,
-                        help="dispatcher processes, like scheduler processes (default: one per core)")
+                        help="dispatcher processes on PostgreSQL, like scheduler processes (default: one per core); "
+                             "SQLite has one writer at a time and runs one")
     args = parser.parse_args()
     children = args.children or (50 if args.quick else 5000)
     results = {}
     for name, url in databases():
-        print(f"benchmarking {name} with {args.dispatchers} dispatcher process(es) ...", file=sys.stderr)
-        results[name] = bench(url, children, args.dispatchers)
+        dispatchers = args.dispatchers if name == "postgresql" else 1
+        print(f"benchmarking {name} with {dispatchers} dispatcher process(es) ...", file=sys.stderr)
+        results[name] = {**bench(url, children, dispatchers), "dispatchers": dispatchers}
         if name == "postgresql":
             drop_postgres(url)
     print(f"\n{'figure':<28}{'target':>12}" + "".join(f"{name:>14}" for name in results))

@@ -30,13 +30,17 @@ def visible_children(user_id: str):
 
 def child_for(user, child_id: str, need: str = READ) -> Child:
     """The child if the user may do what `need` says, else 404 (not a member) or 403."""
-    membership = active_membership(user.id, child_id)
-    if membership is None:
+    found = db.session.execute(
+        select(Membership, Child).join(Child, Child.id == Membership.child_id).where(
+            Membership.user_id == user.id, Membership.child_id == child_id,
+            Membership.revoked_at.is_(None), Child.deleted_at.is_(None))).first()
+    if found is None:
         abort(404, message="No such child.")
+    membership, child = found
     if need == WRITE and not membership.can_write:
         abort(403, message="Clinicians read and annotate; only caregivers change the diary.")
     if need == OWN and membership.role != "owner":
         abort(403, message="Only the child's owner may do this.")
     if membership.role == "clinician":
         audit.note_view(user.id, child_id)
-    return db.session.get(Child, child_id)
+    return child

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.children.models import Child
 from backend.database import writing_transactions
 from backend.db_types import new_id, utcnow
 from backend.extensions import db
@@ -86,6 +87,7 @@ def plan(now: datetime) -> int:
     for start in range(0, len(due), PLAN_CHUNK):
         chunk = due[start:start + PLAN_CHUNK]
         audiences = recipients.effective_for(chunk)
+        db.session.scalars(select(Child).where(Child.id.in_([s.child_id for s in chunk]))).all()  # one read
         planned += sum(_plan_slot(schedule, audiences[schedule.child_id], now) for schedule in chunk)
         db.session.commit()
     return planned + events.plan_events(now, _add, commit_every=PLAN_CHUNK)

@@ -1,0 +1,367 @@
+"""HTTP benchmark (issue 7): POST episode under gunicorn beside a bare endpoint, same server, same run.
+
+    python bench/http_bench.py [--quick] [--connections 8] [--seconds 10]
+
+For each database (a fresh SQLite file, and a scratch PostgreSQL database when 127.0.0.1:5432
+answers) the bench migrates it, starts gunicorn with one sync worker per core on a free port,
+serving `bench_app()`: the real app plus one bench-only route, `GET /bench/empty`, answering `{}`.
+A closed-loop client in this process (one thread per connection, http.client) then drives, in
+alternating rounds of fixed duration (empty, episode, empty, episode, ...):
+
+- `GET /bench/empty`: what Flask, gunicorn and the socket cost with no work at all;
+- `POST /api/v1/children/{id}/episodes`: a new, valid episode under a new client-chosen id per
+  request, bearer token, one caregiver and child per connection (the real REST endpoint).
+
+Figures are medians over rounds: requests/s, p50 and p99 latency, and the ratio episode/empty
+(target: >= 0.40). Every response must be 2xx, and afterwards the database must hold exactly the
+episodes the client got a 2xx for. The client shares the machine's cores with the server, the
+same way in both rounds. Gunicorn's sync workers close the connection after each response, so
+every request opens a TCP connection, as behind a proxy. Prints one table; writes
+bench/results/http.json (http-quick.json with --quick).
+
+`bench_app()` is also the WSGI app of bench/load_test.py:
+    MYODIARY_BENCH_DATABASE_URL=sqlite:///... gunicorn 'bench.http_bench:bench_app()'
+"""
+import argparse
+import http.client
+import json
+import math
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend import create_app  # noqa: E402
+from backend.extensions import db  # noqa: E402
+from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
+
+DATABASE_ENV = "MYODIARY_BENCH_DATABASE_URL"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+TARGET_RATIO = 0.40
+PASSWORD = "bench-password"
+
+
+# ---- the server ------------------------------------------------------------------------------
+
+def bench_app():
+    """The real app bound to $MYODIARY_BENCH_DATABASE_URL, plus GET /bench/empty (this app only)."""
+    url = os.environ[DATABASE_ENV]
+    app = create_app(type("Bound", (BenchConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    app.add_url_rule("/bench/empty", "bench_empty", lambda: {})
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_database(url: str) -> None:
+    """Apply the migrations once, before the workers start."""
+    app = make_app(url)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@contextmanager
+def gunicorn(url: str, workers: int | None = None) -> Iterator[int]:
+    """gunicorn serving bench_app() on a free port of 127.0.0.1; yields the port, stops it after."""
+    port, workers = free_port(), workers or os.cpu_count() or 1
+    log_path = Path(tempfile.mkdtemp()) / "gunicorn.log"
+    command = [str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--log-level", "warning", "bench.http_bench:bench_app()"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, DATABASE_ENV: url},
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(port, process, log_path)
+        progress(f"gunicorn up on 127.0.0.1:{port} with {workers} workers")
+        yield port
+    finally:
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the load is over, nothing is in flight
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        server_errors = [line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line]
+        if server_errors:
+            print(f"gunicorn logged {len(server_errors)} tracebacks: see {log_path}", file=sys.stderr)
+
+
+def wait_until_up(port: int, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()}")
+        probe = Connection(port, timeout=5)
+        try:
+            if probe.request("GET", "/bench/empty")[0] == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            probe.http.close()
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer within {timeout} s:\n{log_path.read_text()}")
+
+
+# ---- the client ------------------------------------------------------------------------------
+
+class Connection:
+    """One client connection (http.client reopens it when the server closes after a response)."""
+
+    def __init__(self, port: int, timeout: float = 60):
+        self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None) -> tuple[int, bytes]:
+        try:
+            self.http.request(method, path, body=body, headers=headers or {})
+            response = self.http.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.http.close()
+            raise
+
+    def json(self, method: str, path: str, body=None, token: str | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        status, raw = self.request(method, path, None if body is None else json.dumps(body).encode(), headers)
+        return status, json.loads(raw) if raw else {}
+
+
+def expect(result: tuple[int, dict], status: int) -> dict:
+    if result[0] != status:
+        raise RuntimeError(f"expected {status}, got {result[0]}: {result[1]}")
+    return result[1]
+
+
+def sign_up(conn: Connection, email: str) -> str:
+    """A caregiver's bearer token."""
+    expect(conn.json("POST", "/api/v1/users", {"email": email, "password": PASSWORD, "name": "Bench",
+                                               "role": "caregiver"}), 201)
+    return expect(conn.json("POST", "/api/v1/tokens", {"email": email, "password": PASSWORD}), 201)["token"]
+
+
+def add_child(conn: Connection, token: str) -> str:
+    birth = date.today() - timedelta(days=90)
+    return expect(conn.json("POST", "/api/v1/children", {
+        "name": "Bench", "birth_date": birth.isoformat(), "timezone": "Europe/Berlin", "condition": "bnsm"},
+        token), 201)["id"]
+
+
+# ---- closed-loop load ------------------------------------------------------------------------
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict = field(default_factory=dict)
+    created: str | None = None  # the id this request creates, if any
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: int = 0
+    created: list[str] = field(default_factory=list)
+
+
+def empty_requests() -> Callable[[], Request]:
+    return lambda: Request("GET", "/bench/empty")
+
+
+def episode_requests(token: str, child_id: str) -> Callable[[], Request]:
+    """A new valid episode per call, under a new client-chosen id."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def make() -> Request:
+        episode_id = f"h{uuid.uuid4().hex[:20]}"
+        started = datetime.now(UTC) - timedelta(hours=2, seconds=random.randrange(86_400))
+        body = {"id": episode_id, "started_at": started.isoformat(timespec="seconds"), "duration_seconds": 45,
+                "timezone": "Europe/Berlin", "sleep_state": "asleep", "stopped_when_woken": "yes", "side": "both",
+                "body_parts": ["arms", "legs"], "signs": [], "triggers": ["fatigue"], "jerk_count": 12,
+                "notes": "Quiet night otherwise"}
+        return Request("POST", f"/api/v1/children/{child_id}/episodes", json.dumps(body).encode(), headers,
+                       episode_id)
+    return make
+
+
+def connection_loop(port: int, deadline: float, make: Callable[[], Request], tally: Tally) -> None:
+    conn = Connection(port)
+    while time.perf_counter() < deadline:
+        request = make()
+        started = time.perf_counter()
+        try:
+            status, _ = conn.request(request.method, request.path, request.body, request.headers)
+        except (OSError, http.client.HTTPException):
+            tally.errors += 1
+            time.sleep(0.05)
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.statuses[status] += 1
+        if 200 <= status < 300 and request.created:
+            tally.created.append(request.created)
+
+
+def drive(port: int, makers: list[Callable[[], Request]], seconds: float) -> tuple[dict, list[str]]:
+    """One closed-loop round, one thread per connection; (figures, ids created with a 2xx)."""
+    tallies = [Tally() for _ in makers]
+    started = time.perf_counter()
+    threads = [threading.Thread(target=connection_loop, args=(port, started + seconds, make, tally))
+               for make, tally in zip(makers, tallies, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for tally in tallies for x in tally.latencies)
+    statuses = sum((tally.statuses for tally in tallies), Counter())
+    figures = {"requests": len(latencies), "rps": len(latencies) / elapsed,
+               "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+               "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
+               "connection_errors": sum(tally.errors for tally in tallies),
+               "statuses": {str(status): n for status, n in sorted(statuses.items())}}
+    return figures, [episode_id for tally in tallies for episode_id in tally.created]
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted samples (0 when there are none)."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+# ---- one database ----------------------------------------------------------------------------
+
+def stored_episodes(url: str) -> tuple[int, set[str]]:
+    """(rows, distinct ids) of episodes, read from the database itself."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ids = [row[0] for row in conn.execute(text("SELECT id FROM episodes"))]
+    finally:
+        engine.dispose()
+    return len(ids), set(ids)
+
+
+def bench_database(url: str, connections: int, seconds: float, rounds: int) -> dict:
+    prepare_database(url)
+    with gunicorn(url) as port:
+        setup = Connection(port)
+        tokens = [sign_up(setup, f"http-{uuid.uuid4().hex[:8]}@example.org") for _ in range(connections)]
+        episode_makers = [episode_requests(token, add_child(setup, token)) for token in tokens]
+        empty_makers = [empty_requests() for _ in range(connections)]
+        warm_up, created = drive(port, episode_makers, 0.5)  # every worker has served both routes
+        warm_ups = [warm_up, drive(port, empty_makers, 0.5)[0]]
+        empty_rounds, episode_rounds = [], []
+        for number in range(1, rounds + 1):
+            empty_rounds.append(drive(port, empty_makers, seconds)[0])
+            figures, ids = drive(port, episode_makers, seconds)
+            episode_rounds.append(figures)
+            created += ids
+            progress(f"round {number}/{rounds}: empty {empty_rounds[-1]['rps']:,.0f}/s, "
+                     f"episode {figures['rps']:,.0f}/s")
+    return summarize(empty_rounds, episode_rounds, warm_ups, created, stored_episodes(url))
+
+
+def summarize(empty_rounds: list[dict], episode_rounds: list[dict], warm_ups: list[dict], created: list[str],
+              stored: tuple[int, set[str]]) -> dict:
+    """Medians over the rounds; errors counted over every request, warm-up included."""
+    def median(rounds: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    rows, ids = stored
+    figures = {f"{name}_{key}": median(rounds, key) for name, rounds in (("empty", empty_rounds),
+                                                                        ("episode", episode_rounds))
+               for key in ("rps", "p50_ms", "p99_ms")}
+    figures["ratio"] = figures["episode_rps"] / figures["empty_rps"]
+    every = empty_rounds + episode_rounds + warm_ups
+    figures["non_2xx"] = sum(r["non_2xx"] for r in every)
+    figures["connection_errors"] = sum(r["connection_errors"] for r in every)
+    figures["episodes_acknowledged"] = len(created)
+    figures["episodes_stored"] = rows
+    figures["stored_matches"] = rows == len(ids) == len(created) and ids == set(created)
+    figures["rounds"] = {"empty": empty_rounds, "episode": episode_rounds}
+    return figures
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+def run(connections: int, seconds: float, rounds: int) -> dict:
+    results = {}
+    for name, url in databases():
+        print(f"benchmarking {name} under gunicorn ...", file=sys.stderr)
+        try:
+            results[name] = bench_database(url, connections, seconds, rounds)
+        finally:
+            if name == "postgresql":
+                drop_postgres(url)
+    return results
+
+
+def report(results: dict, workers: int, connections: int) -> None:
+    print(f"\ngunicorn, {workers} sync workers; {connections} client connections")
+    print(f"{'figure':<28}{'target':>12}" + "".join(f"{name:>14}" for name in results))
+    rows = [("empty_rps", "", "{:,.0f}"), ("empty_p50_ms", "", "{:.1f}"), ("empty_p99_ms", "", "{:.1f}"),
+            ("episode_rps", "", "{:,.0f}"), ("episode_p50_ms", "", "{:.1f}"), ("episode_p99_ms", "", "{:.1f}"),
+            ("ratio", ">= 0.40", "{:.2f}"), ("non_2xx", "0", "{:d}"), ("connection_errors", "0", "{:d}"),
+            ("episodes_acknowledged", "", "{:,d}"), ("episodes_stored", "= acked", "{:,d}")]
+    for key, target, fmt in rows:
+        print(f"{key:<28}{target:>12}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
+
+
+def checks_pass(results: dict) -> bool:
+    return all(r["non_2xx"] == 0 and r["connection_errors"] == 0 and r["stored_matches"] for r in results.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one 3 s round per endpoint")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent client connections")
+    parser.add_argument("--seconds", type=float, default=None, help="duration of each round (10, quick 3)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per endpoint (3, quick 1)")
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    rounds = args.rounds or (1 if args.quick else 3)
+    results = run(args.connections, seconds, rounds)
+    workers = os.cpu_count() or 1
+    report(results, workers, args.connections)
+    print("load average after the run (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / ("http-quick.json" if args.quick else "http.json")).write_text(json.dumps(
+        {"measured_at": datetime.now(UTC).isoformat(), "quick": args.quick, "workers": workers,
+         "load_average_after": os.getloadavg(),
+         "connections": args.connections, "seconds_per_round": seconds, "rounds": rounds,
+         "targets": {"ratio": TARGET_RATIO, "non_2xx": 0}, "results": results}, indent=2))
+    if not checks_pass(results):
+        print("FAILED: non-2xx responses, connection errors, or stored episodes differ from the acknowledged ones",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Every benchmark, then one table of every target beside its figure (issue 7).
+
+    python bench/run_all.py [--quick]        # make bench / make bench-quick
+
+Runs, each in its own process and each building its own data: bench/sync_bench.py (push, pulls),
+bench/trends_bench.py (trends, 500 verdicts, the dashboard list), bench/reminders_bench.py (10,000
+reminders to an SMTP sink; 100 with --quick) and bench/http_bench.py (POST episode beside a bare
+endpoint under gunicorn). Each writes bench/results/<name>.json; this reads them back and prints
+the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+BENCHES = ("sync", "trends", "reminders", "http")
+
+# (bench, key, figure, target text, check: value -> met?)
+ROWS = [
+    ("sync", "push_episodes_per_s", "push ingest, episodes/s", ">= 10,000 (SQLite)", lambda v: v >= 10_000),
+    ("sync", "push_vs_core", "push / Core bulk insert", ">= 0.15", lambda v: v >= 0.15),
+    ("sync", "first_pull_p50_ms", "first pull, two-year child, p50 ms", "", None),
+    ("sync", "first_pull_p95_ms", "first pull, two-year child, p95 ms", "< 200", lambda v: v < 200),
+    ("sync", "empty_pull_p50_ms", "empty pull, p50 ms", "", None),
+    ("sync", "empty_pull_p95_ms", "empty pull, p95 ms", "< 10", lambda v: v < 10),
+    ("trends", "trends_p50_ms", "trends, two-year child, p50 ms", "", None),
+    ("trends", "trends_p95_ms", "trends, two-year child, p95 ms", "< 50", lambda v: v < 50),
+    ("trends", "list_500_ms", "500 verdicts (API list), p95 ms", "< 500", lambda v: v < 500),
+    ("trends", "dashboard_list_ms", "dashboard list, 500 patients, p95 ms", "< 500", lambda v: v < 500),
+    ("reminders", "per_second", "reminders rendered and sent per s", "", None),
+    ("reminders", "seconds_for_10000", "10,000 reminders, s", "< 120", lambda v: v < 120),
+    ("http", "empty_rps", "bare endpoint, requests/s", "", None),
+    ("http", "empty_p99_ms", "bare endpoint, p99 ms", "", None),
+    ("http", "episode_rps", "POST episode, requests/s", "", None),
+    ("http", "episode_p99_ms", "POST episode, p99 ms", "", None),
+    ("http", "ratio", "POST episode / bare endpoint", ">= 0.40", lambda v: v >= 0.40),
+]
+
+
+def run(name: str, quick: bool) -> float:
+    command = [sys.executable, str(HERE / f"{name}_bench.py")]
+    if quick:
+        command += ["--quick"] if name != "reminders" else ["--children", "50"]
+    print(f"\n### {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def load(name: str, quick: bool) -> dict:
+    path = RESULTS / (f"{name}-quick.json" if quick and name != "reminders" else f"{name}.json")
+    return json.loads(path.read_text())["results"]
+
+
+def table(results: dict) -> list[str]:
+    databases = ("sqlite", "postgresql")
+    lines = [f"{'figure':<40}{'target':>20}" + "".join(f"{db:>14}" for db in databases)]
+    for bench, key, figure, target, check in ROWS:
+        cells = []
+        for database in databases:
+            value = results.get(bench, {}).get(database, {}).get(key)
+            if value is None:
+                cells.append(f"{'-':>14}")
+                continue
+            mark = "" if check is None or (database == "postgresql" and "SQLite" in target) else (
+                " ok" if check(value) else " NO")
+            cells.append(f"{_number(value) + mark:>14}")
+        lines.append(f"{figure:<40}{target:>20}" + "".join(cells))
+    return lines
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) < 1 else f"{value:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of every bench")
+    parser.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
+    parser.add_argument("--table", action="store_true", help="print the table of the last results, run nothing")
+    args = parser.parse_args()
+    names = args.only or BENCHES
+    if not args.table:
+        for name in names:
+            print(f"{name} took {run(name, args.quick):.0f} s", file=sys.stderr)
+    results = {}
+    for name in BENCHES:
+        try:
+            results[name] = load(name, args.quick)
+        except FileNotFoundError:
+            print(f"no results yet for {name}", file=sys.stderr)
+    print("\n" + "\n".join(table(results)))
+
+
+if __name__ == "__main__":
+    main()
