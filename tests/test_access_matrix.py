@@ -20,7 +20,7 @@ PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets,
     ("GET", "/api/docs"), ("GET", "/api/docs/assets/<path:filename>"), ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/reminders/unsubscribe/<token>"), ("POST", "/api/v1/reminders/unsubscribe/<token>"),
     ("GET", "/dashboard/login"), ("POST", "/dashboard/login"), ("GET", "/dashboard/static/<path:filename>"),
-    ("GET", "/static/<path:filename>"), ("POST", "/dashboard/logout"),
+    ("GET", "/static/<path:filename>"), ("POST", "/dashboard/logout"), ("GET", "/"),
 }
 
 

@@ -40,6 +40,11 @@ def test_the_login_form_has_email_password_and_a_hidden_csrf_field(client):
     assert '<label for="email">' in body and '<label for="password">' in body
 
 
+def test_the_site_root_opens_the_dashboard(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")
+
+
 def test_signing_in_sets_a_safe_session_cookie_and_opens_the_list(client, family):
     response = Browser(client).sign_in(family["owner"].email)
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")

@@ -31,6 +31,11 @@ SECURITY_HEADERS = {
 }
 
 
+@bp.record_once
+def _root_opens_the_dashboard(state) -> None:
+    state.app.add_url_rule("/", "root", lambda: redirect(url_for("dashboard.patients_list")))
+
+
 @bp.context_processor
 def _helpers() -> dict:
     return labels.helpers()
