@@ -15,7 +15,10 @@ class JsonBodyParser(FlaskParser):
         data = req.get_data(cache=True)
         if not data:
             return core.missing
-        return core.parse_json(data)
+        try:
+            return core.parse_json(data)
+        except RecursionError as error:  # arrays or objects nested thousands deep
+            return self._handle_invalid_json_error(ValueError(f"JSON nested too deeply: {type(error).__name__}"), req)
 
 
 class Blueprint(flask_smorest.Blueprint):

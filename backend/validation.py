@@ -34,3 +34,10 @@ def has_control_characters(value: str) -> bool:
 def validate_text(value: str) -> None:
     if has_control_characters(value):
         raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+
+
+def validate_name(value: str) -> None:
+    """A name: text, and more than blanks."""
+    validate_text(value)
+    if not value.strip():
+        raise ValidationError("Must not be blank.")

@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.accounts.models import INVITE_ROLES, MEMBER_ROLES, USER_ROLES
-from backend.validation import validate_text
+from backend.validation import validate_name
 
 PASSWORD_LENGTH = validate.Length(min=8, max=256)
 
@@ -19,7 +19,7 @@ class UserSchema(ma.Schema):
     id = fields.String(dump_only=True)
     email = LowerEmail(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_text])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_name])
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     created_at = fields.AwareDateTime(dump_only=True)
 

@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from backend.children.models import CONDITIONS, SEXES
 from backend.children.rules import birth_date_problem
 from backend.trends.schemas import ChildSummarySchema
-from backend.validation import validate_text, validate_timezone
+from backend.validation import validate_name, validate_timezone
 
 
 class AgeSchema(ma.Schema):
@@ -27,7 +27,7 @@ class AgesSchema(ma.Schema):
 
 class ChildSchema(ma.Schema):
     id = fields.String(dump_only=True)
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_text])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_name])
     birth_date = fields.Date(required=True)
     gestational_weeks = fields.Float(
         allow_none=True, validate=validate.Range(min=22, max=44),

@@ -3,13 +3,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.clinic.models import EEG_RESULTS
-from backend.validation import validate_text
+from backend.validation import validate_name
 
 NOTE_MAX_CHARS = 5000
 
 
 class NoteBodySchema(ma.Schema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=NOTE_MAX_CHARS), validate_text])
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=NOTE_MAX_CHARS), validate_name])
     eeg = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EEG_RESULTS), metadata={
         "description": "an EEG result recorded with this note; `abnormal` raises a red flag"})
 

@@ -13,11 +13,14 @@ class WordList(fields.List):
 
     def __init__(self, allowed: tuple[str, ...], **kwargs):
         super().__init__(fields.String(validate=validate.OneOf(allowed)), **kwargs)
+        self.most = 2 * len(allowed)  # each word once, with room for repeats: longer is not a person's entry
 
     def _serialize(self, value, attr, obj, **kwargs):
         return json.loads(value) if value else []
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list | tuple) and len(value) > self.most:
+            raise ValidationError(f"At most {self.most} words.")
         return json.dumps(list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs))))
 
 
