@@ -9,6 +9,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.accounts.models import Token, User
+from backend.accounts.passwords import verify_password
 from backend.db_types import utcnow
 from backend.extensions import db
 
@@ -24,6 +25,12 @@ def issue_token(user: User) -> tuple[str, Token]:
     token = Token(user=user, token_hash=digest(secret), expires_at=utcnow() + lifetime)
     db.session.add(token)
     return secret, token
+
+
+def user_for_credentials(email: str, password: str) -> User | None:
+    """The user with this email and password, or None; an unknown email costs a hash check too (no timing leak)."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return user if verify_password(user.password_hash if user else None, password) else None
 
 
 def revoke_token(token: Token) -> None:

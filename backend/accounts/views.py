@@ -4,9 +4,9 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.accounts.models import User
-from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.passwords import hash_password
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
-from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token
+from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token, user_for_credentials
 from backend.blueprints import Blueprint
 from backend.extensions import db, limiter
 
@@ -56,8 +56,8 @@ def register(data):
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def sign_in(data):
     """Sign in for a bearer token; failed attempts are rate-limited"""
-    user = db.session.scalar(select(User).where(User.email == data["email"]))
-    if not verify_password(user.password_hash if user else None, data["password"]):
+    user = user_for_credentials(data["email"], data["password"])
+    if user is None:
         abort(401, message="Wrong email or password.")
     secret, token = issue_token(user)
     db.session.commit()

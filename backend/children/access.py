@@ -14,11 +14,17 @@ from backend.extensions import db
 READ, WRITE, OWN = "read", "write", "own"
 
 
-def active_membership(user_id: str, child_id: str) -> Membership | None:
-    return db.session.scalar(
-        select(Membership).join(Child, Child.id == Membership.child_id).where(
+def _membership_and_child(user_id: str, child_id: str):
+    """(membership, child) for an active member of a live child, or None."""
+    return db.session.execute(
+        select(Membership, Child).join(Child, Child.id == Membership.child_id).where(
             Membership.user_id == user_id, Membership.child_id == child_id,
-            Membership.revoked_at.is_(None), Child.deleted_at.is_(None)))
+            Membership.revoked_at.is_(None), Child.deleted_at.is_(None))).first()
+
+
+def active_membership(user_id: str, child_id: str) -> Membership | None:
+    found = _membership_and_child(user_id, child_id)
+    return found[0] if found else None
 
 
 def visible_children(user_id: str):
@@ -30,10 +36,7 @@ def visible_children(user_id: str):
 
 def child_for(user, child_id: str, need: str = READ) -> Child:
     """The child if the user may do what `need` says, else 404 (not a member) or 403."""
-    found = db.session.execute(
-        select(Membership, Child).join(Child, Child.id == Membership.child_id).where(
-            Membership.user_id == user.id, Membership.child_id == child_id,
-            Membership.revoked_at.is_(None), Child.deleted_at.is_(None))).first()
+    found = _membership_and_child(user.id, child_id)
     if found is None:
         abort(404, message="No such child.")
     membership, child = found

@@ -9,19 +9,17 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, validate_csrf
-from sqlalchemy import select
 
 from backend.accounts.models import User
-from backend.accounts.passwords import verify_password
-from backend.accounts.tokens import issue_token, revoke_token, valid_token
+from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials, valid_token
 from backend.extensions import db
 
 SESSION_KEY = "dashboard_token"
 
 
 def sign_in(email: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not verify_password(user.password_hash, password):
+    user = user_for_credentials(email, password)
+    if user is None:
         return None
     secret, _ = issue_token(user)
     db.session.commit()

@@ -10,6 +10,7 @@ from backend.accounts.models import User
 from backend.children.access import visible_children
 from backend.children.ages import ages_on
 from backend.children.models import CONDITIONS, Child
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.trends.freshness import ensure_fresh
 
@@ -35,7 +36,7 @@ class PatientRow:
 
     @property
     def not_logged(self) -> bool:
-        return self.last_logged_at is None or self.last_logged_at < _now() - timedelta(days=NOT_LOGGED_DAYS)
+        return self.last_logged_at is None or self.last_logged_at < utcnow() - timedelta(days=NOT_LOGGED_DAYS)
 
     @property
     def change(self) -> str | None:
@@ -47,17 +48,12 @@ class PatientRow:
         return "fewer" if self.rate_recent < self.rate_previous else "more"
 
 
-def _now() -> datetime:
-    return datetime.now(ZoneInfo("UTC"))
-
-
 def patient_rows(user: User, filter_name: str = "all", condition: str | None = None) -> list[PatientRow]:
     """The user's patients, red flags first, then worsening, then by name; filtered as asked."""
     query = visible_children(user.id).options(selectinload(Child.summary)).order_by(Child.name, Child.id)
     if condition in CONDITIONS:
         query = query.where(Child.condition == condition)
-    children = db.session.scalars(query).all()
-    ensure_fresh(db.session, [child.id for child in children])
+    ensure_fresh(db.session, list(db.session.scalars(query.with_only_columns(Child.id))))
     rows = [_row(child) for child in db.session.scalars(query).all()]
     rows = [row for row in rows if _keep(row, filter_name)]
     return sorted(rows, key=lambda row: (not row.red_flags, VERDICT_ORDER.get(row.verdict, 9), row.child.name))
