@@ -5,6 +5,7 @@ Every page answers only for children of the user's care teams (child_for: 404 ot
 clinician view is in the audit log. Exports are the API's, behind the session instead of a token.
 """
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from backend.children.access import READ, child_for
@@ -140,13 +141,13 @@ def edit_note(child_id, note_id):
 
 def _note_form() -> dict | None:
     """The note form's values, or None with the errors flashed (nothing is stored)."""
-    errors = NoteBodySchema().validate({"text": request.form.get("text", "").strip(),
-                                        "eeg": request.form.get("eeg") or None})
-    if errors:
-        for name, messages in errors.items():
+    try:
+        return NoteBodySchema().load({"text": request.form.get("text", "").strip(),
+                                      "eeg": request.form.get("eeg") or None})
+    except ValidationError as error:
+        for name, messages in error.messages.items():
             flash(f"{name}: {' '.join(messages)}", "error")
         return None
-    return {"text": request.form["text"].strip(), "eeg": request.form.get("eeg") or None}
 
 
 @bp.route("/children/<child_id>/export/<kind>", methods=["GET"])

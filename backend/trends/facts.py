@@ -50,9 +50,10 @@ class SleepFact:
     watched: bool
 
 
-def child_facts(child: Child) -> ChildFacts:
+def child_facts(child: Child, with_eeg: bool = True) -> ChildFacts:
+    """The child as the engine sees it; the EEG (a query) only where red flags are to be worked out."""
     return ChildFacts(child.id, child.name, child.birth_date, child.gestational_weeks, child.timezone,
-                      child.condition, latest_eeg(child.id))
+                      child.condition, latest_eeg(child.id) if with_eeg else None)
 
 
 def latest_eeg(child_id: str) -> EegFact | None:

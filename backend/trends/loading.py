@@ -21,7 +21,7 @@ def todays_report(child: Child, now: datetime) -> TrendReport:
     summary = child.summary
     today = now.astimezone(ZoneInfo(child.timezone)).date()
     if summary is not None and not summary.stale and summary.report_day == today and summary.report_json:
-        return report_from_json(child_facts(child), summary.report_json)
+        return report_from_json(child_facts(child, with_eeg=False), summary.report_json)  # flags are in the JSON
     return child_report(child, now)
 
 

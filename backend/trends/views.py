@@ -46,7 +46,8 @@ def _fresh_default(child, args: dict) -> str | None:
     """The report kept with the child's summary, when asked with default arguments the same day."""
     ensure_fresh(db.session, [child.id])
     summary = child.summary
-    default = args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, default_axis(child_facts(child)))
+    axis = default_axis(child_facts(child, with_eeg=False))
+    default = args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, axis)
     today = utcnow().astimezone(ZoneInfo(child.timezone)).date()
     if default and summary is not None and summary.report_day == today:
         return summary.report_json
