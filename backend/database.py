@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 
 from backend.extensions import db
@@ -18,6 +18,7 @@ from backend.extensions import db
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _writing: ContextVar[bool] = ContextVar("myodiary_writing", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_COMMITTED = "myodiary_committed_write"
 
 
 def configure_engine(engine) -> None:
@@ -37,8 +38,28 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    writing = _writing.get() or (has_request_context() and request.method not in SAFE_METHODS)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _begins_writing() else "BEGIN")
+
+
+def _begins_writing() -> bool:
+    """Explicit writers, and a write request until its write is done (commit_keeping_loaded)."""
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS and not g.get(_COMMITTED)
+
+
+def commit_keeping_loaded() -> None:
+    """A write view's last commit: it answers with the rows it has just written, as flushed,
+    instead of reading them back in a second transaction (which on SQLite would take the write
+    lock again)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    if has_request_context():
+        g.setdefault(_COMMITTED, True)
 
 
 @contextmanager

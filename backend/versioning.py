@@ -59,11 +59,11 @@ def claim_version(session: Session | None = None) -> int:
     if _VERSION_KEY in session.info:
         return session.info[_VERSION_KEY]
     connection = session.connection()  # Core on the connection: no autoflush from a flush hook
-    bumped = connection.execute(update(SyncCounter).where(SyncCounter.id == 1)
-                                .values(version=SyncCounter.version + 1))
-    if bumped.rowcount == 0:
-        connection.execute(insert(SyncCounter).values(id=1, version=FIRST_VERSION + 1))
-    version = connection.scalar(select(SyncCounter.version).where(SyncCounter.id == 1))
+    version = connection.scalar(update(SyncCounter).where(SyncCounter.id == 1)
+                                .values(version=SyncCounter.version + 1).returning(SyncCounter.version))
+    if version is None:
+        version = FIRST_VERSION + 1
+        connection.execute(insert(SyncCounter).values(id=1, version=version))
     session.info[_VERSION_KEY] = version
     return version
 

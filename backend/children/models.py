@@ -31,7 +31,7 @@ class Child(Versioned, db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Kept fresh by backend.trends.freshness on every write of the diary.
-    summary: Mapped["ChildSummary | None"] = relationship(lazy="selectin", viewonly=True)  # noqa: F821
+    summary: Mapped["ChildSummary | None"] = relationship(lazy="select", viewonly=True)  # noqa: F821
 
     @property
     def age(self) -> dict:

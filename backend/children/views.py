@@ -1,5 +1,6 @@
 """Children: create, list, read, update, soft-delete."""
 from flask_smorest import abort
+from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import Membership
 from backend.accounts.tokens import current_user, login_required
@@ -41,7 +42,8 @@ def create_child(data):
 @blp.response(200, ChildPageSchema)
 def list_children(page_args):
     """The children of the user's care teams, each with its fresh summary"""
-    page = paginate(visible_children(current_user().id), Child.created_at, Child.id, page_args)
+    children = visible_children(current_user().id).options(selectinload(Child.summary))
+    page = paginate(children, Child.created_at, Child.id, page_args)
     ensure_fresh(db.session, [child.id for child in page["items"]])
     return page
 

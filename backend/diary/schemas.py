@@ -1,5 +1,6 @@
 """REST bodies of episodes and sleep sessions: ISO instants, real JSON lists."""
 import json
+from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -24,6 +25,13 @@ class WordList(fields.List):
         return json.dumps(list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs))))
 
 
+class Instant(fields.AwareDateTime):
+    """An ISO instant with its offset, kept in UTC (as stored, and as every response gives it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
 NOTES = [validate.Length(max=v.MAX_NOTES), validate_text]
 
 
@@ -31,7 +39,7 @@ class DiaryEntrySchema(ma.Schema):
     id = fields.String(validate=validate_client_id, metadata={
         "description": "Optional on create: a client-chosen id (1-64 of A-Z a-z 0-9 _ -)"})
     child_id = fields.String(validate=validate_client_id)
-    started_at = fields.AwareDateTime(required=True)
+    started_at = Instant(required=True)
     notes = fields.String(allow_none=True, validate=NOTES)
     logged_by = fields.String(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
@@ -56,7 +64,7 @@ class EpisodeSchema(DiaryEntrySchema):
 
 
 class SleepSessionSchema(DiaryEntrySchema):
-    ended_at = fields.AwareDateTime(allow_none=True, metadata={"description": "null while ongoing"})
+    ended_at = Instant(allow_none=True, metadata={"description": "null while ongoing"})
     kind = fields.String(required=True, validate=validate.OneOf(v.SLEEP_KINDS))
     watched = fields.Boolean(required=True, metadata={
         "description": "someone watched for episodes: the exposure the trends divide by"})

@@ -10,6 +10,7 @@ import marshmallow as ma
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.children.access import READ, WRITE, child_for
+from backend.database import commit_keeping_loaded
 from backend.diary import entries
 from backend.diary.models import Episode, SleepSession
 from backend.diary.schemas import (
@@ -68,7 +69,7 @@ def register(resource: Resource) -> None:
     def create(values, child_id):
         child = child_for(current_user(), child_id, need=WRITE)
         entry = entries.create_entry(resource.model, child, values, current_user())
-        db.session.commit()
+        commit_keeping_loaded()
         return entry
 
     @blp.route(item_rule, methods=["GET"], endpoint=f"get_{name}")
@@ -92,7 +93,7 @@ def register(resource: Resource) -> None:
     def put(values, **path):
         entry_id = path[resource.id_param]
         entry, created = entries.replace_entry(resource.model, entry_id, values, current_user())
-        db.session.commit()
+        commit_keeping_loaded()
         return entry, 201 if created else 200
 
     @blp.route(item_rule, methods=["PATCH"], endpoint=f"patch_{name}")
@@ -106,7 +107,7 @@ def register(resource: Resource) -> None:
         entry_id = path[resource.id_param]
         entry = entries.entry_for(current_user(), resource.model, entry_id, need=WRITE)
         entries.update_entry(entry, values, current_user())
-        db.session.commit()
+        commit_keeping_loaded()
         return entry
 
     @blp.route(item_rule, methods=["DELETE"], endpoint=f"delete_{name}")
