@@ -34,4 +34,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-CMD ["sh", "-c", "flask --app backend db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers \"$WEB_CONCURRENCY\" --access-logfile - 'backend:create_app()'"]
+CMD ["sh", "-c", "flask --app backend db upgrade && exec gunicorn -c python:backend.gunicorn_config --bind 0.0.0.0:8000 --workers \"$WEB_CONCURRENCY\" 'backend:create_app()'"]

@@ -61,7 +61,7 @@ run: install assets
 	@echo "Stop with Ctrl-C."
 	@$(FLASK) scheduler run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'backend:create_app()'
+	$(BIN)/gunicorn -c python:backend.gunicorn_config --bind $(HOST):$(PORT) --workers $(WORKERS) 'backend:create_app()'
 
 lint: install
 	$(BIN)/ruff check backend tests migrations

@@ -4,11 +4,13 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend import headers
 from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
 from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.extensions import api, cors, csrf, db, limiter, migrate
+from backend.logs import install_redaction
 from backend.trends.freshness import install_listeners as install_freshness_listeners
 from backend.versioning import install_listeners
 
@@ -22,6 +24,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)
     audit.install(app)
+    headers.install(app)
     _register_cli(app)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
@@ -32,6 +35,8 @@ def _configure_logging(app: Flask) -> None:
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.logger.setLevel(app.config["LOG_LEVEL"])
+    install_redaction()
+    install_redaction(app.logger)
 
 
 def _init_extensions(app: Flask) -> None:
