@@ -157,3 +157,17 @@ def test_the_dashboard_works_from_the_keyboard_and_on_a_phone(browser, server, c
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)""")
     assert unlabelled == []
     shot(page, "patient-phone")
+
+
+def test_the_api_docs_render_under_their_content_security_policy(browser, server):
+    """Swagger UI (served from the installed package, no CDN) lists the operations; no CSP violation."""
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda message: problems.append((message.text, message.location.get("url")))
+            if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
+    page.goto(f"{server}/api/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert page.locator(".opblock").count() > 20
+    shot(page, "api-docs")
+    assert problems == []
+    page.close()
