@@ -64,12 +64,14 @@ def _register_blueprints(app: Flask) -> None:
     from backend.clinic import views as clinic_views
     from backend.dashboard import views as dashboard_views
     from backend.diary import views as diary_views
+    from backend.privacy import views as privacy_views
     from backend.reminders import views as reminder_views
     from backend.sync import views as sync_views
     from backend.trends import views as trends_views
 
     for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
-                      diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp, clinic_views.blp):
+                      diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp, clinic_views.blp,
+                      privacy_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
     app.register_blueprint(dashboard_views.bp)

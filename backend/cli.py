@@ -1,4 +1,8 @@
-"""Operator commands: `flask seed-demo`."""
+"""Operator commands: `flask seed-demo`, `flask scheduler run`, `flask reminders dispatch`, `flask data ...`,
+`flask users set-password`."""
+import sys
+from datetime import datetime
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -6,6 +10,8 @@ from flask.cli import AppGroup
 
 def register_commands(app: Flask) -> None:
     _register_reminder_commands(app)
+    _register_data_commands(app)
+    _register_user_commands(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():
@@ -43,23 +49,146 @@ def _register_reminder_commands(app: Flask) -> None:
 
         from backend.reminders.jobs import build_scheduler, run
 
-        click.echo("Scheduler running: reminders are dispatched every minute. Stop with Ctrl-C.")
+        click.echo("Scheduler running: reminders are dispatched every minute, deleted data purged daily. "
+                   "Stop with Ctrl-C.")
         run(build_scheduler(current_app._get_current_object()))
 
     @reminders.command("dispatch")
     @click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
     def dispatch_once(now_text):
         """Run one dispatch pass: plan what is due, send it, print the counts."""
-        from datetime import datetime
-
         from backend.reminders.dispatch import dispatch
 
-        now = datetime.fromisoformat(now_text) if now_text else None
-        if now is not None and now.tzinfo is None:
-            raise click.BadParameter("give an offset, e.g. 2026-12-06T19:00:00+01:00", param_hint="--now")
-        result = dispatch(now)
+        result = dispatch(_instant_option(now_text))
         click.echo(f"planned {result.planned}, sent {result.sent}, retrying {result.retrying}, "
                    f"failed {result.failed}, skipped {result.skipped}")
 
     app.cli.add_command(scheduler)
     app.cli.add_command(reminders)
+
+
+def _instant_option(text: str | None) -> datetime | None:
+    """--now: an ISO 8601 instant with its offset."""
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        now = None
+    if now is None or now.tzinfo is None:
+        raise click.BadParameter("give an instant with an offset, e.g. 2026-12-06T19:00:00+01:00", param_hint="--now")
+    return now
+
+
+def _register_data_commands(app: Flask) -> None:
+    data = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
+
+    @data.command("export")
+    @click.option("--email", required=True, help="the account whose family document to write")
+    @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="a file (default: stdout)")
+    def export_family(email, out):
+        """Write an account's family document (JSON): the account, its children and their diaries."""
+        from sqlalchemy import select
+
+        from backend.accounts.models import User
+        from backend.database import begin_snapshot
+        from backend.extensions import db
+        from backend.privacy.portability import export_json
+
+        begin_snapshot()
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
+        if user is None:
+            raise click.ClickException(f"No account with the email {email}.")
+        text = export_json(user)
+        db.session.rollback()
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        with open(out, "w", encoding="utf-8") as file:
+            file.write(text)
+        click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
+
+    @data.command("import")
+    @click.argument("file", type=click.File("r", encoding="utf-8"))
+    def import_family(file):
+        """Recreate a family from its document (one transaction; refuses to merge into existing data)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from backend.database import writing_transactions
+        from backend.extensions import db
+        from backend.privacy.portability import ImportRefused, import_document, read_document, record_count
+        from backend.trends.freshness import refresh
+
+        try:
+            document = read_document(file.read())
+            with writing_transactions(), click.progressbar(length=record_count(document), label="Importing",
+                                                           file=sys.stderr) as bar:
+                result = import_document(document, bar.update)
+                db.session.commit()
+        except ImportRefused as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise click.ClickException(f"The database refused the file's data ({reason}); nothing was imported.") \
+                from None
+        with writing_transactions():
+            refresh(db.session, [child["id"] for child in document["children"]])  # the verdicts, for lists
+            db.session.commit()
+        for line in result.report():
+            click.echo(line)
+
+    @data.command("purge")
+    @click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
+    def purge_command(now_text):
+        """Remove children and accounts deleted more than PURGE_AFTER_DAYS ago (the access log stays)."""
+        from flask import current_app
+
+        from backend.privacy.purge import purge
+
+        result = purge(_instant_option(now_text))
+        click.echo(f"purged {result.children} children and {result.accounts} accounts "
+                   f"(older than {current_app.config['PURGE_AFTER_DAYS']} days); {result.kept_accounts} deleted "
+                   "accounts stay as nameless rows that kept records name")
+
+    app.cli.add_command(data)
+
+
+def _register_user_commands(app: Flask) -> None:
+    users = AppGroup("users", help="Accounts.")
+
+    @users.command("set-password")
+    @click.argument("email")
+    @click.option("--new-email", help="also change the account's email (e.g. of an imported placeholder)")
+    @click.password_option(help="the new password (asked twice when not given)")
+    def set_password(email, new_email, password):
+        """Give an account a new password, e.g. after `flask data import` (passwords are never exported)."""
+        from sqlalchemy import select
+
+        from backend.accounts.models import User
+        from backend.accounts.passwords import hash_password
+        from backend.accounts.schemas import PASSWORD_LENGTH, LowerEmail
+        from backend.extensions import db
+
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
+        if user is None:
+            raise click.ClickException(f"No account with the email {email}.")
+        if not PASSWORD_LENGTH.min <= len(password) <= PASSWORD_LENGTH.max:
+            raise click.BadParameter(f"use {PASSWORD_LENGTH.min} to {PASSWORD_LENGTH.max} characters",
+                                     param_hint="--password")
+        if new_email:
+            from marshmallow import ValidationError
+
+            try:
+                new_email = LowerEmail().deserialize(new_email)
+            except ValidationError:
+                raise click.BadParameter("not an email address", param_hint="--new-email") from None
+            if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
+                raise click.ClickException(f"Another account has the email {new_email}.")
+            user.email = new_email
+        user.password_hash = hash_password(password)
+        db.session.commit()
+        click.echo(f"Password set for {user.email}.")
+
+    app.cli.add_command(users)

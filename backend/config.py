@@ -64,6 +64,7 @@ class Config:
     # Accounts
     TOKEN_LIFETIME_HOURS = _env_int("TOKEN_LIFETIME_HOURS", 24 * 30)
     INVITE_LIFETIME_DAYS = 7
+    PURGE_AFTER_DAYS = _env_int("PURGE_AFTER_DAYS", 30)  # deleted children and accounts, then removed for real
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
     # Failed sign-ins only: a correct password never counts against a limit.

@@ -69,6 +69,8 @@ ROWS = [
     Row("GET", "/dashboard/children/<child_id>/export/<kind>", "child"),
     Row("POST", "/dashboard/children/<child_id>/notes", "clinician", "form_note"),
     Row("POST", "/dashboard/children/<child_id>/notes/<note_id>", "clinician", "form_note"),
+    Row("GET", "/api/v1/me/export", "user"),
+    Row("DELETE", "/api/v1/me", "user"),  # no body: 422 for whoever gets that far, nothing deleted
     Row("DELETE", "/api/v1/tokens", "user"),  # last: it signs the caller out
 ]
 CALLERS = ("anonymous", "expired", "revoked", "stranger", "other_clinician", "removed_member", "own_clinician",

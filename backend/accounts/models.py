@@ -23,6 +23,7 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # scrubbed; purged later (backend.privacy)
 
 
 class Token(db.Model):

@@ -33,6 +33,10 @@ class Child(Versioned, db.Model):
     # Kept fresh by backend.trends.freshness on every write of the diary.
     summary: Mapped["ChildSummary | None"] = relationship(lazy="select", viewonly=True)  # noqa: F821
 
+    def mark_deleted(self) -> None:
+        """Delete as the phones understand it: a tombstone they receive in `deleted` (purged later)."""
+        self.deleted_at = self.updated_at = utcnow()
+
     @property
     def age(self) -> dict:
         """Ages today in the child's own timezone."""

@@ -8,7 +8,6 @@ from backend.blueprints import Blueprint
 from backend.children.access import OWN, READ, WRITE, child_for, visible_children
 from backend.children.models import Child
 from backend.children.schemas import ChildSchema, child_patch_schema
-from backend.db_types import utcnow
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.trends.freshness import ensure_fresh
@@ -83,5 +82,5 @@ def update_child(data, child_id):
 def delete_child(child_id):
     """Delete a child (owner); the record is kept as a tombstone for the phones"""
     child = child_for(current_user(), child_id, need=OWN)
-    child.deleted_at = child.updated_at = utcnow()
+    child.mark_deleted()
     db.session.commit()

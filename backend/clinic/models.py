@@ -35,8 +35,9 @@ class AccessEvent(db.Model):
     __table_args__ = (Index("ix_access_events_child_at", "child_id", "at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign key to children: the log outlives a purged child. Users it names are never purged.
+    child_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(40))  # "dashboard.patient", "api.trends", "export.csv", ...
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -12,6 +12,7 @@ from backend.accounts.models import Membership
 from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
+from backend.privacy.tombstones import add_purged_deletions
 from backend.sync.columns import COLUMNS, TABLES, encode_row, tuple_encoder
 from backend.versioning import current_version
 
@@ -48,6 +49,7 @@ def pull_changes(user_id: str, phone: Phone) -> dict:
     plan = _plan_children(user_id, phone, changes["children"])
     for table, model in DIARY_MODELS.items():
         _add_diary_rows(changes[table], model, table, plan, phone)
+    add_purged_deletions(changes, user_id, phone.last_pulled_at)  # children purged since
     return {"changes": changes, "timestamp": timestamp}
 
 

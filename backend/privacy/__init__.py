@@ -1,0 +1,3 @@
+"""Privacy: a family exports all its data (document.py, portability.py) and deletes its account
+(deletion.py); what was deleted is purged after PURGE_AFTER_DAYS (purge.py), the clinician access log
+excepted. What the export leaves out, and why, is written in document.py."""

@@ -1,0 +1,147 @@
+"""The family document: everything an account logged, as one versioned JSON file.
+
+It holds the account (id, email, name, role) and every live child the account cares for (owner or
+caregiver) with its care team, episodes and sleep sessions (deleted ones too, with `deleted_at`),
+clinician notes, reminder schedule, opt-outs and reminder history, and, for the children the account
+owns, the access log (which of its clinicians viewed what, and when: the owner's to read, as in the
+API). `flask data import` recreates the family from it.
+
+Deliberately left out:
+- the password hash and bearer tokens: secrets; a copied file must never let anyone sign in.
+  Imported accounts have no usable password until `flask users set-password` gives them one.
+- invite codes: single-use secrets (only their hashes are stored); accepted ones show in the care team.
+- other people's accounts: co-carers and clinicians appear with id, name and role only, never their
+  email; their contact details are theirs, not the family's.
+- children the account only reads as a clinician, has left, or has deleted: they are not its family's
+  diary (a clinician's export holds the account alone; its notes travel with each family's child).
+- child summaries (verdicts, cached trend reports): derived from the diary, rebuilt after an import.
+- each record's `version` (the server change counter of its last write): one server's clock; an import
+  re-stamps it. Versions phones compare against their own state (when a record or membership was
+  created) are kept under `sync`, so phones go on syncing with the imported copy.
+- server state: the reminder dispatcher's claim token and where it handed an email over (SMTP server
+  or file path), the scheduler's heartbeat, rate-limit counters.
+"""
+import json
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from backend.accounts.models import WRITER_ROLES, Membership, User
+from backend.children.models import Child
+from backend.clinic.models import AccessEvent, ClinicianNote
+from backend.db_types import utcnow
+from backend.diary.models import Episode, SleepSession
+from backend.extensions import db
+from backend.privacy import schemas as s
+from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
+from backend.versioning import current_version
+
+ID_CHUNK = 500  # stay under SQLite's bound-parameter limit
+
+
+def family_children(user_id: str):
+    """A select of the live children the user cares for (owner or caregiver)."""
+    return select(Child).join(Membership, Membership.child_id == Child.id).where(
+        Membership.user_id == user_id, Membership.revoked_at.is_(None), Membership.role.in_(WRITER_ROLES),
+        Child.deleted_at.is_(None)).order_by(Child.created_at, Child.id)
+
+
+def build_document(user: User) -> dict:
+    """The user's family document, ready for `family_document_schema.dump`."""
+    children = db.session.scalars(family_children(user.id)).all()
+    records = _child_records(children, user.id)
+    return {"format": s.FORMAT, "version": s.VERSION, "exported_at": utcnow(),
+            "sync_timestamp": current_version(), "account": user,
+            "people": _people(user.id, records), "children": records}
+
+
+PARTS = {  # what each child holds: model, order, schema
+    "care_team": (Membership, (Membership.created_at, Membership.id), s.ExportedMembershipSchema),
+    "episodes": (Episode, (Episode.started_at, Episode.id), s.ExportedEpisodeSchema),
+    "sleep_sessions": (SleepSession, (SleepSession.started_at, SleepSession.id), s.ExportedSleepSessionSchema),
+    "clinician_notes": (ClinicianNote, (ClinicianNote.created_at, ClinicianNote.id), s.ExportedNoteSchema),
+    "reminder_opt_outs": (ReminderOptOut, (ReminderOptOut.created_at, ReminderOptOut.user_id),
+                          s.ExportedOptOutSchema),
+    "reminders": (Reminder, (Reminder.created_at, Reminder.id), s.ExportedReminderSchema),
+    "access_log": (AccessEvent, (AccessEvent.at, AccessEvent.id), s.ExportedAccessEventSchema),
+}
+SYNCED = {"care_team": lambda m: _grant(m), "episodes": lambda e: _stamp(e), "sleep_sessions": lambda n: _stamp(n)}
+
+
+def _child_records(children: list[Child], user_id: str) -> list[dict]:
+    ids = [child.id for child in children]
+    parts = {name: _grouped(model, ids, *order) for name, (model, order, _) in PARTS.items()}
+    schedules = {row.child_id: row for row in _rows(ReminderSchedule, ids)}
+    existing_users = _existing_users(schedules.values())
+    return [{**_values(child, s.ExportedChildSchema), "sync": _stamp(child),
+             **{name: [_part(name, row) for row in parts[name][child.id]] for name in PARTS},
+             "access_log": [_part("access_log", row) for row in parts["access_log"][child.id]]
+             if child.owner_id == user_id else [],  # the owner's to read, as in the API
+             "reminder_schedule": _schedule(schedules.get(child.id), existing_users)}
+            for child in children]
+
+
+def _part(name: str, row) -> dict:
+    values = _values(row, PARTS[name][2])
+    return {**values, "sync": SYNCED[name](row)} if name in SYNCED else values
+
+
+def _rows(model, child_ids: list[str], *order) -> list:
+    rows = []
+    for start in range(0, len(child_ids), ID_CHUNK):
+        rows.extend(db.session.scalars(select(model).where(
+            model.child_id.in_(child_ids[start:start + ID_CHUNK])).order_by(*order)))
+    return rows
+
+
+def _grouped(model, child_ids: list[str], *order) -> dict[str, list]:
+    groups = defaultdict(list)
+    for row in _rows(model, child_ids, *order):
+        groups[row.child_id].append(row)
+    return groups
+
+
+_COLUMNS: dict = {}
+
+
+def _values(row, schema_class) -> dict:
+    """The row's stored columns that the schema exports."""
+    key = (type(row), schema_class)
+    if key not in _COLUMNS:
+        columns = type(row).__table__.columns
+        _COLUMNS[key] = [name for name in schema_class().fields if name in columns]
+    return {name: getattr(row, name) for name in _COLUMNS[key]}
+
+
+def _stamp(row) -> dict:
+    return {"created_version": row.created_version, "created_by_device": row.created_by_device,
+            "updated_by_device": row.updated_by_device}
+
+
+def _grant(membership: Membership) -> dict:
+    return {"first_granted_version": membership.first_granted_version,
+            "granted_version": membership.granted_version, "revoked_version": membership.revoked_version}
+
+
+def _existing_users(schedules) -> set[str]:
+    named = {uid for schedule in schedules for uid in json.loads(schedule.recipients or "[]")}
+    return set(db.session.scalars(select(User.id).where(User.id.in_(named)))) if named else set()
+
+
+def _schedule(schedule: ReminderSchedule | None, existing_users: set[str]) -> dict | None:
+    """The schedule, its JSON columns as lists; a recipient whose account is gone is nobody to remind."""
+    if schedule is None:
+        return None
+    recipients = None if schedule.recipients is None else [
+        uid for uid in json.loads(schedule.recipients) if uid in existing_users]
+    return {**_values(schedule, s.ExportedScheduleSchema), "recipients": recipients,
+            "known_red_flags": json.loads(schedule.known_red_flags or "[]")}
+
+
+def _people(account_id: str, records: list[dict]) -> list[User]:
+    named = {uid for record in records for uid in s.user_ids_of(record)} - {account_id}
+    people = []
+    ordered = sorted(named)
+    for start in range(0, len(ordered), ID_CHUNK):
+        people.extend(db.session.scalars(select(User).where(User.id.in_(ordered[start:start + ID_CHUNK]))))
+    return sorted(people, key=lambda user: user.id)
