@@ -22,4 +22,19 @@ class JsonBodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """Also documents the errors that no view raises itself: 401 and the malformed body's 400."""
+
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_common_errors_doc)
+
+    @staticmethod
+    def _prepare_common_errors_doc(doc, doc_info, **kwargs):
+        responses = doc.setdefault("responses", {})
+        if doc_info.get("manual_doc", {}).get("security") != []:
+            responses.setdefault(401, "UNAUTHORIZED")
+        if "requestBody" in doc:
+            responses.setdefault(400, "BAD_REQUEST")
+        return doc

@@ -19,6 +19,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+HTML_PAGE = {"type": "string", "description": "an HTML page"}
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -28,6 +30,13 @@ class MyodiaryApi(Api):
     """flask-smorest's Api with the project's one error shape."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app, **kwargs):
+        super().init_app(app, **kwargs)
+        # Links in emails open pages, not JSON: one that is not valid gets a page saying so.
+        self.spec.components.response("LINK_NOT_VALID", {
+            "description": "The link is not valid: a page saying so",
+            "content": {"text/html": {"schema": HTML_PAGE}}})
 
     def handle_http_exception(self, error):
         return error_payload(error)

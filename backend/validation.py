@@ -3,9 +3,18 @@ import re
 import zoneinfo
 from functools import cache
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class WholeMatch(validate.Regexp):
+    """A pattern the whole value must match (`$` alone lets a final newline through); the spec shows it."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 @cache
@@ -18,9 +27,7 @@ def validate_timezone(value: str) -> None:
         raise ValidationError("Not a known IANA timezone, e.g. Europe/Berlin.")
 
 
-def validate_client_id(value: str) -> None:
-    if not CLIENT_ID.match(value):
-        raise ValidationError("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+validate_client_id = WholeMatch(CLIENT_ID, error="Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
 
 
 CONTROL_CHARACTERS_MESSAGE = "Control characters are not allowed."

@@ -65,6 +65,23 @@ def test_deeply_nested_json_is_refused_not_a_crash(client, family):
     assert response.get_json()["code"] == response.status_code
 
 
+@pytest.mark.parametrize("entry_id", ["x" * 65, "with space", "nul\x00"])
+def test_a_put_under_an_id_no_phone_would_make_is_refused(client, family, entry_id):
+    """Found by the fuzzer: a PUT stored any id on SQLite and a 65-character one was a 500 on PostgreSQL."""
+    response = client.put(f"/api/v1/episodes/{entry_id}", json=episode_body(child_id=family["child"]["id"]),
+                          headers=family["owner"].headers)
+    assert_error(response, 422, "id")
+    assert episodes_of(client, family) == []
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_sync_version_beyond_bigint_is_refused(client, family, method):
+    """Found by the fuzzer: last_pulled_at=2**63 was a 500 on both databases (64-bit integers)."""
+    response = client.open("/api/v1/sync", method=method, query_string={"last_pulled_at": 2**63},
+                           json=None if method == "GET" else changes(), headers=family["owner"].headers)
+    assert_error(response, 422, "last_pulled_at")
+
+
 def test_an_oversize_body_is_413_and_nothing_is_stored(client, family):
     response = client.post(f"/api/v1/children/{family['child']['id']}/episodes",
                            json=episode_body(notes="x" * 70_000), headers=family["owner"].headers)

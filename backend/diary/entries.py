@@ -1,5 +1,6 @@
 """Writing and reading diary entries for the REST API (the sync has its own bulk path)."""
 from flask_smorest import abort
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from backend.accounts.models import User
@@ -8,6 +9,7 @@ from backend.children.models import Child
 from backend.db_types import new_id, utcnow
 from backend.diary.rules import instant_problems
 from backend.extensions import db
+from backend.validation import validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
 OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
@@ -59,6 +61,10 @@ def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[objec
     """PUT: create the entry under a client-chosen id, or replace it; (entry, created)."""
     if values.pop("id", entry_id) != entry_id:
         abort(422, errors={"id": ["Differs from the id in the path."]})
+    try:
+        validate_client_id(entry_id)
+    except ValidationError as error:
+        abort(422, errors={"id": error.messages})
     entry = db.session.get(model, entry_id)
     if entry is not None and entry.deleted_at is not None:
         abort(409, message="This entry was deleted; deleted entries are not brought back.")

@@ -13,8 +13,8 @@ class WordList(fields.List):
     """A list of known words, stored as the phone's JSON text."""
 
     def __init__(self, allowed: tuple[str, ...], **kwargs):
-        super().__init__(fields.String(validate=validate.OneOf(allowed)), **kwargs)
         self.most = 2 * len(allowed)  # each word once, with room for repeats: longer is not a person's entry
+        super().__init__(fields.String(validate=validate.OneOf(allowed)), metadata={"maxItems": self.most}, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return json.loads(value) if value else []

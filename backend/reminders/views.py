@@ -8,7 +8,7 @@ from backend.blueprints import Blueprint
 from backend.children.access import READ, WRITE, child_for
 from backend.children.models import Child
 from backend.db_types import utcnow
-from backend.extensions import db
+from backend.extensions import HTML_PAGE, db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.reminders import service
 from backend.reminders.delivery import Renderer
@@ -108,7 +108,9 @@ def _unsubscribe_target(token: str):
 
 @blp.route("/reminders/unsubscribe/<token>", methods=["GET"])
 @blp.doc(security=[])
-@blp.alt_response(200, description="A page with a button that unsubscribes", content_type="text/html", success=True)
+@blp.alt_response(200, schema=HTML_PAGE, content_type="text/html", success=True,
+                  description="A page with a button that unsubscribes")
+@blp.alt_response(404, response="LINK_NOT_VALID")
 def unsubscribe_page(token):
     """The unsubscribe link: a page to confirm (mail scanners follow links, so GET changes nothing)"""
     child, _ = _unsubscribe_target(token)
@@ -120,7 +122,9 @@ def unsubscribe_page(token):
 
 @blp.route("/reminders/unsubscribe/<token>", methods=["POST"])
 @blp.doc(security=[])
-@blp.alt_response(200, description="Unsubscribed (RFC 8058 one-click)", content_type="text/html", success=True)
+@blp.alt_response(200, schema=HTML_PAGE, content_type="text/html", success=True,
+                  description="Unsubscribed (RFC 8058 one-click)")
+@blp.alt_response(404, response="LINK_NOT_VALID")
 def unsubscribe(token):
     """One-click unsubscribe (List-Unsubscribe-Post), no sign-in needed"""
     child, user_id = _unsubscribe_target(token)

@@ -119,7 +119,7 @@ def timezone(raw) -> str:
 
 
 def client_id(raw) -> str:
-    if not isinstance(raw, str) or not CLIENT_ID.match(raw):
+    if not isinstance(raw, str) or not CLIENT_ID.fullmatch(raw):
         raise Invalid("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
     return raw
 

@@ -4,6 +4,8 @@ from marshmallow import fields, validate
 
 from backend.validation import validate_client_id
 
+A_VERSION = validate.Range(min=0, max=2**63 - 1)  # BIGINT columns: a larger version cannot even be compared
+
 
 class NullableVersion(fields.Integer):
     """The phone sends `null` (or nothing) before its first pull, as text in the URL."""
@@ -16,7 +18,7 @@ class NullableVersion(fields.Integer):
 
 class PullArgsSchema(ma.Schema):
     last_pulled_at = NullableVersion(
-        load_default=None, allow_none=True, validate=validate.Range(min=0),
+        load_default=None, allow_none=True, validate=A_VERSION,
         metadata={"description": "timestamp of the last pull; null or absent for everything"})
     schema_version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1))
     migration = fields.String(load_default=None, allow_none=True,
@@ -26,7 +28,7 @@ class PullArgsSchema(ma.Schema):
 
 
 class PushArgsSchema(ma.Schema):
-    last_pulled_at = NullableVersion(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    last_pulled_at = NullableVersion(load_default=None, allow_none=True, validate=A_VERSION)
     device_id = fields.String(load_default=None, validate=validate_client_id)
 
 
