@@ -124,11 +124,13 @@ def _claimable(now: datetime):
 
 
 def claim(now: datetime, worker: str, limit: int) -> list[Reminder]:
+    """At most `limit` rows, picked and locked before the UPDATE: as its subquery, PostgreSQL rescanned the
+    LIMIT for every row and the rows already claimed dropped out of each rescan, so one claim took every due row."""
     token = f"{worker}:{uuid.uuid4().hex[:8]}"
-    picked = select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(limit).with_for_update(
-        skip_locked=True)
+    picked = db.session.scalars(select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(
+        limit).with_for_update(skip_locked=True)).all()
     claimed = list(db.session.scalars(
-        update(Reminder).where(Reminder.id.in_(picked.scalar_subquery()), _claimable(now)).values(
+        update(Reminder).where(Reminder.id.in_(picked), _claimable(now)).values(
             status="sending", claimed_by=token, claimed_at=now).returning(Reminder),
         execution_options={"synchronize_session": False, "populate_existing": True}))
     db.session.commit()
