@@ -106,6 +106,7 @@ def deliver(reminder: Reminder, batch: Batch, renderer: Renderer, mailer, now: d
         rendered, message = renderer.message(reminder, batch.children[reminder.child_id],
                                              batch.users[reminder.user_id], role,
                                              batch.schedules[reminder.child_id].cadence)
+        db.session.commit()  # end the reads before SMTP: on SQLite no lock may wait on a slow mail server
         reminder.delivered_to = mailer.send(message, reminder.id)
     except (smtplib.SMTPException, OSError) as error:
         return _retry_later(reminder, now, f"{type(error).__name__}: {error}")

@@ -8,6 +8,7 @@ SQLite has one writer at a time), so no reminder is sent twice.
 import logging
 import os
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,9 +66,12 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
     refresh_all_stale(db.session)  # events read the summaries; keeps lists fast between reads too
     result = DispatchResult(planned=plan(now))
     db.session.commit()
-    renderer = Renderer(now)
+    renderer, started = Renderer(now), time.monotonic()
     with mailer_for(current_app.config) as mailer:
-        while batch := claim(now, worker, current_app.config["REMINDER_BATCH"]):
+        # A claim is stamped with the time it is made, not the pass's start: on a long pass, a batch
+        # claimed late must not look abandoned to another dispatcher (SENDING_TIMEOUT) while it is sent.
+        while batch := claim(now + timedelta(seconds=time.monotonic() - started), worker,
+                             current_app.config["REMINDER_BATCH"]):
             facts = Batch.load(batch)
             for reminder in batch:
                 result.count(deliver(reminder, facts, renderer, mailer, now))
