@@ -8,7 +8,7 @@ import pytest
 
 from backend.db_types import utcnow
 from tests.helpers import PASSWORD, assert_error, episode_body, run_sql, sleep_body
-from tests.sync_helpers import Phone, changes, ids, raw_episode
+from tests.sync_helpers import Phone, changes, ids, raw_child, raw_episode
 
 RETENTION_DAYS = 30
 
@@ -237,9 +237,15 @@ def test_a_child_deleted_on_its_own_is_purged_too_and_a_late_push_cannot_bring_i
     assert client.delete(f"/api/v1/children/{child_id}", headers=owner.headers).status_code == 204
     purge(app, RETENTION_DAYS + 1)
     assert count(app, "children", "id = :c", c=child_id) == 0
-    pushed = phone.push(changes(episodes={"updated": [raw_episode(episode["id"], child_id, notes="offline edit")]}))
-    assert pushed.status_code == 403 and count(app, "episodes", "id = :e", e=episode["id"]) == 0
-    assert phone.pull()["children"]["deleted"] == [child_id]
+    offline = changes(children={"updated": [raw_child(child_id)]},
+                      episodes={"updated": [raw_episode(episode["id"], child_id, notes="offline edit")],
+                                "created": [raw_episode("late-new", child_id)]})
+    pushed = phone.push(offline)
+    assert pushed.status_code == 200, pushed.json  # dropped, as for a deleted child: the phone is not stuck
+    assert count(app, "children", "id = :c", c=child_id) == 0
+    assert count(app, "episodes", "child_id = :c", c=child_id) == 0
+    pulled = phone.pull()
+    assert pulled["children"]["deleted"] == [child_id] and episode["id"] in pulled["episodes"]["deleted"]
 
 
 def test_the_scheduler_purges_once_a_day(app, client, family):

@@ -16,6 +16,7 @@ from backend.db_types import new_id, utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.diary.rules import instant_problems
 from backend.extensions import db
+from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.sync.columns import TABLES, Invalid, client_id, decode_record
 from backend.sync.pull import Phone
 from backend.trends.freshness import touch
@@ -47,6 +48,7 @@ def push_changes(user: User, changes: dict, phone: Phone) -> None:
     if user.role != "caregiver":
         abort(403, message="Clinicians read the diary; only caregivers push changes.")
     version = claim_version()
+    _drop_purged(batch)
     _load_existing(batch)
     writable, tombstoned = _check_access(user, batch)
     _drop_records_of_deleted_children(batch, tombstoned)
@@ -94,6 +96,25 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableBatch:
     if table_errors:
         errors[table] = table_errors
     return batch
+
+
+# ---- purged children: gone for good --------------------------------------------------------------
+
+def _drop_purged(batch: Batch) -> None:
+    """A phone offline through the whole retention period may push a purged child or its records:
+    dropped, as for a deleted child, never created anew; its next pull lists them in `deleted`."""
+    child_ids = set(batch.ids("children"))
+    for table in DIARY_TABLES:
+        child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
+    purged = set(db.session.scalars(select(PurgedChild.child_id).where(PurgedChild.child_id.in_(child_ids))))
+    purged_entries = {table: set(db.session.scalars(select(PurgedEntry.id).where(
+        PurgedEntry.table_name == table, PurgedEntry.id.in_(batch.ids(table))))) for table in DIARY_TABLES}
+    for table, lists in batch.tables.items():
+        gone = purged if table == "children" else purged_entries[table]
+        for record_id in [rid for rid, values in lists.upserts.items()
+                          if rid in gone or values.get("child_id") in purged]:
+            del lists.upserts[record_id]
+        lists.deleted = [record_id for record_id in lists.deleted if record_id not in gone]
 
 
 # ---- 403: who may write which child ----------------------------------------------------------
