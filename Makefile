@@ -6,6 +6,8 @@ FLASK  := $(BIN)/flask --app backend
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
+# pytest-xdist: one test worker per core; each test file stays on one worker (--dist loadfile)
+TEST_WORKERS ?= auto
 SYNC_CLIENT := tests/sync_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
@@ -67,7 +69,7 @@ lint: install
 	$(BIN)/ruff check backend tests migrations
 
 test: install node-deps assets lint
-	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status
 
