@@ -73,6 +73,15 @@ def writing_transactions() -> Iterator[None]:
         _writing.reset(token)
 
 
+ID_CHUNK = 500  # ids per IN (...): stay under SQLite's bound-parameter limit
+
+
+def id_chunks(ids: list) -> Iterator[list]:
+    """Long id lists, a statement's worth at a time."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start:start + ID_CHUNK]
+
+
 def begin_snapshot() -> None:
     """Start the request's reads in one snapshot (ending any transaction begun so far)."""
     if db.session().in_transaction():

@@ -25,9 +25,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
+    "Referrer-Policy": "same-origin",  # nosniff and DENY framing: backend/headers.py, on every response
     "Cache-Control": "no-store",
 }
 

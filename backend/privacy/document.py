@@ -29,14 +29,13 @@ from sqlalchemy import select
 from backend.accounts.models import WRITER_ROLES, Membership, User
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
+from backend.database import id_chunks
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.privacy import schemas as s
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.versioning import current_version
-
-ID_CHUNK = 500  # stay under SQLite's bound-parameter limit
 
 
 def family_children(user_id: str):
@@ -65,7 +64,6 @@ PARTS = {  # what each child holds: model, order, schema
     "reminders": (Reminder, (Reminder.created_at, Reminder.id), s.ExportedReminderSchema),
     "access_log": (AccessEvent, (AccessEvent.at, AccessEvent.id), s.ExportedAccessEventSchema),
 }
-SYNCED = {"care_team": lambda m: _grant(m), "episodes": lambda e: _stamp(e), "sleep_sessions": lambda n: _stamp(n)}
 
 
 def _child_records(children: list[Child], user_id: str) -> list[dict]:
@@ -74,9 +72,9 @@ def _child_records(children: list[Child], user_id: str) -> list[dict]:
     schedules = {row.child_id: row for row in _rows(ReminderSchedule, ids)}
     existing_users = _existing_users(schedules.values())
     return [{**_values(child, s.ExportedChildSchema), "sync": _stamp(child),
-             **{name: [_part(name, row) for row in parts[name][child.id]] for name in PARTS},
-             "access_log": [_part("access_log", row) for row in parts["access_log"][child.id]]
-             if child.owner_id == user_id else [],  # the owner's to read, as in the API
+             **{name: [_part(name, row) for row in parts[name][child.id]]
+                if name != "access_log" or child.owner_id == user_id else []  # the owner's to read, as in the API
+                for name in PARTS},
              "reminder_schedule": _schedule(schedules.get(child.id), existing_users)}
             for child in children]
 
@@ -87,11 +85,8 @@ def _part(name: str, row) -> dict:
 
 
 def _rows(model, child_ids: list[str], *order) -> list:
-    rows = []
-    for start in range(0, len(child_ids), ID_CHUNK):
-        rows.extend(db.session.scalars(select(model).where(
-            model.child_id.in_(child_ids[start:start + ID_CHUNK])).order_by(*order)))
-    return rows
+    return [row for some in id_chunks(child_ids)
+            for row in db.session.scalars(select(model).where(model.child_id.in_(some)).order_by(*order))]
 
 
 def _grouped(model, child_ids: list[str], *order) -> dict[str, list]:
@@ -123,6 +118,9 @@ def _grant(membership: Membership) -> dict:
             "granted_version": membership.granted_version, "revoked_version": membership.revoked_version}
 
 
+SYNCED = {"care_team": _grant, "episodes": _stamp, "sleep_sessions": _stamp}  # each row's sync bookkeeping
+
+
 def _existing_users(schedules) -> set[str]:
     named = {uid for schedule in schedules for uid in json.loads(schedule.recipients or "[]")}
     return set(db.session.scalars(select(User.id).where(User.id.in_(named)))) if named else set()
@@ -140,8 +138,6 @@ def _schedule(schedule: ReminderSchedule | None, existing_users: set[str]) -> di
 
 def _people(account_id: str, records: list[dict]) -> list[User]:
     named = {uid for record in records for uid in s.user_ids_of(record)} - {account_id}
-    people = []
-    ordered = sorted(named)
-    for start in range(0, len(ordered), ID_CHUNK):
-        people.extend(db.session.scalars(select(User).where(User.id.in_(ordered[start:start + ID_CHUNK]))))
+    people = [user for some in id_chunks(sorted(named))
+              for user in db.session.scalars(select(User).where(User.id.in_(some)))]
     return sorted(people, key=lambda user: user.id)

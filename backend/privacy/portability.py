@@ -23,11 +23,12 @@ from sqlalchemy import delete, insert, select, update
 from backend.accounts.models import Membership, User
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
+from backend.database import id_chunks
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.privacy.deletion import UNUSABLE_PASSWORD, placeholder_email
-from backend.privacy.document import ID_CHUNK, build_document
+from backend.privacy.document import build_document
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.privacy.schemas import FORMAT, VERSION, family_document_schema
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
@@ -143,10 +144,7 @@ def _existing_ids(document: dict) -> Iterator[tuple[str, set]]:
 
 
 def _found(column, ids: list[str]) -> set:
-    found = set()
-    for start in range(0, len(ids), ID_CHUNK):
-        found.update(db.session.scalars(select(column).where(column.in_(ids[start:start + ID_CHUNK]))))
-    return found
+    return {found for some in id_chunks(ids) for found in db.session.scalars(select(column).where(column.in_(some)))}
 
 
 # ---- writing ----------------------------------------------------------------------------------

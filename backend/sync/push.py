@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from backend.accounts.models import Membership, User
 from backend.children.models import Child
+from backend.database import id_chunks
 from backend.db_types import new_id, utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.diary.rules import instant_problems
@@ -24,7 +25,6 @@ from backend.versioning import claim_version
 
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
 DIARY_TABLES = ("episodes", "sleep_sessions")
-ID_CHUNK = 500  # stay under SQLite's bound-parameter limit
 
 
 @dataclass
@@ -107,8 +107,9 @@ def _drop_purged(batch: Batch) -> None:
     for table in DIARY_TABLES:
         child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
     purged = set(db.session.scalars(select(PurgedChild.child_id).where(PurgedChild.child_id.in_(child_ids))))
-    purged_entries = {table: set(db.session.scalars(select(PurgedEntry.id).where(
-        PurgedEntry.table_name == table, PurgedEntry.id.in_(batch.ids(table))))) for table in DIARY_TABLES}
+    purged_entries = {table: {found for some in id_chunks(batch.ids(table)) for found in db.session.scalars(
+        select(PurgedEntry.id).where(PurgedEntry.table_name == table, PurgedEntry.id.in_(some)))}
+        for table in DIARY_TABLES}
     for table, lists in batch.tables.items():
         gone = purged if table == "children" else purged_entries[table]
         for record_id in [rid for rid, values in lists.upserts.items()
@@ -139,8 +140,8 @@ def _rows_by_id(model, ids: list[str]) -> dict:
     lost reply (the retry of a phone whose server was killed) took 35 s instead of 5. SQLite plans
     every statement afresh: there, bound parameters spare rendering 500 literals per chunk."""
     found, literal = {}, db.engine.dialect.name == "postgresql"
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = bindparam("ids", ids[start:start + ID_CHUNK], expanding=True, literal_execute=literal)
+    for some in id_chunks(ids):
+        chunk = bindparam("ids", some, expanding=True, literal_execute=literal)
         rows = db.session.scalars(select(model).where(model.id.in_(chunk)))
         found.update((row.id, row) for row in rows)
     return found
