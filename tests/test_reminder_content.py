@@ -12,10 +12,13 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving, simulate, stable
 from backend.reminders.content import (
+    WIRE,
     Recipient,
     ReminderContext,
     build_message,
@@ -355,3 +358,16 @@ def test_names_beyond_ascii_are_encoded_in_headers_and_read_back_whole():
     assert back["To"].addresses[0].display_name == "Anaïs Ñúñez"
     assert back["To"].addresses[0].addr_spec == "anais@example.com"
     assert "Zoë Łucja" in back.get_body(("plain",)).get_content()
+
+
+HEADER_NAMES = st.sampled_from(["Subject", "To", "From", "Message-ID", "List-Unsubscribe-Post", "X-A"])
+
+
+TRICKY = st.sampled_from(["\n", "\r", "\x0c", "\t", "\x00", " ", "é", "=", "?", "<", ">", ",", ";"])
+HEADER_VALUES = st.text(st.sampled_from("abcXYZ019 @.") | TRICKY | st.characters(max_codepoint=0x17F), max_size=110)
+
+
+@given(HEADER_NAMES, HEADER_VALUES)
+def test_headers_fold_on_the_wire_as_compat32_folds_them(name, value):
+    """The wire policy writes short plain headers as they are: byte for byte what compat32 writes."""
+    assert WIRE.fold_binary(name, value) == policy.compat32.clone(linesep="\r\n").fold_binary(name, value)

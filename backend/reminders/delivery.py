@@ -1,6 +1,7 @@
-"""Render and send one claimed reminder, then mark it sent, retrying (with backoff), failed or skipped."""
+"""Render a claimed reminder, and once the mail server has answered mark it sent, retrying (with backoff) or failed."""
 import logging
 import smtplib
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -12,6 +13,7 @@ from backend.accounts.models import Membership, User
 from backend.children.models import Child
 from backend.extensions import db
 from backend.reminders.content import Recipient, ReminderContext, build_message, render_reminder
+from backend.reminders.mail import Envelope
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text
@@ -97,20 +99,34 @@ def _new_flags(reminder: Reminder) -> tuple[str, ...]:
     return tuple(reminder.period_key.split(":", 1)[1].split(",")) if reminder.kind == "red_flag" else ()
 
 
-def deliver(reminder: Reminder, batch: Batch, renderer: Renderer, mailer, now: datetime) -> str:
+@dataclass
+class Outgoing:
+    """A rendered reminder on its way: marked sent once the mail server has taken it."""
+
+    reminder: Reminder
+    subject: str
+    envelope: Envelope
+
+
+def prepare(reminder: Reminder, batch: Batch, renderer: Renderer) -> Outgoing | None:
+    """Render a claimed reminder, or mark it skipped (None) when it should not go any more."""
     reason, role = batch.skip_reason(reminder)
     if reason:
         reminder.status, reminder.last_error = "skipped", reason
-        return "skipped"
+        return None
+    rendered, message = renderer.message(reminder, batch.children[reminder.child_id], batch.users[reminder.user_id],
+                                         role, batch.schedules[reminder.child_id].cadence)
+    return Outgoing(reminder, rendered.subject, Envelope.of(message))
+
+
+def settle(outgoing: Outgoing, sending: Future, now: datetime) -> str:
+    """Wait for the mail server's answer: sent, or retried later with backoff, or failed for good."""
+    reminder = outgoing.reminder
     try:
-        rendered, message = renderer.message(reminder, batch.children[reminder.child_id],
-                                             batch.users[reminder.user_id], role,
-                                             batch.schedules[reminder.child_id].cadence)
-        db.session.commit()  # end the reads before SMTP: on SQLite no lock may wait on a slow mail server
-        reminder.delivered_to = mailer.send(message, reminder.id)
+        reminder.delivered_to = sending.result()
     except (smtplib.SMTPException, OSError) as error:
         return _retry_later(reminder, now, f"{type(error).__name__}: {error}")
-    reminder.status, reminder.sent_at, reminder.subject = "sent", now, rendered.subject
+    reminder.status, reminder.sent_at, reminder.subject = "sent", now, outgoing.subject
     reminder.attempts += 1
     return "sent"
 

@@ -23,8 +23,8 @@ from backend.database import writing_transactions
 from backend.db_types import new_id, utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
-from backend.reminders.delivery import Batch, Renderer, deliver
-from backend.reminders.mail import mailer_for
+from backend.reminders.delivery import Batch, Renderer, prepare, settle
+from backend.reminders.mail import Courier, mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
 from backend.reminders.schedules import next_slot
 from backend.trends.freshness import refresh_all_stale
@@ -67,18 +67,43 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
     result = DispatchResult(planned=plan(now))
     db.session.commit()
     renderer, started = Renderer(now), time.monotonic()
-    with mailer_for(current_app.config) as mailer:
+    with mailer_for(current_app.config) as mailer, Courier(mailer) as courier:
         # A claim is stamped with the time it is made, not the pass's start: on a long pass, a batch
         # claimed late must not look abandoned to another dispatcher (SENDING_TIMEOUT) while it is sent.
         while batch := claim(now + timedelta(seconds=time.monotonic() - started), worker,
                              current_app.config["REMINDER_BATCH"]):
-            facts = Batch.load(batch)
-            for reminder in batch:
-                result.count(deliver(reminder, facts, renderer, mailer, now))
-                db.session.commit()  # short transactions: on SQLite the web server's writes never wait long
+            send_batch(batch, renderer, courier, result, now)
     beat(now, worker)
     db.session.commit()
     return result
+
+
+def send_batch(batch: list[Reminder], renderer: Renderer, courier: Courier, result: DispatchResult,
+               now: datetime) -> None:
+    """Render each reminder while the one before is with the mail server; mark each once answered.
+
+    Short transactions: the reads end before any wait on the mail server (on SQLite no lock waits on
+    a slow server), and each reminder is marked in a commit of its own, right after the server's answer.
+    """
+    facts, in_flight = Batch.load(batch), None
+    try:
+        for reminder in batch:
+            outgoing = prepare(reminder, facts, renderer)
+            db.session.commit()
+            if outgoing is None:
+                result.count("skipped")
+                continue
+            previous, in_flight = in_flight, None
+            _settle(previous, result, now)
+            in_flight = outgoing, courier.send(outgoing.envelope, reminder.id)
+    finally:  # even when a later rendering fails, what the server took is marked sent
+        _settle(in_flight, result, now)
+
+
+def _settle(in_flight, result: DispatchResult, now: datetime) -> None:
+    if in_flight:
+        result.count(settle(*in_flight, now))
+        db.session.commit()
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -92,13 +117,14 @@ def plan(now: datetime) -> int:
         chunk = due[start:start + PLAN_CHUNK]
         audiences = recipients.effective_for(chunk)
         db.session.scalars(select(Child).where(Child.id.in_([s.child_id for s in chunk]))).all()  # one read
-        planned += sum(_plan_slot(schedule, audiences[schedule.child_id], now) for schedule in chunk)
+        planned += _queue([row for schedule in chunk
+                           for row in _plan_slot(schedule, audiences[schedule.child_id], now)])
         db.session.commit()
     return planned + events.plan_events(now, _add, commit_every=PLAN_CHUNK)
 
 
-def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> int:
-    """Take the slot (a missed run of slots counts once) and queue a reminder per recipient."""
+def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> list[dict]:
+    """Take the slot (a missed run of slots counts once): a reminder per recipient, to queue."""
     due = schedule.next_due_at
     following = next_slot(schedule.cadence, schedule.weekday, schedule.local_time, schedule.timezone,
                           schedule.anchor, now)
@@ -106,18 +132,27 @@ def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> int
         ReminderSchedule.child_id == schedule.child_id, ReminderSchedule.next_due_at == due).values(
         next_due_at=following), execution_options={"synchronize_session": False})
     if taken.rowcount != 1:
-        return 0  # another dispatcher took it
+        return []  # another dispatcher took it
     kind, key = events.slot_kind(schedule, due)
-    return sum(_add(schedule.child_id, user.id, kind, key, due, now) for user in audience)
+    return [_reminder(schedule.child_id, user.id, kind, key, due, now) for user in audience]
+
+
+def _reminder(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> dict:
+    return {"id": new_id(), "child_id": child_id, "user_id": user_id, "kind": kind, "period_key": key, "due_at": due,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
 def _add(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> int:
-    """Queue one reminder; a row for the same child, recipient, kind and period already there wins."""
+    return _queue([_reminder(child_id, user_id, kind, key, due, now)])
+
+
+def _queue(rows: list[dict]) -> int:
+    """Queue reminders in one statement; a row for the same child, recipient, kind and period already there wins."""
+    if not rows:
+        return 0
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Reminder).values(
-        id=new_id(), child_id=child_id, user_id=user_id, kind=kind, period_key=key, due_at=due, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now).on_conflict_do_nothing().returning(Reminder.id)
-    return len(db.session.execute(statement).all())
+    statement = dialect.insert(Reminder.__table__).on_conflict_do_nothing().returning(Reminder.__table__.c.id)
+    return len(db.session.execute(statement, rows).all())
 
 
 # ---- claiming ------------------------------------------------------------------------------------

@@ -3,10 +3,31 @@ import contextlib
 import logging
 import smtplib
 import ssl
-from email.message import EmailMessage
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.generator import BytesGenerator
+from email.message import Message
+from email.utils import getaddresses
+from io import BytesIO
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message as it goes on the wire, flattened by the caller (smtplib's send_message, done ahead)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    @classmethod
+    def of(cls, message: Message) -> "Envelope":
+        buffer = BytesIO()
+        BytesGenerator(buffer, policy=message.policy).flatten(message, linesep="\r\n")
+        recipients = tuple(address for _, address in getaddresses([message["To"]]))
+        return cls(getaddresses([message["From"]])[0][1], recipients, buffer.getvalue())
 
 
 class SmtpMailer:
@@ -43,10 +64,10 @@ class SmtpMailer:
             connection.login(self.username, self.password or "")
         return connection
 
-    def send(self, message: EmailMessage, name: str) -> str:
+    def send(self, envelope: Envelope, name: str) -> str:
         try:
             self.connection = self.connection or self._connect()
-            self.connection.send_message(message)
+            self.connection.sendmail(envelope.sender, list(envelope.recipients), envelope.data)
         except (smtplib.SMTPException, OSError):
             self.close()
             raise
@@ -66,9 +87,9 @@ class FileMailer:
     def __exit__(self, *exc) -> None:
         pass
 
-    def send(self, message: EmailMessage, name: str) -> str:
+    def send(self, envelope: Envelope, name: str) -> str:
         path = self.folder / f"{name}.eml"
-        path.write_bytes(bytes(message))
+        path.write_bytes(envelope.data)
         log.info("reminder written to %s", path)
         return str(path)
 
@@ -77,3 +98,22 @@ def mailer_for(config: dict):
     if config["MAIL_SERVER"]:
         return SmtpMailer(config)
     return FileMailer(Path(config["INSTANCE_DIR"]) / "outbox")
+
+
+class Courier:
+    """Hands messages to the mailer on a thread of its own, one at a time: the dispatcher renders the next
+    email while the mail server answers the last. At most one message is in flight."""
+
+    def __init__(self, mailer):
+        self.mailer = mailer
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.thread.shutdown(wait=True)
+
+    def send(self, envelope: Envelope, name: str) -> Future:
+        """A future of where it went (mailer.send's result), or of the SMTP or socket error."""
+        return self.thread.submit(self.mailer.send, envelope, name)
