@@ -30,6 +30,10 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_common_errors_doc)
 
+    def arguments(self, schema, *args, **kwargs):
+        """A schema class is made an instance once, here: webargs would build one per request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     @staticmethod
     def _prepare_common_errors_doc(doc, doc_info, **kwargs):
         responses = doc.setdefault("responses", {})

@@ -4,18 +4,21 @@
 
 For each database (a fresh SQLite file, and a scratch PostgreSQL database when 127.0.0.1:5432
 answers) the bench migrates it, starts gunicorn with one sync worker per core on a free port,
-serving `bench_app()`: the real app plus one bench-only route, `GET /bench/empty`, answering `{}`.
-A closed-loop client in this process (one thread per connection, http.client) then drives, in
-alternating rounds of fixed duration (empty, episode, empty, episode, ...):
+serving `bench_app()`: the real app plus two bench-only routes. A closed-loop client in this process
+(one thread per connection, http.client) then drives, in alternating rounds of fixed duration
+(empty, episode, floor, empty, episode, floor, ...):
 
 - `GET /bench/empty`: what Flask, gunicorn and the socket cost with no work at all;
 - `POST /api/v1/children/{id}/episodes`: a new, valid episode under a new client-chosen id per
-  request, bearer token, one caregiver and child per connection (the real REST endpoint).
+  request, bearer token, one caregiver and child per connection (the real REST endpoint);
+- `POST /bench/floor/{id}`: the same episode written by the least a correct write must do, in
+  prepared SQLAlchemy Core statements without validation (`floor_episode`): the floor of a REST
+  write on this stack, as the Core bulk insert is for the push.
 
-Figures are medians over rounds: requests/s, p50 and p99 latency, and the ratio episode/empty
-(target: >= 0.40). Every response must be 2xx, and afterwards the database must hold exactly the
+Figures are medians over rounds: requests/s, p50 and p99 latency, the ratio episode/empty
+(target: >= 0.40), and the floor's: floor/empty and episode/floor. Every response must be 2xx, and afterwards the database must hold exactly the
 episodes the client got a 2xx for. The client shares the machine's cores with the server, the
-same way in both rounds. Gunicorn's sync workers close the connection after each response, so
+same way in every round. Gunicorn's sync workers close the connection after each response, so
 every request opens a TCP connection, as behind a proxy. Prints one table; writes
 bench/results/http.json (http-quick.json with --quick).
 
@@ -44,13 +47,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import flask
+from sqlalchemy import bindparam, create_engine, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend import create_app  # noqa: E402
+from backend.accounts.models import Membership, Token  # noqa: E402
+from backend.accounts.tokens import digest  # noqa: E402
+from backend.children.models import Child  # noqa: E402
+from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
+from backend.trends.models import ChildSummary  # noqa: E402
+from backend.versioning import SyncCounter  # noqa: E402
 from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
 
 DATABASE_ENV = "MYODIARY_BENCH_DATABASE_URL"
@@ -62,11 +72,45 @@ PASSWORD = "bench-password"
 # ---- the server ------------------------------------------------------------------------------
 
 def bench_app():
-    """The real app bound to $MYODIARY_BENCH_DATABASE_URL, plus GET /bench/empty (this app only)."""
+    """The real app bound to $MYODIARY_BENCH_DATABASE_URL, plus two bench-only routes: GET /bench/empty
+    and POST /bench/floor/<child_id> (this app only)."""
     url = os.environ[DATABASE_ENV]
     app = create_app(type("Bound", (BenchConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
     app.add_url_rule("/bench/empty", "bench_empty", lambda: {})
+    app.add_url_rule("/bench/floor/<child_id>", "bench_floor", floor_episode, methods=["POST"])
     return app
+
+
+# The floor of a REST write: what any correct POST episode must do, in prepared SQLAlchemy Core
+# statements on one connection, with no validation, no ORM and no schema: find the token's user, check
+# the membership, mark the summary stale, take the next sync version, insert, commit. What the real
+# endpoint cannot go below on this stack, as the Core bulk insert is for the push.
+TOKEN_USER = select(Token.user_id).where(Token.token_hash == bindparam("digest"), Token.revoked_at.is_(None),
+                                         Token.expires_at > bindparam("now"))
+MEMBER = select(Membership.role).join(Child, Child.id == Membership.child_id).where(
+    Membership.user_id == bindparam("user"), Membership.child_id == bindparam("child"),
+    Membership.revoked_at.is_(None), Child.deleted_at.is_(None))
+MARK_STALE = update(ChildSummary).where(ChildSummary.child_id == bindparam("child")).values(stale=True)
+NEXT_VERSION = update(SyncCounter).where(SyncCounter.id == 1).values(
+    version=SyncCounter.version + 1).returning(SyncCounter.version)
+INSERT_EPISODE = insert(Episode.__table__)
+
+
+def floor_episode(child_id: str):
+    body, now = flask.request.get_json(), datetime.now(UTC)
+    secret = flask.request.headers["Authorization"].removeprefix("Bearer ")
+    with db.engine.begin() as conn:
+        user = conn.scalar(TOKEN_USER, {"digest": digest(secret), "now": now})
+        if user is None or conn.scalar(MEMBER, {"user": user, "child": child_id}) not in ("owner", "caregiver"):
+            flask.abort(404)
+        conn.execute(MARK_STALE, {"child": child_id})
+        version = conn.scalar(NEXT_VERSION)
+        conn.execute(INSERT_EPISODE, {
+            **body, "started_at": datetime.fromisoformat(body["started_at"]), "child_id": child_id, "logged_by": user,
+            "body_parts": json.dumps(body["body_parts"]), "signs": json.dumps(body["signs"]),
+            "triggers": json.dumps(body["triggers"]), "created_at": now, "updated_at": now, "version": version,
+            "created_version": version})
+    return {"id": body["id"], "version": version}, 201
 
 
 def free_port() -> int:
@@ -194,8 +238,9 @@ def empty_requests() -> Callable[[], Request]:
     return lambda: Request("GET", "/bench/empty")
 
 
-def episode_requests(token: str, child_id: str) -> Callable[[], Request]:
-    """A new valid episode per call, under a new client-chosen id."""
+def episode_requests(token: str, child_id: str, route: str = "api") -> Callable[[], Request]:
+    """A new valid episode per call, under a new client-chosen id: to the REST endpoint, or the floor's."""
+    path = f"/api/v1/children/{child_id}/episodes" if route == "api" else f"/bench/floor/{child_id}"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def make() -> Request:
@@ -205,8 +250,7 @@ def episode_requests(token: str, child_id: str) -> Callable[[], Request]:
                 "timezone": "Europe/Berlin", "sleep_state": "asleep", "stopped_when_woken": "yes", "side": "both",
                 "body_parts": ["arms", "legs"], "signs": [], "triggers": ["fatigue"], "jerk_count": 12,
                 "notes": "Quiet night otherwise"}
-        return Request("POST", f"/api/v1/children/{child_id}/episodes", json.dumps(body).encode(), headers,
-                       episode_id)
+        return Request("POST", path, json.dumps(body).encode(), headers, episode_id)
     return make
 
 
@@ -268,44 +312,51 @@ def stored_episodes(url: str) -> tuple[int, set[str]]:
     return len(ids), set(ids)
 
 
+ENDPOINTS = ("empty", "episode", "floor")
+
+
 def bench_database(url: str, connections: int, seconds: float, rounds: int) -> dict:
     prepare_database(url)
     with gunicorn(url) as port:
         setup = Connection(port)
         tokens = [sign_up(setup, f"http-{uuid.uuid4().hex[:8]}@example.org") for _ in range(connections)]
-        episode_makers = [episode_requests(token, add_child(setup, token)) for token in tokens]
-        empty_makers = [empty_requests() for _ in range(connections)]
-        warm_up, created = drive(port, episode_makers, 0.5)  # every worker has served both routes
-        warm_ups = [warm_up, drive(port, empty_makers, 0.5)[0]]
-        empty_rounds, episode_rounds = [], []
-        for number in range(1, rounds + 1):
-            empty_rounds.append(drive(port, empty_makers, seconds)[0])
-            figures, ids = drive(port, episode_makers, seconds)
-            episode_rounds.append(figures)
+        children = [add_child(setup, token) for token in tokens]
+        makers = {"empty": [empty_requests() for _ in range(connections)],
+                  "episode": [episode_requests(token, child) for token, child in zip(tokens, children, strict=True)],
+                  "floor": [episode_requests(token, child, "floor")
+                            for token, child in zip(tokens, children, strict=True)]}
+        warm_ups, created = [], []
+        for name in ENDPOINTS:  # every worker has served every route
+            figures, ids = drive(port, makers[name], 0.5)
+            warm_ups.append(figures)
             created += ids
-            progress(f"round {number}/{rounds}: empty {empty_rounds[-1]['rps']:,.0f}/s, "
-                     f"episode {figures['rps']:,.0f}/s")
-    return summarize(empty_rounds, episode_rounds, warm_ups, created, stored_episodes(url))
+        measured: dict[str, list[dict]] = {name: [] for name in ENDPOINTS}
+        for number in range(1, rounds + 1):
+            for name in ENDPOINTS:
+                figures, ids = drive(port, makers[name], seconds)
+                measured[name].append(figures)
+                created += ids
+            progress(f"round {number}/{rounds}: " + ", ".join(
+                f"{name} {measured[name][-1]['rps']:,.0f}/s" for name in ENDPOINTS))
+    return summarize(measured, warm_ups, created, stored_episodes(url))
 
 
-def summarize(empty_rounds: list[dict], episode_rounds: list[dict], warm_ups: list[dict], created: list[str],
+def summarize(measured: dict[str, list[dict]], warm_ups: list[dict], created: list[str],
               stored: tuple[int, set[str]]) -> dict:
     """Medians over the rounds; errors counted over every request, warm-up included."""
-    def median(rounds: list[dict], key: str) -> float:
-        return statistics.median(r[key] for r in rounds)
-
-    rows, ids = stored
-    figures = {f"{name}_{key}": median(rounds, key) for name, rounds in (("empty", empty_rounds),
-                                                                        ("episode", episode_rounds))
+    figures = {f"{name}_{key}": statistics.median(r[key] for r in rounds) for name, rounds in measured.items()
                for key in ("rps", "p50_ms", "p99_ms")}
     figures["ratio"] = figures["episode_rps"] / figures["empty_rps"]
-    every = empty_rounds + episode_rounds + warm_ups
+    figures["floor_ratio"] = figures["floor_rps"] / figures["empty_rps"]
+    figures["episode_vs_floor"] = figures["episode_rps"] / figures["floor_rps"]
+    every = [r for rounds in measured.values() for r in rounds] + warm_ups
     figures["non_2xx"] = sum(r["non_2xx"] for r in every)
     figures["connection_errors"] = sum(r["connection_errors"] for r in every)
+    rows, ids = stored
     figures["episodes_acknowledged"] = len(created)
     figures["episodes_stored"] = rows
     figures["stored_matches"] = rows == len(ids) == len(created) and ids == set(created)
-    figures["rounds"] = {"empty": empty_rounds, "episode": episode_rounds}
+    figures["rounds"] = measured
     return figures
 
 
@@ -328,7 +379,9 @@ def report(results: dict, workers: int, connections: int) -> None:
     print(f"{'figure':<28}{'target':>12}" + "".join(f"{name:>14}" for name in results))
     rows = [("empty_rps", "", "{:,.0f}"), ("empty_p50_ms", "", "{:.1f}"), ("empty_p99_ms", "", "{:.1f}"),
             ("episode_rps", "", "{:,.0f}"), ("episode_p50_ms", "", "{:.1f}"), ("episode_p99_ms", "", "{:.1f}"),
-            ("ratio", ">= 0.40", "{:.2f}"), ("non_2xx", "0", "{:d}"), ("connection_errors", "0", "{:d}"),
+            ("floor_rps", "", "{:,.0f}"), ("floor_p99_ms", "", "{:.1f}"),
+            ("ratio", ">= 0.40", "{:.2f}"), ("floor_ratio", "", "{:.2f}"), ("episode_vs_floor", "", "{:.2f}"),
+            ("non_2xx", "0", "{:d}"), ("connection_errors", "0", "{:d}"),
             ("episodes_acknowledged", "", "{:,d}"), ("episodes_stored", "= acked", "{:,d}")]
     for key, target, fmt in rows:
         print(f"{key:<28}{target:>12}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))

@@ -38,6 +38,9 @@ ROWS = [
     ("http", "episode_rps", "POST episode, requests/s", "", None),
     ("http", "episode_p99_ms", "POST episode, p99 ms", "", None),
     ("http", "ratio", "POST episode / bare endpoint", ">= 0.40", lambda v: v >= 0.40),
+    ("http", "floor_rps", "floor write (prepared Core), requests/s", "", None),
+    ("http", "floor_ratio", "floor write / bare endpoint", "", None),
+    ("http", "episode_vs_floor", "POST episode / floor write", "", None),
 ]
 
 
