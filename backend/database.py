@@ -4,11 +4,13 @@ SQLite: pysqlite normally starts transactions only before writes, so two SELECTs
 could see different data. Here SQLAlchemy's own BEGIN is emitted instead (the recipe in
 SQLAlchemy's SQLite docs), deferred for reads and IMMEDIATE for write requests, so that a
 writer holds the write lock from its first statement and never fails upgrading a read lock.
-WAL lets readers go on while one writer writes.
+WAL lets readers go on while one writer writes. A write view that reads first and writes last
+(`reads_first`, the diary's POST) ends its reads and takes the lock for its write alone.
 """
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import wraps
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
@@ -19,6 +21,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _writing: ContextVar[bool] = ContextVar("myodiary_writing", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _COMMITTED = "myodiary_committed_write"
+_READING_FIRST = "myodiary_reading_first"
 
 
 def configure_engine(engine) -> None:
@@ -42,10 +45,42 @@ def _sqlite_begin(connection) -> None:
 
 
 def _begins_writing() -> bool:
-    """Explicit writers, and a write request until its write is done (commit_keeping_loaded)."""
+    """Explicit writers, and a write request until its write is done (commit_keeping_loaded), except
+    while a `reads_first` view is still reading."""
     if _writing.get():
         return True
-    return has_request_context() and request.method not in SAFE_METHODS and not g.get(_COMMITTED)
+    return (has_request_context() and request.method not in SAFE_METHODS and not g.get(_COMMITTED)
+            and not g.get(_READING_FIRST))
+
+
+def reads_first(view):
+    """A write view that only reads (token, membership, checks) until it calls `start_writing()`.
+
+    On SQLite its reads run in a deferred transaction, beside another worker's write, and the write
+    lock is held for the write alone instead of the whole request. Views that read and write in turns
+    keep the default: the write lock from their first statement.
+    """
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.setdefault(_READING_FIRST, db.engine.dialect.name == "sqlite")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def start_writing() -> None:
+    """End a `reads_first` view's reads, keeping what they loaded; its writes follow in a transaction that
+    takes SQLite's write lock at BEGIN. What was checked is not read again, as under PostgreSQL's READ
+    COMMITTED: an id taken in between fails the INSERT (409). Elsewhere (and on PostgreSQL) a no-op."""
+    if not (has_request_context() and g.get(_READING_FIRST)):
+        return
+    session = db.session()
+    if session.in_transaction():
+        session.expire_on_commit = False
+        try:
+            session.commit()  # reads only: nothing to flush
+        finally:
+            session.expire_on_commit = True
+    g.pop(_READING_FIRST)
 
 
 def commit_keeping_loaded() -> None:

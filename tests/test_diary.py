@@ -1,6 +1,11 @@
 """The diary over REST: episodes and sleep sessions, validation, filters, who may write."""
-import pytest
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from sqlalchemy import event
+
+from backend.extensions import db
 from tests.helpers import assert_error, episode_body, sleep_body
 
 
@@ -186,3 +191,59 @@ def test_a_patch_that_breaks_the_order_changes_nothing(client, family):
     assert_error(client.patch(url, json={"ended_at": "2026-11-27T10:00:00+01:00"},
                               headers=owner.headers), 422, field="ended_at")
     assert client.get(url, headers=owner.headers).json["ended_at"] == session["ended_at"]
+
+
+# ---- transactions of a REST write ---------------------------------------------------------------
+
+def test_one_new_id_posted_at_once_from_many_phones_is_stored_once(app, client, family):
+    """The id is checked while reading and taken by the INSERT: one 201, the others 409, never a 500."""
+    child_id, caregiver, phones = family["child"]["id"], family["caregiver"], 8
+    start = threading.Barrier(phones)
+
+    def post(_):
+        own_client = app.test_client()
+        start.wait()
+        return post_episode(own_client, caregiver, child_id, id="one-id-many-phones").status_code
+
+    with ThreadPoolExecutor(phones) as pool:
+        statuses = sorted(pool.map(post, range(phones)))
+    assert statuses == [201] + [409] * (phones - 1)
+    listed = client.get(f"/api/v1/children/{child_id}/episodes", headers=caregiver.headers).json["items"]
+    assert [episode["id"] for episode in listed] == ["one-id-many-phones"]
+
+
+def transactions_of(app, send) -> list[tuple[str, list[str]]]:
+    """(how each transaction began, the first words of its statements) while `send()` runs."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def note(conn, cursor, statement, *args):
+        words = " ".join(statement.split()[:4])
+        if words.startswith("BEGIN"):
+            seen.append((words, []))
+        elif seen:
+            seen[-1][1].append(words)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_on_sqlite_a_new_entry_holds_the_write_lock_for_its_write_alone(app, client, family, database_url):
+    """Its reads (token, membership, the id) run beside other writers; BEGIN IMMEDIATE comes with the write."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL locks rows")
+    owner, child_id = family["owner"], family["child"]["id"]
+    seen = transactions_of(app, lambda: post_episode(client, owner, child_id))
+    reads, writes = seen
+    assert reads[0] == "BEGIN" and any("FROM tokens" in s or "tokens." in s for s in reads[1])
+    assert writes[0] == "BEGIN IMMEDIATE" and any(s.startswith("INSERT INTO episodes") for s in writes[1])
+    assert not any(s.startswith("SELECT") for s in writes[1])
+    episode_id = client.get(f"/api/v1/children/{child_id}/episodes", headers=owner.headers).json["items"][0]["id"]
+    changed = transactions_of(app, lambda: client.patch(f"/api/v1/episodes/{episode_id}", json={"jerk_count": 3},
+                                                        headers=owner.headers))
+    assert [begun for begun, _ in changed] == ["BEGIN IMMEDIATE"]  # other writes: the lock from their first read

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.children.access import WRITE, child_for
 from backend.children.models import Child
+from backend.database import start_writing
 from backend.db_types import new_id, utcnow
 from backend.diary.rules import instant_problems
 from backend.extensions import db
@@ -53,6 +54,7 @@ def create_entry(model, child: Child, values: dict, user: User):
         abort(409, message="An entry with this id exists; use PUT to replace it.")
     entry = model(id=entry_id, child_id=child.id, logged_by=user.id, **values)
     _check_instants(entry, child)
+    start_writing()
     db.session.add(entry)
     return entry
 

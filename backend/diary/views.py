@@ -10,7 +10,7 @@ import marshmallow as ma
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.children.access import READ, WRITE, child_for
-from backend.database import commit_keeping_loaded
+from backend.database import commit_keeping_loaded, reads_first
 from backend.diary import entries
 from backend.diary.models import Episode, SleepSession
 from backend.diary.schemas import (
@@ -59,6 +59,7 @@ def register(resource: Resource) -> None:
         return paginate(query, resource.model.started_at, resource.model.id, args, newest_first=True)
 
     @blp.route(f"/children/<child_id>/{resource.path}", methods=["POST"], endpoint=f"create_{name}")
+    @reads_first
     @login_required
     @blp.arguments(resource.schema)
     @blp.response(201, schema)
