@@ -101,8 +101,8 @@ def mailer_for(config: dict):
 
 
 class Courier:
-    """Hands messages to the mailer on a thread of its own, one at a time: the dispatcher renders the next
-    email while the mail server answers the last. At most one message is in flight."""
+    """Hands messages to the mailer on a thread of its own, one after another: the dispatcher renders the
+    next email while the mail server answers the last (dispatch.send_batch keeps one message in flight)."""
 
     def __init__(self, mailer):
         self.mailer = mailer
