@@ -49,7 +49,15 @@ class Versioned(Stamped):
 def current_version(session: Session | None = None) -> int:
     """The last committed version as this transaction sees it."""
     session = session or db.session
-    value = session.scalar(select(SyncCounter.version).where(SyncCounter.id == 1))
+    return as_version(session.scalar(select(SyncCounter.version).where(SyncCounter.id == 1)))
+
+
+def version_column():
+    """The counter as a column of another query (as_version reads it): the same snapshot, no round trip."""
+    return select(SyncCounter.version).where(SyncCounter.id == 1).scalar_subquery()
+
+
+def as_version(value: int | None) -> int:
     return FIRST_VERSION if value is None else value
 
 
