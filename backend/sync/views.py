@@ -32,7 +32,7 @@ def snapshot_then_login(view):
 def pull(args):
     """Pull every change since last_pulled_at, with the timestamp to send next time"""
     result = pull_changes(current_user().id, Phone(args["last_pulled_at"], args["device_id"]))
-    db.session.rollback()  # read only
+    db.session.commit()  # ends the snapshot; a ROLLBACK would also drop psycopg's prepared statements
     return jsonify(result)
 
 
