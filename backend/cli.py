@@ -80,6 +80,19 @@ def _instant_option(text: str | None) -> datetime | None:
     return now
 
 
+def _account(email: str):
+    """The live account with this email, or a ClickException saying there is none."""
+    from sqlalchemy import select
+
+    from backend.accounts.models import User
+    from backend.extensions import db
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
+    if user is None:
+        raise click.ClickException(f"No account with the email {email}.")
+    return user
+
+
 def _register_data_commands(app: Flask) -> None:
     data = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
 
@@ -88,17 +101,12 @@ def _register_data_commands(app: Flask) -> None:
     @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="a file (default: stdout)")
     def export_family(email, out):
         """Write an account's family document (JSON): the account, its children and their diaries."""
-        from sqlalchemy import select
-
-        from backend.accounts.models import User
         from backend.database import begin_snapshot
         from backend.extensions import db
         from backend.privacy.portability import export_json
 
         begin_snapshot()
-        user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
-        if user is None:
-            raise click.ClickException(f"No account with the email {email}.")
+        user = _account(email)
         text = export_json(user)
         db.session.rollback()
         if out is None:
@@ -171,9 +179,7 @@ def _register_user_commands(app: Flask) -> None:
         from backend.accounts.schemas import PASSWORD_LENGTH, LowerEmail
         from backend.extensions import db
 
-        user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.deleted_at.is_(None)))
-        if user is None:
-            raise click.ClickException(f"No account with the email {email}.")
+        user = _account(email)
         if not PASSWORD_LENGTH.min <= len(password) <= PASSWORD_LENGTH.max:
             raise click.BadParameter(f"use {PASSWORD_LENGTH.min} to {PASSWORD_LENGTH.max} characters",
                                      param_hint="--password")

@@ -75,11 +75,8 @@ def start_writing() -> None:
         return
     session = db.session()
     if session.in_transaction():
-        session.expire_on_commit = False
-        try:
+        with kept_after_commit(session):
             session.commit()  # reads only: nothing to flush
-        finally:
-            session.expire_on_commit = True
     g.pop(_READING_FIRST)
 
 
@@ -88,13 +85,20 @@ def commit_keeping_loaded() -> None:
     instead of reading them back in a second transaction (which on SQLite would take the write
     lock again)."""
     session = db.session()
-    session.expire_on_commit = False
-    try:
+    with kept_after_commit(session):
         session.commit()
-    finally:
-        session.expire_on_commit = True
     if has_request_context():
         g.setdefault(_COMMITTED, True)
+
+
+@contextmanager
+def kept_after_commit(session) -> Iterator[None]:
+    """Rows loaded before a commit stay usable after it, without a reload (expire_on_commit off)."""
+    before, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 @contextmanager

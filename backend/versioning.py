@@ -46,15 +46,18 @@ class Versioned(Stamped):
             self.updated_by_device = None  # a REST write is nobody's device
 
 
+_COUNTER = select(SyncCounter.version).where(SyncCounter.id == 1)
+
+
 def current_version(session: Session | None = None) -> int:
     """The last committed version as this transaction sees it."""
     session = session or db.session
-    return as_version(session.scalar(select(SyncCounter.version).where(SyncCounter.id == 1)))
+    return as_version(session.scalar(_COUNTER))
 
 
 def version_column():
     """The counter as a column of another query (as_version reads it): the same snapshot, no round trip."""
-    return select(SyncCounter.version).where(SyncCounter.id == 1).scalar_subquery()
+    return _COUNTER.scalar_subquery()
 
 
 def as_version(value: int | None) -> int:

@@ -23,6 +23,7 @@ Deliberately left out:
 """
 import json
 from collections import defaultdict
+from functools import cache
 
 from sqlalchemy import select
 
@@ -96,16 +97,14 @@ def _grouped(model, child_ids: list[str], *order) -> dict[str, list]:
     return groups
 
 
-_COLUMNS: dict = {}
-
-
 def _values(row, schema_class) -> dict:
     """The row's stored columns that the schema exports."""
-    key = (type(row), schema_class)
-    if key not in _COLUMNS:
-        columns = type(row).__table__.columns
-        _COLUMNS[key] = [name for name in schema_class().fields if name in columns]
-    return {name: getattr(row, name) for name in _COLUMNS[key]}
+    return {name: getattr(row, name) for name in _exported_columns(type(row), schema_class)}
+
+
+@cache
+def _exported_columns(model, schema_class) -> list[str]:
+    return [name for name in schema_class().fields if name in model.__table__.columns]
 
 
 def _stamp(row) -> dict:

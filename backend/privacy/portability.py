@@ -101,10 +101,9 @@ def _flatten(messages, path: str = "") -> Iterator[tuple[str, str]]:
 
 def record_count(document: dict) -> int:
     """How many rows the import writes, for a progress bar."""
-    per_child = ("care_team", "episodes", "sleep_sessions", "clinician_notes", "reminder_opt_outs", "reminders",
-                 "access_log")
+    lists = CHILD_PARTS - {"reminder_schedule"}
     return 1 + len(document["people"]) + sum(
-        1 + (child["reminder_schedule"] is not None) + sum(len(child[name]) for name in per_child)
+        1 + (child["reminder_schedule"] is not None) + sum(len(child[name]) for name in lists)
         for child in document["children"])
 
 

@@ -10,7 +10,6 @@ import os
 import socket
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.children.models import Child
-from backend.database import writing_transactions
+from backend.database import kept_after_commit, writing_transactions
 from backend.db_types import new_id, utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
@@ -47,18 +46,9 @@ class DispatchResult:
 
 
 def dispatch(now: datetime | None = None, worker: str | None = None) -> DispatchResult:
-    with writing_transactions(), _kept_after_commit(db.session()):
+    # A batch's rows, read once, stay usable across its per-reminder commits (no reload per reminder).
+    with writing_transactions(), kept_after_commit(db.session()):
         return _dispatch(now or utcnow(), worker)
-
-
-@contextmanager
-def _kept_after_commit(session):
-    """A batch's rows, read once, stay usable across its per-reminder commits (no reload per reminder)."""
-    before, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = before
 
 
 def _dispatch(now: datetime, worker: str | None) -> DispatchResult:

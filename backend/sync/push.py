@@ -106,7 +106,8 @@ def _drop_purged(batch: Batch) -> None:
     child_ids = set(batch.ids("children"))
     for table in DIARY_TABLES:
         child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
-    purged = set(db.session.scalars(select(PurgedChild.child_id).where(PurgedChild.child_id.in_(child_ids))))
+    purged = {found for some in id_chunks(sorted(child_ids)) for found in db.session.scalars(
+        select(PurgedChild.child_id).where(PurgedChild.child_id.in_(some)))}
     purged_entries = {table: {found for some in id_chunks(batch.ids(table)) for found in db.session.scalars(
         select(PurgedEntry.id).where(PurgedEntry.table_name == table, PurgedEntry.id.in_(some)))}
         for table in DIARY_TABLES}
