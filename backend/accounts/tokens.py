@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.accounts.models import Token, User
 from backend.accounts.passwords import verify_password
@@ -44,8 +44,11 @@ def _bearer_secret() -> str | None:
     return secret.strip()
 
 
+_TOKEN_BY_HASH = select(Token).where(Token.token_hash == bindparam("token_hash"))  # built once: every request runs it
+
+
 def valid_token(secret: str) -> Token | None:
-    token = db.session.scalar(select(Token).where(Token.token_hash == digest(secret)))
+    token = db.session.scalar(_TOKEN_BY_HASH, {"token_hash": digest(secret)})
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     return token

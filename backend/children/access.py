@@ -4,7 +4,7 @@ A child the caller is not an active member of answers 404, as if it did not exis
 child by one of its clinicians is noted for the audit log (backend.clinic.audit).
 """
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.accounts.models import Membership
 from backend.children.models import Child
@@ -14,12 +14,14 @@ from backend.extensions import db
 READ, WRITE, OWN = "read", "write", "own"
 
 
+_MEMBERSHIP_AND_CHILD = select(Membership, Child).join(Child, Child.id == Membership.child_id).where(
+    Membership.user_id == bindparam("user_id"), Membership.child_id == bindparam("child_id"),
+    Membership.revoked_at.is_(None), Child.deleted_at.is_(None))  # built once: most requests run it
+
+
 def _membership_and_child(user_id: str, child_id: str):
     """(membership, child) for an active member of a live child, or None."""
-    return db.session.execute(
-        select(Membership, Child).join(Child, Child.id == Membership.child_id).where(
-            Membership.user_id == user_id, Membership.child_id == child_id,
-            Membership.revoked_at.is_(None), Child.deleted_at.is_(None))).first()
+    return db.session.execute(_MEMBERSHIP_AND_CHILD, {"user_id": user_id, "child_id": child_id}).first()
 
 
 def active_membership(user_id: str, child_id: str) -> Membership | None:

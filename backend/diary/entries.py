@@ -1,7 +1,9 @@
 """Writing and reading diary entries for the REST API (the sync has its own bulk path)."""
+from functools import cache
+
 from flask_smorest import abort
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.accounts.models import User
 from backend.children.access import WRITE, child_for
@@ -46,11 +48,17 @@ def _check_instants(entry, child: Child) -> None:
         abort(422, errors={name: [message] for name, message in problems.items()})
 
 
+@cache
+def _id_lookup(model):
+    """Whether an id is taken, deleted entries included: one column, no entry loaded (built once per model)."""
+    return select(model.id).where(model.id == bindparam("entry_id"))
+
+
 def create_entry(model, child: Child, values: dict, user: User):
     entry_id = values.pop("id", None) or new_id()
     if values.pop("child_id", child.id) != child.id:
         abort(422, errors={"child_id": ["Differs from the child in the path."]})
-    if db.session.get(model, entry_id) is not None:
+    if db.session.scalar(_id_lookup(model), {"entry_id": entry_id}) is not None:
         abort(409, message="An entry with this id exists; use PUT to replace it.")
     entry = model(id=entry_id, child_id=child.id, logged_by=user.id, **values)
     _check_instants(entry, child)

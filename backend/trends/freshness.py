@@ -10,7 +10,7 @@ disagrees with the diary it summarises.
 import json
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.children.models import Child
@@ -26,6 +26,9 @@ from backend.trends.report import TrendReport, build_report
 from backend.trends.schemas import trends_schema
 
 _TOUCHED = "myodiary.touched_children"
+# Core on the session's connection, built once: every write runs it, and no loaded summary needs updating
+_MARK_STALE = update(ChildSummary.__table__).where(
+    ChildSummary.child_id.in_(bindparam("ids", expanding=True))).values(stale=True)
 
 
 def touch(session: Session, child_ids) -> None:
@@ -46,9 +49,7 @@ def _notice_writes(session: Session, flush_context) -> None:
 def _mark_stale_before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: notice its writes now
     if session.info.get(_TOUCHED):
-        ids = sorted(session.info.pop(_TOUCHED))
-        session.execute(update(ChildSummary).where(ChildSummary.child_id.in_(ids)).values(stale=True),
-                        execution_options={"synchronize_session": False})
+        session.connection().execute(_MARK_STALE, {"ids": sorted(session.info.pop(_TOUCHED))})
 
 
 def stale_among(session: Session, child_ids: list[str]) -> list[str]:
