@@ -7,6 +7,8 @@ writer holds the write lock from its first statement and never fails upgrading a
 WAL lets readers go on while one writer writes. A write view that reads first and writes last
 (`reads_first`, the diary's POST) ends its reads and takes the lock for its write alone.
 """
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,7 +43,41 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _begins_writing() else "BEGIN")
+    if _begins_writing():
+        _begin_immediate(connection)
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(connection) -> None:
+    """BEGIN IMMEDIATE, tried again at short intervals while another writer holds the lock.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 ms and longer between tries, several times what a
+    REST write holds the lock for, so a waiting worker sat idle after the lock was free. Only the
+    BEGIN is retried: nothing has happened in the transaction yet. The last try, at the busy timeout,
+    goes through SQLAlchemy, so that its error is SQLAlchemy's and is logged as usual."""
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        for delay in _lock_retry_delays():
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "database is locked" not in str(error):
+                    raise
+            time.sleep(delay)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _lock_retry_delays() -> Iterator[float]:
+    """Pauses between tries for the write lock: 0.1 ms, doubling up to 2 ms, for the busy timeout in all."""
+    deadline, delay = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000, 0.0001
+    while time.monotonic() < deadline:
+        yield delay
+        delay = min(2 * delay, 0.002)
 
 
 def _begins_writing() -> bool:

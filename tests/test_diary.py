@@ -1,10 +1,14 @@
 """The diary over REST: episodes and sleep sessions, validation, filters, who may write."""
+import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
+from backend import database
 from backend.extensions import db
 from tests.helpers import assert_error, episode_body, sleep_body
 
@@ -213,23 +217,32 @@ def test_one_new_id_posted_at_once_from_many_phones_is_stored_once(app, client, 
 
 
 def transactions_of(app, send) -> list[tuple[str, list[str]]]:
-    """(how each transaction began, the first words of its statements) while `send()` runs."""
+    """(how each transaction began, the first words of its statements) while `send()` runs, as SQLite
+    itself ran them (its trace callback: what SQLAlchemy sends and what the engine set-up sends raw)."""
     seen: list[tuple[str, list[str]]] = []
 
-    def note(conn, cursor, statement, *args):
+    def note(statement):
         words = " ".join(statement.split()[:4])
         if words.startswith("BEGIN"):
             seen.append((words, []))
-        elif seen:
+        elif seen and not words.startswith("PRAGMA"):
             seen[-1][1].append(words)
 
+    def trace(dbapi_connection, *args):
+        dbapi_connection.set_trace_callback(note)
+
+    def untrace(dbapi_connection, *args):
+        dbapi_connection.set_trace_callback(None)
+
     with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
+        pool = db.engine.pool
+    event.listen(pool, "checkout", trace)
+    event.listen(pool, "checkin", untrace)
     try:
         send()
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(pool, "checkout", trace)
+        event.remove(pool, "checkin", untrace)
     return seen
 
 
@@ -247,3 +260,42 @@ def test_on_sqlite_a_new_entry_holds_the_write_lock_for_its_write_alone(app, cli
     changed = transactions_of(app, lambda: client.patch(f"/api/v1/episodes/{episode_id}", json={"jerk_count": 3},
                                                         headers=owner.headers))
     assert [begun for begun, _ in changed] == ["BEGIN IMMEDIATE"]  # other writes: the lock from their first read
+
+
+def test_on_sqlite_a_write_waits_while_another_writer_holds_the_lock_then_goes_through(app, client, family,
+                                                                                     database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL locks rows")
+    owner, child_id = family["owner"], family["child"]["id"]
+    other_writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None,
+                                   check_same_thread=False)
+    other_writer.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, other_writer.rollback)
+    release.start()
+    started = time.monotonic()
+    try:
+        response = post_episode(client, owner, child_id)
+    finally:
+        release.join()
+        other_writer.close()
+    assert response.status_code == 201
+    assert time.monotonic() - started >= 0.5
+    listed = client.get(f"/api/v1/children/{child_id}/episodes", headers=owner.headers).json["items"]
+    assert response.json["id"] in [item["id"] for item in listed]
+
+
+def test_on_sqlite_a_writer_gives_up_at_the_busy_timeout_with_sqlalchemys_error(app, database_url, monkeypatch):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL locks rows")
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    other_writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    try:
+        with (app.app_context(), database.writing_transactions(), pytest.raises(OperationalError, match="locked"),
+              db.engine.begin() as connection):
+            connection.exec_driver_sql("SELECT 1")
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert 0.3 <= time.monotonic() - started < 5
