@@ -2,7 +2,9 @@
 import json
 
 import pytest
+from sqlalchemy import event
 
+from backend.extensions import db
 from tests.helpers import assert_error, episode_body, run_sql
 from tests.sync_helpers import NIGHT_MS, Phone, changes, ids, raw_child, raw_episode, raw_sleep
 
@@ -40,6 +42,40 @@ def test_a_pull_with_nothing_new_is_empty_and_keeps_the_timestamp(phones):
     pulled = mum.pull()
     assert all(not any(lists.values()) for lists in pulled.values())
     assert mum.last_pulled_at == before
+
+
+def test_a_pull_after_no_write_anywhere_reads_no_diary_table_and_after_anyones_write_finds_only_its_own(
+        app, api, phones):
+    mum, _ = phones
+    read = statements_of(app, mum.pull)
+    assert read and not [s for s in read if "episodes" in s or "sleep_sessions" in s or "purged" in s]
+    stranger = api.register("caregiver")  # another family writes: the counter moves past mum's pull
+    api.create_child(stranger)
+    before = mum.last_pulled_at
+    read = statements_of(app, lambda: assert_empty(mum.pull()))
+    assert mum.last_pulled_at > before and any("episodes" in s for s in read)
+    read = statements_of(app, lambda: assert_empty(mum.pull()))
+    assert not [s for s in read if "episodes" in s]
+
+
+def assert_empty(pulled: dict) -> None:
+    assert all(not any(lists.values()) for lists in pulled.values()), pulled
+
+
+def statements_of(app, send) -> list[str]:
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
 
 
 @pytest.mark.parametrize("query", [{}, {"last_pulled_at": ""}, {"last_pulled_at": "undefined"}])
