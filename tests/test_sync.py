@@ -124,7 +124,8 @@ def test_a_push_is_all_or_nothing_and_names_table_id_and_field(app, phones, fami
 
 @pytest.mark.parametrize("column, value", [
     ("started_at", "yesterday"), ("duration_seconds", 99999), ("timezone", "Nowhere"),
-    ("body_parts", '["wings"]'), ("body_parts", "not json"), ("jerk_count", 1.5),
+    ("body_parts", '["wings"]'), ("body_parts", "not json"), ("body_parts", json.dumps(["arms"] * 40 + ["wings"])),
+    ("body_parts", ["arms"]), ("jerk_count", 1.5),
     ("child_id", None), ("notes", "x" * 2001), ("started_at", 4102444800000),
     ("started_at", 1000000000000),
 ])

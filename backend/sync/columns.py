@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from backend.children.models import CONDITIONS, SEXES
@@ -77,18 +78,29 @@ def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     return decode
 
 
+WORD_LIST_CACHED_CHARS = 200  # longer lists are checked each time: the cache stays small
+
+
 def word_list(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     """A JSON-encoded list of known words, kept as canonical JSON text."""
-    def decode(raw) -> str:
-        if raw in ("", None):
-            return "[]"
+    problem = f"Must be a JSON list of: {', '.join(allowed)}."
+
+    def canonical(raw: str) -> str:
         try:
-            words = json.loads(raw) if isinstance(raw, str) else None
+            words = json.loads(raw)
         except ValueError:
             words = None
         if not isinstance(words, list) or any(word not in allowed for word in words):
-            raise Invalid(f"Must be a JSON list of: {', '.join(allowed)}.")
+            raise Invalid(problem)
         return json.dumps(list(dict.fromkeys(words)))
+    remembered = lru_cache(maxsize=1024)(canonical)  # a push repeats a handful of lists thousands of times
+
+    def decode(raw) -> str:
+        if raw in ("", None):
+            return "[]"
+        if not isinstance(raw, str):
+            raise Invalid(problem)
+        return remembered(raw) if len(raw) <= WORD_LIST_CACHED_CHARS else canonical(raw)
     return decode
 
 
