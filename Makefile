@@ -66,7 +66,7 @@ run: install assets
 	$(BIN)/gunicorn -c python:backend.gunicorn_config --bind $(HOST):$(PORT) --workers $(WORKERS) 'backend:create_app()'
 
 lint: install
-	$(BIN)/ruff check backend tests migrations
+	$(BIN)/ruff check backend tests migrations bench
 
 test: install node-deps assets lint
 	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
