@@ -1,7 +1,8 @@
 """GET /api/v1/sync (pull) and POST /api/v1/sync (push): WatermelonDB's sync protocol."""
 from functools import wraps
 
-from flask import jsonify
+import orjson
+from flask import current_app
 
 from backend.accounts.tokens import authenticate, current_user, login_required
 from backend.blueprints import Blueprint
@@ -33,7 +34,8 @@ def pull(args):
     """Pull every change since last_pulled_at, with the timestamp to send next time"""
     result = pull_changes(current_user().id, Phone(args["last_pulled_at"], args["device_id"]))
     db.session.commit()  # ends the snapshot; a ROLLBACK would also drop psycopg's prepared statements
-    return jsonify(result)
+    # orjson: a first pull is thousands of rows, which the standard library encodes about ten times slower
+    return current_app.response_class(orjson.dumps(result), mimetype="application/json")
 
 
 @blp.route("/sync", methods=["POST"])
