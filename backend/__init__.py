@@ -19,6 +19,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app = Flask(__name__, instance_path=str(config_class.INSTANCE_DIR))
     app.config.from_object(config_class)
     config_class.finalize(app.config)
+    app.json.sort_keys = False  # keys in the order the schemas give them (Flask 3 dropped JSON_SORT_KEYS)
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)

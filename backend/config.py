@@ -59,7 +59,6 @@ class Config:
 
     # Requests
     MAX_CONTENT_LENGTH = _env_int("MAX_BODY_BYTES", 8 * 1024 * 1024)
-    JSON_SORT_KEYS = False
 
     # Accounts
     TOKEN_LIFETIME_HOURS = _env_int("TOKEN_LIFETIME_HOURS", 24 * 30)
