@@ -47,7 +47,7 @@ class Versioned(Stamped):
 
 
 _COUNTER = select(SyncCounter.version).where(SyncCounter.id == 1)
-_NEXT_VERSION = update(SyncCounter).where(SyncCounter.id == 1).values(
+NEXT_VERSION = update(SyncCounter).where(SyncCounter.id == 1).values(
     version=SyncCounter.version + 1).returning(SyncCounter.version)
 
 
@@ -72,7 +72,7 @@ def claim_version(session: Session | None = None) -> int:
     if _VERSION_KEY in session.info:
         return session.info[_VERSION_KEY]
     connection = session.connection()  # Core on the connection: no autoflush from a flush hook
-    version = connection.scalar(_NEXT_VERSION)
+    version = connection.scalar(NEXT_VERSION)
     if version is None:
         version = FIRST_VERSION + 1
         connection.execute(insert(SyncCounter).values(id=1, version=version))

@@ -49,7 +49,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import flask
-from sqlalchemy import bindparam, create_engine, insert, select, text, update
+from sqlalchemy import bindparam, create_engine, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,8 +60,8 @@ from backend.accounts.tokens import digest  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
-from backend.trends.models import ChildSummary  # noqa: E402
-from backend.versioning import SyncCounter  # noqa: E402
+from backend.trends.freshness import MARK_STALE  # noqa: E402
+from backend.versioning import NEXT_VERSION  # noqa: E402
 from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
 
 DATABASE_ENV = "MYODIARY_BENCH_DATABASE_URL"
@@ -85,15 +85,13 @@ def bench_app():
 # The floor of a REST write: what any correct POST episode must do, in prepared SQLAlchemy Core
 # statements on one connection, with no validation, no ORM and no schema: find the token's user, check
 # the membership, mark the summary stale, take the next sync version, insert, commit. What the real
-# endpoint cannot go below on this stack, as the Core bulk insert is for the push.
+# endpoint cannot go below on this stack, as the Core bulk insert is for the push. The stale mark and the
+# next version are the app's own statements.
 TOKEN_USER = select(Token.user_id).where(Token.token_hash == bindparam("digest"), Token.revoked_at.is_(None),
                                          Token.expires_at > bindparam("now"))
 MEMBER = select(Membership.role).join(Child, Child.id == Membership.child_id).where(
     Membership.user_id == bindparam("user"), Membership.child_id == bindparam("child"),
     Membership.revoked_at.is_(None), Child.deleted_at.is_(None))
-MARK_STALE = update(ChildSummary).where(ChildSummary.child_id == bindparam("child")).values(stale=True)
-NEXT_VERSION = update(SyncCounter).where(SyncCounter.id == 1).values(
-    version=SyncCounter.version + 1).returning(SyncCounter.version)
 INSERT_EPISODE = insert(Episode.__table__)
 
 
@@ -104,7 +102,7 @@ def floor_episode(child_id: str):
         user = conn.scalar(TOKEN_USER, {"digest": digest(secret), "now": now})
         if user is None or conn.scalar(MEMBER, {"user": user, "child": child_id}) not in ("owner", "caregiver"):
             flask.abort(404)
-        conn.execute(MARK_STALE, {"child": child_id})
+        conn.execute(MARK_STALE, {"ids": [child_id]})
         version = conn.scalar(NEXT_VERSION)
         conn.execute(INSERT_EPISODE, {
             **body, "started_at": datetime.fromisoformat(body["started_at"]), "child_id": child_id, "logged_by": user,

@@ -27,7 +27,7 @@ from backend.trends.schemas import trends_schema
 
 _TOUCHED = "myodiary.touched_children"
 # Core on the session's connection, built once: every write runs it, and no loaded summary needs updating
-_MARK_STALE = update(ChildSummary.__table__).where(
+MARK_STALE = update(ChildSummary.__table__).where(
     ChildSummary.child_id.in_(bindparam("ids", expanding=True))).values(stale=True)
 
 
@@ -49,7 +49,7 @@ def _notice_writes(session: Session, flush_context) -> None:
 def _mark_stale_before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: notice its writes now
     if session.info.get(_TOUCHED):
-        session.connection().execute(_MARK_STALE, {"ids": sorted(session.info.pop(_TOUCHED))})
+        session.connection().execute(MARK_STALE, {"ids": sorted(session.info.pop(_TOUCHED))})
 
 
 def stale_among(session: Session, child_ids: list[str]) -> list[str]:
