@@ -123,7 +123,23 @@ def test_a_deleted_episode_is_gone_and_stays_gone(client, family):
     resurrect = client.put(f"/api/v1/episodes/{episode['id']}", json=episode_body(child_id=child_id),
                            headers=owner.headers)
     assert_error(resurrect, 409)
-    assert_error(post_episode(client, owner, child_id, id="kept-id"), 409)
+    assert "use PUT" in assert_error(post_episode(client, owner, child_id, id="kept-id"), 409)["message"]
+
+
+def test_posting_a_taken_id_is_a_409_that_names_put_and_changes_nothing(client, family):
+    owner, caregiver, child_id = family["owner"], family["caregiver"], family["child"]["id"]
+    first = post_episode(client, owner, child_id, id="taken-id", notes="first").json
+    again = post_episode(client, caregiver, child_id, id="taken-id", notes="second", duration_seconds=9)
+    assert "use PUT" in assert_error(again, 409)["message"]
+    assert client.get("/api/v1/episodes/taken-id", headers=owner.headers).json == first
+    listed = client.get(f"/api/v1/children/{child_id}/episodes", headers=owner.headers).json["items"]
+    assert [episode["id"] for episode in listed] == ["taken-id"]
+    session = client.post(f"/api/v1/children/{child_id}/sleep-sessions", json=sleep_body(id="taken-night"),
+                          headers=owner.headers)
+    assert session.status_code == 201
+    again = client.post(f"/api/v1/children/{child_id}/sleep-sessions", json=sleep_body(id="taken-night"),
+                        headers=caregiver.headers)
+    assert "use PUT" in assert_error(again, 409)["message"]
 
 
 def test_clinicians_read_but_never_write_episodes(client, family):
@@ -200,18 +216,20 @@ def test_a_patch_that_breaks_the_order_changes_nothing(client, family):
 # ---- transactions of a REST write ---------------------------------------------------------------
 
 def test_one_new_id_posted_at_once_from_many_phones_is_stored_once(app, client, family):
-    """The id is checked while reading and taken by the INSERT: one 201, the others 409, never a 500."""
+    """The INSERT takes the id: one 201, the others a 409 that names PUT, never a 500."""
     child_id, caregiver, phones = family["child"]["id"], family["caregiver"], 8
     start = threading.Barrier(phones)
 
     def post(_):
         own_client = app.test_client()
         start.wait()
-        return post_episode(own_client, caregiver, child_id, id="one-id-many-phones").status_code
+        response = post_episode(own_client, caregiver, child_id, id="one-id-many-phones")
+        return response.status_code, response.json.get("message", "")
 
     with ThreadPoolExecutor(phones) as pool:
-        statuses = sorted(pool.map(post, range(phones)))
-    assert statuses == [201] + [409] * (phones - 1)
+        answers = sorted(pool.map(post, range(phones)))
+    assert [status for status, _ in answers] == [201] + [409] * (phones - 1)
+    assert all("use PUT" in message for _, message in answers[1:])
     listed = client.get(f"/api/v1/children/{child_id}/episodes", headers=caregiver.headers).json["items"]
     assert [episode["id"] for episode in listed] == ["one-id-many-phones"]
 
@@ -247,7 +265,8 @@ def transactions_of(app, send) -> list[tuple[str, list[str]]]:
 
 
 def test_on_sqlite_a_new_entry_holds_the_write_lock_for_its_write_alone(app, client, family, database_url):
-    """Its reads (token, membership, the id) run beside other writers; BEGIN IMMEDIATE comes with the write."""
+    """Its reads (token, membership) run beside other writers; BEGIN IMMEDIATE comes with the write, whose
+    INSERT checks the id."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's write lock; PostgreSQL locks rows")
     owner, child_id = family["owner"], family["child"]["id"]
@@ -256,6 +275,7 @@ def test_on_sqlite_a_new_entry_holds_the_write_lock_for_its_write_alone(app, cli
     assert reads[0] == "BEGIN" and any("FROM tokens" in s or "tokens." in s for s in reads[1])
     assert writes[0] == "BEGIN IMMEDIATE" and any(s.startswith("INSERT INTO episodes") for s in writes[1])
     assert not any(s.startswith("SELECT") for s in writes[1])
+    assert not any("episodes" in s for s in reads[1])  # the INSERT checks the id: no read of it first
     episode_id = client.get(f"/api/v1/children/{child_id}/episodes", headers=owner.headers).json["items"][0]["id"]
     changed = transactions_of(app, lambda: client.patch(f"/api/v1/episodes/{episode_id}", json={"jerk_count": 3},
                                                         headers=owner.headers))

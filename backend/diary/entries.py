@@ -4,11 +4,12 @@ from functools import cache
 from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import User
 from backend.children.access import WRITE, child_for
 from backend.children.models import Child
-from backend.database import start_writing
+from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow
 from backend.diary.rules import instant_problems
 from backend.extensions import db
@@ -16,6 +17,7 @@ from backend.validation import validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
 OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
+ID_TAKEN = "An entry with this id exists; use PUT to replace it."
 
 
 def entries_of(model, child: Child, filters: dict):
@@ -55,16 +57,29 @@ def _id_lookup(model):
 
 
 def create_entry(model, child: Child, values: dict, user: User):
+    """A new entry, added to the session; `commit_created` checks that its id is free."""
     entry_id = values.pop("id", None) or new_id()
     if values.pop("child_id", child.id) != child.id:
         abort(422, errors={"child_id": ["Differs from the child in the path."]})
-    if db.session.scalar(_id_lookup(model), {"entry_id": entry_id}) is not None:
-        abort(409, message="An entry with this id exists; use PUT to replace it.")
     entry = model(id=entry_id, child_id=child.id, logged_by=user.id, **values)
     _check_instants(entry, child)
     start_writing()
     db.session.add(entry)
     return entry
+
+
+def commit_created(entry) -> None:
+    """Commit a POST's new entry. The INSERT checks the id (the primary key, deleted entries included),
+    so the write costs no read for it: only when the INSERT fails is the id looked up, to answer a
+    taken one with a 409 that names PUT."""
+    model, entry_id = type(entry), entry.id
+    try:
+        commit_keeping_loaded()
+    except IntegrityError:
+        db.session.rollback()
+        if db.session.scalar(_id_lookup(model), {"entry_id": entry_id}) is None:
+            raise
+        abort(409, message=ID_TAKEN)
 
 
 def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[object, bool]:
