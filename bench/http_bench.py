@@ -16,7 +16,10 @@ serving `bench_app()`: the real app plus two bench-only routes. A closed-loop cl
   write on this stack, as the Core bulk insert is for the push.
 
 Figures are medians over rounds: requests/s, p50 and p99 latency, the ratio episode/empty
-(target: >= 0.40), and the floor's: floor/empty and episode/floor. Every response must be 2xx,
+(target: >= 0.40), and the floor's: floor/empty and episode/floor. On Linux each round also reads
+from /proc where the machine's CPU went (bench/cpu.py): milliseconds per request in gunicorn (with
+SQLite inside it), in PostgreSQL and in the client, and the share left idle. What bounds the ratio
+can be read off these. Every response must be 2xx,
 and afterwards the database must hold exactly the episodes the client got a 2xx for. The client
 shares the machine's cores with the server, the same way in every round. Gunicorn's sync workers
 close the connection after each response, so every request opens a TCP connection, as behind a
@@ -62,6 +65,7 @@ from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.trends.freshness import MARK_STALE  # noqa: E402
 from backend.versioning import NEXT_VERSION  # noqa: E402
+from bench import cpu  # noqa: E402
 from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
 
 DATABASE_ENV = "MYODIARY_BENCH_DATABASE_URL"
@@ -125,9 +129,15 @@ def prepare_database(url: str) -> None:
         db.engine.dispose()
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int  # gunicorn's master; its workers are its children
+
+
 @contextmanager
-def gunicorn(url: str, workers: int | None = None) -> Iterator[int]:
-    """gunicorn serving bench_app() on a free port of 127.0.0.1; yields the port, stops it after."""
+def gunicorn(url: str, workers: int | None = None) -> Iterator[Server]:
+    """gunicorn serving bench_app() on a free port of 127.0.0.1; yields it, stops it after."""
     port, workers = free_port(), workers or os.cpu_count() or 1
     log_path = Path(tempfile.mkdtemp()) / "gunicorn.log"
     command = [str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
@@ -138,7 +148,7 @@ def gunicorn(url: str, workers: int | None = None) -> Iterator[int]:
     try:
         wait_until_up(port, process, log_path)
         progress(f"gunicorn up on 127.0.0.1:{port} with {workers} workers")
-        yield port
+        yield Server(port, process.pid)
     finally:
         process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the load is over, nothing is in flight
         try:
@@ -270,17 +280,20 @@ def connection_loop(port: int, deadline: float, make: Callable[[], Request], tal
             tally.created.append(request.created)
 
 
-def drive(port: int, makers: list[Callable[[], Request]], seconds: float) -> tuple[dict, list[str]]:
-    """One closed-loop round, one thread per connection; (figures, ids created with a 2xx)."""
+def drive(server: Server, makers: list[Callable[[], Request]], seconds: float) -> tuple[dict, list[str]]:
+    """One closed-loop round, one thread per connection; (figures, ids created with a 2xx). The figures
+    include the CPU milliseconds per request of server, database and client, and the idle share."""
     tallies = [Tally() for _ in makers]
+    cpu_before = cpu.snapshot(server.pid)
     started = time.perf_counter()
-    threads = [threading.Thread(target=connection_loop, args=(port, started + seconds, make, tally))
+    threads = [threading.Thread(target=connection_loop, args=(server.port, started + seconds, make, tally))
                for make, tally in zip(makers, tallies, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu_used = cpu.since(cpu_before, server.pid)
     latencies = sorted(x for tally in tallies for x in tally.latencies)
     statuses = sum((tally.statuses for tally in tallies), Counter())
     figures = {"requests": len(latencies), "rps": len(latencies) / elapsed,
@@ -288,6 +301,9 @@ def drive(port: int, makers: list[Callable[[], Request]], seconds: float) -> tup
                "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
                "connection_errors": sum(tally.errors for tally in tallies),
                "statuses": {str(status): n for status, n in sorted(statuses.items())}}
+    if cpu_used and latencies:
+        figures |= {f"{group}_cpu_ms": cpu_used[group] / len(latencies) * 1000 for group in cpu.GROUPS}
+        figures["idle_share"] = cpu_used["idle_share"]
     return figures, [episode_id for tally in tallies for episode_id in tally.created]
 
 
@@ -312,12 +328,13 @@ def stored_episodes(url: str) -> tuple[int, set[str]]:
 
 
 ENDPOINTS = ("empty", "episode", "floor")
+CPU_KEYS = (*(f"{group}_cpu_ms" for group in cpu.GROUPS), "idle_share")
 
 
 def bench_database(url: str, connections: int, seconds: float, rounds: int) -> dict:
     prepare_database(url)
-    with gunicorn(url) as port:
-        setup = Connection(port)
+    with gunicorn(url) as server:
+        setup = Connection(server.port)
         tokens = [sign_up(setup, f"http-{uuid.uuid4().hex[:8]}@example.org") for _ in range(connections)]
         children = [add_child(setup, token) for token in tokens]
         makers = {"empty": [empty_requests() for _ in range(connections)],
@@ -326,25 +343,29 @@ def bench_database(url: str, connections: int, seconds: float, rounds: int) -> d
                             for token, child in zip(tokens, children, strict=True)]}
         warm_ups, created = [], []
         for name in ENDPOINTS:  # every worker has served every route
-            figures, ids = drive(port, makers[name], 0.5)
+            figures, ids = drive(server, makers[name], 0.5)
             warm_ups.append(figures)
             created += ids
         measured: dict[str, list[dict]] = {name: [] for name in ENDPOINTS}
         for number in range(1, rounds + 1):
             for name in ENDPOINTS:
-                figures, ids = drive(port, makers[name], seconds)
+                figures, ids = drive(server, makers[name], seconds)
                 measured[name].append(figures)
                 created += ids
             progress(f"round {number}/{rounds}: " + ", ".join(
                 f"{name} {measured[name][-1]['rps']:,.0f}/s" for name in ENDPOINTS))
-    return summarize(measured, warm_ups, created, stored_episodes(url))
+    figures = summarize(measured, warm_ups, created, stored_episodes(url))
+    if url.startswith("sqlite"):  # SQLite runs inside gunicorn's workers: its CPU is the server's
+        for name in ENDPOINTS:
+            figures.pop(f"{name}_database_cpu_ms", None)
+    return figures
 
 
 def summarize(measured: dict[str, list[dict]], warm_ups: list[dict], created: list[str],
               stored: tuple[int, set[str]]) -> dict:
     """Medians over the rounds; errors counted over every request, warm-up included."""
     figures = {f"{name}_{key}": statistics.median(r[key] for r in rounds) for name, rounds in measured.items()
-               for key in ("rps", "p50_ms", "p99_ms")}
+               for key in ("rps", "p50_ms", "p99_ms", *CPU_KEYS) if all(key in r for r in rounds)}
     figures["ratio"] = figures["episode_rps"] / figures["empty_rps"]
     figures["floor_ratio"] = figures["floor_rps"] / figures["empty_rps"]
     figures["episode_vs_floor"] = figures["episode_rps"] / figures["floor_rps"]
@@ -384,6 +405,20 @@ def report(results: dict, workers: int, connections: int) -> None:
             ("episodes_acknowledged", "", "{:,d}"), ("episodes_stored", "= acked", "{:,d}")]
     for key, target, fmt in rows:
         print(f"{key:<28}{target:>12}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
+    report_cpu(results)
+
+
+def report_cpu(results: dict) -> None:
+    """Where each endpoint's CPU went: milliseconds per request by process group, and the idle share."""
+    if not all("empty_server_cpu_ms" in r for r in results.values()):
+        return
+    print("\nCPU per request, ms: server (gunicorn; SQLite runs inside it) / database (PostgreSQL) / client;"
+          " machine idle")
+    for database, r in results.items():
+        for name in ENDPOINTS:
+            spent = " / ".join(f"{r[key]:.2f}" if (key := f"{name}_{group}_cpu_ms") in r else "-"
+                               for group in cpu.GROUPS)
+            print(f"  {database:<12}{name:<9}{spent:>22}   idle {r[f'{name}_idle_share']:.0%}")
 
 
 def checks_pass(results: dict) -> bool:

@@ -347,8 +347,8 @@ def scratch_database() -> tuple[str, str]:
 
 def load_test(url: str, families_count: int, seconds: float, think: float, apply_time: float) -> dict:
     prepare_database(url)
-    with gunicorn(url) as port:
-        phones = families(port, families_count)
+    with gunicorn(url) as server:
+        phones = families(server.port, families_count)
         elapsed = run_phones(phones, seconds, think, apply_time)
         during = totals(phones)
         finish(phones)

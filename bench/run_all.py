@@ -41,6 +41,9 @@ ROWS = [
     ("http", "floor_rps", "floor write (prepared Core), requests/s", "", None),
     ("http", "floor_ratio", "floor write / bare endpoint", "", None),
     ("http", "episode_vs_floor", "POST episode / floor write", "", None),
+    ("http", "empty_server_cpu_ms", "bare endpoint, gunicorn CPU ms/request", "", None),
+    ("http", "episode_server_cpu_ms", "POST episode, gunicorn CPU ms/request", "", None),
+    ("http", "episode_database_cpu_ms", "POST episode, PostgreSQL CPU ms/request", "", None),
 ]
 
 
