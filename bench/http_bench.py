@@ -427,12 +427,12 @@ def checks_pass(results: dict) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a smoke run: one 3 s round per endpoint")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one 1 s round per endpoint")
     parser.add_argument("--connections", type=int, default=8, help="concurrent client connections")
-    parser.add_argument("--seconds", type=float, default=None, help="duration of each round (10, quick 3)")
+    parser.add_argument("--seconds", type=float, default=None, help="duration of each round (10, quick 1)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per endpoint (3, quick 1)")
     args = parser.parse_args()
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    seconds = args.seconds or (1.0 if args.quick else 10.0)
     rounds = args.rounds or (1 if args.quick else 3)
     results = run(args.connections, seconds, rounds)
     workers = os.cpu_count() or 1

@@ -50,7 +50,7 @@ ROWS = [
 def run(name: str, quick: bool) -> float:
     command = [sys.executable, str(HERE / f"{name}_bench.py")]
     if quick:
-        command += ["--quick"] if name != "reminders" else ["--children", "50"]
+        command.append("--quick")
     print(f"\n### {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
     started = time.perf_counter()
     subprocess.run(command, check=True)
@@ -58,7 +58,7 @@ def run(name: str, quick: bool) -> float:
 
 
 def load(name: str, quick: bool) -> dict:
-    path = RESULTS / (f"{name}-quick.json" if quick and name != "reminders" else f"{name}.json")
+    path = RESULTS / (f"{name}-quick.json" if quick else f"{name}.json")
     return json.loads(path.read_text())["results"]
 
 
