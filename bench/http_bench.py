@@ -18,12 +18,11 @@ serving `bench_app()`: the real app plus two bench-only routes. A closed-loop cl
 Figures are medians over rounds: requests/s, p50 and p99 latency, the ratio episode/empty
 (target: >= 0.40), and the floor's: floor/empty and episode/floor. On Linux each round also reads
 from /proc where the machine's CPU went (bench/cpu.py): milliseconds per request in gunicorn (with
-SQLite inside it), in PostgreSQL and in the client, and the share left idle. What bounds the ratio
-can be read off these. Every response must be 2xx,
-and afterwards the database must hold exactly the episodes the client got a 2xx for. The client
-shares the machine's cores with the server, the same way in every round. Gunicorn's sync workers
-close the connection after each response, so every request opens a TCP connection, as behind a
-proxy. Prints one table; writes
+SQLite inside it), in PostgreSQL and in the client, and the share left idle; what bounds the ratio
+can be read off these. Every response must be 2xx, and afterwards the database must hold exactly
+the episodes the client got a 2xx for. The client shares the machine's cores with the server, the
+same way in every round. Gunicorn's sync workers close the connection after each response, so
+every request opens a TCP connection, as behind a proxy. Prints one table; writes
 bench/results/http.json (http-quick.json with --quick).
 
 `bench_app()` is also the WSGI app of bench/load_test.py:

@@ -57,7 +57,8 @@ def _id_lookup(model):
 
 
 def create_entry(model, child: Child, values: dict, user: User):
-    """A new entry, added to the session; `commit_created` checks that its id is free."""
+    """A new entry, added to the session. Its id is not read first: the INSERT refuses a taken one
+    (`commit_created` answers that for a POST)."""
     entry_id = values.pop("id", None) or new_id()
     if values.pop("child_id", child.id) != child.id:
         abort(422, errors={"child_id": ["Differs from the child in the path."]})
