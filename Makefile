@@ -12,7 +12,7 @@ SYNC_CLIENT := tests/sync_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
 
-.PHONY: install node-deps assets browser run test lint spec bench bench-quick load lock clean
+.PHONY: install node-deps assets browser run test lint spec bench bench-quick load profile lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ bench-quick: install
 # 50 phones syncing for 60 s against gunicorn and PostgreSQL; checks nothing is lost or doubled.
 load: install
 	$(BIN)/python bench/load_test.py
+
+# Where one request's CPU goes under gunicorn, by layer (py-spy); e.g.
+# make profile PROFILE_ARGS="--endpoint floor --database postgresql"
+profile: install
+	$(BIN)/python bench/profile_http.py $(PROFILE_ARGS)
 
 spec: install
 	$(FLASK) openapi write --format=yaml api_spec/openapi.yaml

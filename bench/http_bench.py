@@ -330,16 +330,20 @@ ENDPOINTS = ("empty", "episode", "floor")
 CPU_KEYS = (*(f"{group}_cpu_ms" for group in cpu.GROUPS), "idle_share")
 
 
+def endpoint_makers(server: Server, connections: int) -> dict[str, list[Callable[[], Request]]]:
+    """Per endpoint, one request maker per connection; each connection is its own caregiver and child."""
+    setup = Connection(server.port)
+    tokens = [sign_up(setup, f"http-{uuid.uuid4().hex[:8]}@example.org") for _ in range(connections)]
+    children = [add_child(setup, token) for token in tokens]
+    return {"empty": [empty_requests() for _ in range(connections)],
+            "episode": [episode_requests(token, child) for token, child in zip(tokens, children, strict=True)],
+            "floor": [episode_requests(token, child, "floor") for token, child in zip(tokens, children, strict=True)]}
+
+
 def bench_database(url: str, connections: int, seconds: float, rounds: int) -> dict:
     prepare_database(url)
     with gunicorn(url) as server:
-        setup = Connection(server.port)
-        tokens = [sign_up(setup, f"http-{uuid.uuid4().hex[:8]}@example.org") for _ in range(connections)]
-        children = [add_child(setup, token) for token in tokens]
-        makers = {"empty": [empty_requests() for _ in range(connections)],
-                  "episode": [episode_requests(token, child) for token, child in zip(tokens, children, strict=True)],
-                  "floor": [episode_requests(token, child, "floor")
-                            for token, child in zip(tokens, children, strict=True)]}
+        makers = endpoint_makers(server, connections)
         warm_ups, created = [], []
         for name in ENDPOINTS:  # every worker has served every route
             figures, ids = drive(server, makers[name], 0.5)
