@@ -1,5 +1,5 @@
 """Where one request's CPU goes under gunicorn: py-spy samples the workers while the HTTP bench's
-client drives one endpoint, and each sample is put in the layer of the request it was in.
+client drives one endpoint, and each sample is put in the layer of the request's work it was taken in.
 
     python bench/profile_http.py [--endpoint episode|floor|empty] [--database sqlite|postgresql]
                                  [--seconds 15] [--connections 8]
