@@ -122,8 +122,9 @@ def test_a_deleted_episode_is_gone_and_stays_gone(client, family):
     assert_error(client.get(f"/api/v1/episodes/{episode['id']}", headers=owner.headers), 404)
     resurrect = client.put(f"/api/v1/episodes/{episode['id']}", json=episode_body(child_id=child_id),
                            headers=owner.headers)
-    assert_error(resurrect, 409)
-    assert "use PUT" in assert_error(post_episode(client, owner, child_id, id="kept-id"), 409)["message"]
+    refused = assert_error(resurrect, 409)["message"]
+    assert "not brought back" in refused
+    assert assert_error(post_episode(client, owner, child_id, id="kept-id"), 409)["message"] == refused
 
 
 def test_posting_a_taken_id_is_a_409_that_names_put_and_changes_nothing(client, family):

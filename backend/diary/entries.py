@@ -18,6 +18,7 @@ from backend.validation import validate_client_id
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
 OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
 ID_TAKEN = "An entry with this id exists; use PUT to replace it."
+ID_DELETED = "This entry was deleted; deleted entries are not brought back."
 
 
 def entries_of(model, child: Child, filters: dict):
@@ -52,8 +53,9 @@ def _check_instants(entry, child: Child) -> None:
 
 @cache
 def _id_lookup(model):
-    """Whether an id is taken, deleted entries included: one column, no entry loaded (built once per model)."""
-    return select(model.id).where(model.id == bindparam("entry_id"))
+    """Who holds an id, deleted entries included: (deleted_at,) or no row; no entry loaded (built once
+    per model)."""
+    return select(model.deleted_at).where(model.id == bindparam("entry_id"))
 
 
 def create_entry(model, child: Child, values: dict, user: User):
@@ -72,15 +74,16 @@ def create_entry(model, child: Child, values: dict, user: User):
 def commit_created(entry) -> None:
     """Commit a POST's new entry. The INSERT checks the id (the primary key, deleted entries included),
     so the write costs no read for it: only when the INSERT fails is the id looked up, to answer a
-    taken one with a 409 that names PUT."""
+    live one with a 409 that names PUT, and a deleted one with the 409 PUT would give."""
     model, entry_id = type(entry), entry.id
     try:
         commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()
-        if db.session.scalar(_id_lookup(model), {"entry_id": entry_id}) is None:
+        holder = db.session.execute(_id_lookup(model), {"entry_id": entry_id}).first()
+        if holder is None:
             raise
-        abort(409, message=ID_TAKEN)
+        abort(409, message=ID_TAKEN if holder.deleted_at is None else ID_DELETED)
 
 
 def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[object, bool]:
@@ -93,7 +96,7 @@ def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[objec
         abort(422, errors={"id": error.messages})
     entry = db.session.get(model, entry_id)
     if entry is not None and entry.deleted_at is not None:
-        abort(409, message="This entry was deleted; deleted entries are not brought back.")
+        abort(409, message=ID_DELETED)
     if entry is None:
         if "child_id" not in values:
             abort(422, errors={"child_id": ["Missing data for required field."]})
