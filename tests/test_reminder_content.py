@@ -22,8 +22,10 @@ from backend.reminders.content import (
     Recipient,
     ReminderContext,
     build_message,
+    mailbox,
     period_rates,
     render_reminder,
+    sender_mailbox,
 )
 from backend.trends.charts import chart_alt_text
 from backend.trends.engine import Verdict, WeekStats
@@ -36,6 +38,7 @@ NOW = datetime(2026, 9, 10, 12, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(24))
 APP_URL = "https://myodiary.example"
 UNSUBSCRIBE_URL = "https://myodiary.example/reminders/unsubscribe?token=abc.def&child=c1"
+SENDER = sender_mailbox("Myodiary <reminders@myodiary.example>")
 CAREGIVER = Recipient("u1", "Anna", "anna@example.com", "caregiver")
 CLINICIAN = Recipient("u2", "Dr Weber", "weber@clinic.example", "clinician")
 COURSES = {
@@ -311,7 +314,7 @@ def parsed(message) -> email.message.EmailMessage:
 
 def test_message_is_text_and_html_with_the_chart_inline():
     rendered = render()
-    message = parsed(build_message(rendered, PNG, "Myodiary <reminders@myodiary.example>", "anna@example.com",
+    message = parsed(build_message(rendered, PNG, SENDER, mailbox("", "anna@example.com"),
                                    UNSUBSCRIBE_URL, message_id="<fixed@myodiary.example>"))
     assert [part.get_content_type() for part in message.walk()] == [
         "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]
@@ -327,7 +330,8 @@ def test_message_is_text_and_html_with_the_chart_inline():
 
 def test_message_headers_allow_one_click_unsubscribe():
     rendered = render()
-    message = build_message(rendered, PNG, "reminders@myodiary.example", "anna@example.com", UNSUBSCRIBE_URL,
+    message = build_message(rendered, PNG, sender_mailbox("reminders@myodiary.example"),
+                            mailbox("", "anna@example.com"), UNSUBSCRIBE_URL,
                             unsubscribe_mailto="mailto:unsubscribe@myodiary.example?subject=c1")
     back = parsed(message)
     assert back["List-Unsubscribe"] == f"<{UNSUBSCRIBE_URL}>, <mailto:unsubscribe@myodiary.example?subject=c1>"
@@ -341,7 +345,8 @@ def test_message_headers_allow_one_click_unsubscribe():
 
 def test_a_long_unsubscribe_url_is_folded_but_never_encoded():
     url = "https://myodiary.example/reminders/unsubscribe?token=" + "t" * 180
-    raw = build_message(render(), PNG, "a@myodiary.example", "b@example.com", url, "mailto:u@myodiary.example")
+    raw = build_message(render(), PNG, sender_mailbox("a@myodiary.example"), mailbox("", "b@example.com"), url,
+                        "mailto:u@myodiary.example")
     header = raw.as_bytes().split(b"\r\n\r\n")[0].decode()
     assert f"List-Unsubscribe: <{url}>,\r\n <mailto:u@myodiary.example>\r\n" in header
     assert parsed(raw)["List-Unsubscribe"] == f"<{url}>, <mailto:u@myodiary.example>"
@@ -349,7 +354,7 @@ def test_a_long_unsubscribe_url_is_folded_but_never_encoded():
 
 def test_names_beyond_ascii_are_encoded_in_headers_and_read_back_whole():
     rendered = render(name="Zoë Łucja")
-    raw = build_message(rendered, PNG, "Myodiary <reminders@myodiary.example>", "Anaïs Ñúñez <anais@example.com>",
+    raw = build_message(rendered, PNG, SENDER, mailbox("Anaïs Ñúñez", "anais@example.com"),
                         UNSUBSCRIBE_URL)
     head = raw.as_bytes().split(b"\r\n\r\n")[0]
     assert head.isascii() and b"=?utf-8?" in head
@@ -371,3 +376,22 @@ HEADER_VALUES = st.text(st.sampled_from("abcXYZ019 @.") | TRICKY | st.characters
 def test_headers_fold_on_the_wire_as_compat32_folds_them(name, value):
     """The wire policy writes short plain headers as they are: byte for byte what compat32 writes."""
     assert WIRE.fold_binary(name, value) == policy.compat32.clone(linesep="\r\n").fold_binary(name, value)
+
+
+@pytest.mark.parametrize("value", ["Mila\r\nBcc: spy@evil.example", "Mila\nX-Injected: yes", "A\rB"])
+def test_no_header_value_can_hold_a_line_break(value):
+    message = build_message(render(), PNG, SENDER, mailbox("", "anna@example.com"), UNSUBSCRIBE_URL)
+    with pytest.raises(ValueError, match="line break"):
+        message["X-Note"] = value
+
+
+def test_a_display_name_is_one_quoted_line_and_never_a_recipient():
+    raw = build_message(render(), PNG, SENDER, mailbox("Eve\r\n Bcc: spy@evil.example", "eve@example.com"),
+                        UNSUBSCRIBE_URL).as_bytes()
+    head = raw.split(b"\r\n\r\n")[0].decode()
+    assert 'To: "Eve Bcc: spy@evil.example" <eve@example.com>\r\n' in head
+    assert "\nBcc" not in head and [a.addr_spec for a in parsed_bytes(raw)["To"].addresses] == ["eve@example.com"]
+
+
+def parsed_bytes(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)

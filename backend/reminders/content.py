@@ -7,12 +7,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.header import Header
+from email.headerregistry import Address
 from email.message import Message
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import Compat32
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.policy import SMTP, Compat32
+from email.utils import formataddr, formatdate, make_msgid
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -433,6 +434,12 @@ class WirePolicy(Compat32):
     """compat32 on the wire (CRLF, 78 columns). A short printable ASCII header is written as it is, which is
     what email.header.Header writes for it (tested), without building one per header."""
 
+    def header_store_parse(self, name: str, value):
+        """Like the default policy, never a header value with a line break: it would start a header of its own."""
+        if "\r" in str(value) or "\n" in str(value):
+            raise ValueError(f"The {name} header may not contain a line break.")
+        return super().header_store_parse(name, value)
+
     def _fold(self, name: str, value, sanitize: bool) -> str:
         if (isinstance(value, str) and value.isascii() and value.isprintable()
                 and len(name) + 2 + len(value) <= self.max_line_length):
@@ -445,7 +452,7 @@ class WirePolicy(Compat32):
 WIRE = WirePolicy(linesep="\r\n", max_line_length=78)
 
 
-def build_message(rendered: RenderedEmail, chart_png: bytes, sender: str, to: str, unsubscribe_url: str,
+def build_message(rendered: RenderedEmail, chart_png: bytes, sender: Address, to: Address, unsubscribe_url: str,
                   unsubscribe_mailto: str | None = None, message_id: str | None = None) -> Message:
     """multipart/alternative: the text, and the HTML related to its inline chart; one-click unsubscribe (RFC 8058)."""
     message = MIMEMultipart("alternative", policy=WIRE)
@@ -495,7 +502,17 @@ def _header_text(text: str) -> str | Header:
     return text if text.isascii() else Header(text, "utf-8")
 
 
-def _address(address: str) -> str:
-    """'Name <a@b>' with the display name RFC 2047 encoded when it is not ASCII."""
-    name, mailbox = parseaddr(address)
-    return formataddr((name, mailbox), charset="utf-8")
+def _address(address: Address) -> str:
+    """'Name <a@b>' from a structured address (which refuses CR and LF), the name RFC 2047 encoded when not ASCII."""
+    return formataddr((address.display_name, address.addr_spec), charset="utf-8")
+
+
+def mailbox(name: str, email: str) -> Address:
+    """A user's address as the email package builds it: the display name one line, quoted as needed, never parsed
+    from text, so no name can add a recipient or a header."""
+    return Address(display_name=" ".join(name.split()), addr_spec=email)
+
+
+def sender_mailbox(configured: str) -> Address:
+    """MAIL_SENDER ('Name <a@b>' or 'a@b', the operator's setting) as a structured address."""
+    return SMTP.header_factory("From", configured).addresses[0]

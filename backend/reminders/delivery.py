@@ -4,15 +4,22 @@ import smtplib
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.accounts.models import Membership, User
 from backend.children.models import Child
 from backend.extensions import db
-from backend.reminders.content import Recipient, ReminderContext, build_message, render_reminder
+from backend.reminders.content import (
+    Recipient,
+    ReminderContext,
+    build_message,
+    mailbox,
+    render_reminder,
+    sender_mailbox,
+)
 from backend.reminders.mail import Envelope
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
@@ -74,6 +81,7 @@ class Renderer:
 
     def __init__(self, now: datetime):
         self.now, self.cache = now, {}
+        self.sender = sender_mailbox(current_app.config["MAIL_SENDER"])
 
     def child_material(self, child: Child):
         if child.id not in self.cache:
@@ -90,9 +98,13 @@ class Renderer:
             report=report, chart_png=png, chart_alt=alt, app_url=current_app.config["APP_URL"].rstrip("/"),
             unsubscribe_url=link, new_red_flags=_new_flags(reminder))
         rendered = render_reminder(context)
-        message = build_message(rendered, png, current_app.config["MAIL_SENDER"], formataddr((user.name, user.email)),
-                                link, message_id=f"<{reminder.id}@myodiary.example>")
+        message = build_message(rendered, png, self.sender, mailbox(user.name, user.email), link,
+                                message_id=f"<{reminder.id}@myodiary.example>")
         return rendered, message
+
+    def envelope(self, message, user: User) -> Envelope:
+        """To the user's stored address alone: recipients never come from parsing a header."""
+        return Envelope.of(message, self.sender.addr_spec, (user.email,))
 
 
 def _new_flags(reminder: Reminder) -> tuple[str, ...]:
@@ -108,15 +120,20 @@ class Outgoing:
     envelope: Envelope
 
 
-def prepare(reminder: Reminder, batch: Batch, renderer: Renderer) -> Outgoing | None:
-    """Render a claimed reminder, or mark it skipped (None) when it should not go any more."""
+def prepare(reminder: Reminder, batch: Batch, renderer: Renderer, now: datetime) -> tuple[str, Outgoing | None]:
+    """Render a claimed reminder; or mark it skipped when it should not go any more, or to retry later when it
+    cannot be rendered: whatever one family's data does to its email, the rest of the batch goes out."""
     reason, role = batch.skip_reason(reminder)
     if reason:
         reminder.status, reminder.last_error = "skipped", reason
-        return None
-    rendered, message = renderer.message(reminder, batch.children[reminder.child_id], batch.users[reminder.user_id],
-                                         role, batch.schedules[reminder.child_id].cadence)
-    return Outgoing(reminder, rendered.subject, Envelope.of(message))
+        return "skipped", None
+    user = batch.users[reminder.user_id]
+    try:
+        rendered, message = renderer.message(reminder, batch.children[reminder.child_id], user, role,
+                                             batch.schedules[reminder.child_id].cadence)
+        return "sending", Outgoing(reminder, rendered.subject, renderer.envelope(message, user))
+    except Exception as error:  # noqa: BLE001 - a fault in one email stays with that email
+        return _failed_alone(reminder, now, error, "rendered"), None
 
 
 def settle(outgoing: Outgoing, sending: Future, now: datetime) -> str:
@@ -126,9 +143,19 @@ def settle(outgoing: Outgoing, sending: Future, now: datetime) -> str:
         reminder.delivered_to = sending.result()
     except (smtplib.SMTPException, OSError) as error:
         return _retry_later(reminder, now, f"{type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - e.g. a mailer bug on one message: the others still go
+        return _failed_alone(reminder, now, error, "sent")
     reminder.status, reminder.sent_at, reminder.subject = "sent", now, outgoing.subject
     reminder.attempts += 1
     return "sent"
+
+
+def _failed_alone(reminder: Reminder, now: datetime, error: Exception, step: str) -> str:
+    """An unexpected fault in one reminder: logged with its traceback, recorded on the row, retried on schedule."""
+    log.exception("reminder %s could not be %s", reminder.id, step)
+    if isinstance(error, SQLAlchemyError):
+        db.session.rollback()  # the transaction is unusable; what was committed before stays
+    return _retry_later(reminder, now, f"{type(error).__name__}: {error}")
 
 
 def _retry_later(reminder: Reminder, now: datetime, error: str) -> str:

@@ -78,10 +78,10 @@ def send_batch(batch: list[Reminder], renderer: Renderer, courier: Courier, resu
     facts, in_flight = Batch.load(batch), None
     try:
         for reminder in batch:
-            outgoing = prepare(reminder, facts, renderer)
+            outcome, outgoing = prepare(reminder, facts, renderer, now)
             db.session.commit()
             if outgoing is None:
-                result.count("skipped")
+                result.count(outcome)  # skipped, or to retry alone when it could not be rendered
                 continue
             previous, in_flight = in_flight, None
             _settle(previous, result, now)

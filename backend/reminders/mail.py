@@ -7,7 +7,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
-from email.utils import getaddresses
 from io import BytesIO
 from pathlib import Path
 
@@ -23,11 +22,10 @@ class Envelope:
     data: bytes
 
     @classmethod
-    def of(cls, message: Message) -> "Envelope":
+    def of(cls, message: Message, sender: str, recipients: tuple[str, ...]) -> "Envelope":
         buffer = BytesIO()
         BytesGenerator(buffer, policy=message.policy).flatten(message, linesep="\r\n")
-        recipients = tuple(address for _, address in getaddresses([message["To"]]))
-        return cls(getaddresses([message["From"]])[0][1], recipients, buffer.getvalue())
+        return cls(sender, recipients, buffer.getvalue())
 
 
 class SmtpMailer:

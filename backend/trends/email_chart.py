@@ -89,7 +89,8 @@ class Canvas:
                           width=SCALE * 1)
 
     def text(self, at, words: str, typeface, colour: str, anchor: str) -> None:
-        mask, (left, top) = _text_mask(words, typeface, anchor)
+        """One line of words: FreeType's layout fails on a line break, which a name stored long ago may hold."""
+        mask, (left, top) = _text_mask(" ".join(words.split()), typeface, anchor)
         self.image.paste(colour, (round(at[0] * SCALE) + left, round(at[1] * SCALE) + top), mask)
 
     def vertical_text(self, at, words: str, typeface, colour: str) -> None:
