@@ -141,6 +141,17 @@ def test_guessing_the_password_to_delete_an_account_is_throttled(client, family)
     assert client.get("/api/v1/me", headers=family["owner"].headers).status_code == 200
 
 
+def test_the_delete_throttle_counts_per_account_however_the_token_is_written_or_renewed(api, client, family):
+    owner = family["owner"]
+    spellings = [f"Bearer {owner.token}", f"bearer {owner.token}", f"BEARER  {owner.token}", f"Bearer {owner.token} ",
+                 f"Bearer {api.sign_in(owner.email)}"]
+    for spelling in spellings:
+        response = client.delete("/api/v1/me", json={"password": "a guess"}, headers={"Authorization": spelling})
+        assert_error(response, 403)
+    assert_error(delete_me(client, owner, password="another guess"), 429)
+    assert_error(delete_me(client, family["caregiver"], password="a guess"), 403)  # another account: its own count
+
+
 def test_deleting_an_account(app, api, client, family):
     owner, second, clinician = family["owner"], family["caregiver"], family["clinician"]
     child_id = family["child"]["id"]
