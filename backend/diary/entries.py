@@ -1,13 +1,20 @@
-"""Writing and reading diary entries for the REST API (the sync has its own bulk path)."""
-from functools import cache
+"""Writing and reading diary entries for the REST API (the sync has its own bulk path).
+
+Ids are global, so an id can be taken by an entry the caller may not see. `find_entry` is the one
+place that says what an id is to a caller: an entry of theirs, or nothing. Another family's entry,
+live or deleted, and a deleted entry answer alike: 404 where an entry is read, changed or deleted,
+as for an unknown id; one 409 naming no one where it is created under that id.
+"""
+from typing import NamedTuple
 
 from flask_smorest import abort
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import NotFound
 
 from backend.accounts.models import User
-from backend.children.access import WRITE, child_for
+from backend.children.access import READ, WRITE, child_for
 from backend.children.models import Child
 from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow
@@ -17,8 +24,9 @@ from backend.validation import validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
 OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
-ID_TAKEN = "An entry with this id exists; use PUT to replace it."
-ID_DELETED = "This entry was deleted; deleted entries are not brought back."
+NO_SUCH_ENTRY = "No such entry."
+ID_EXISTS = "An entry with this id exists; use PUT to replace it."
+ID_TAKEN = "This id is taken; choose another. Deleted entries keep their ids and are not brought back."
 
 
 def entries_of(model, child: Child, filters: dict):
@@ -34,12 +42,31 @@ def entries_of(model, child: Child, filters: dict):
     return query
 
 
+class Found(NamedTuple):
+    entry: object | None  # the live entry, of a child the user is a member of
+    taken: bool  # the id is held, by that entry or by one the user may not see
+
+
+def find_entry(user: User, model, entry_id: str, need: str = READ) -> Found:
+    """What an entry id is to this user: their live entry (403 when `need` is beyond their role), or
+    no entry, the id free or taken; a deleted entry and another family's answer alike."""
+    entry = db.session.get(model, entry_id)
+    if entry is None:
+        return Found(None, taken=False)
+    if entry.deleted_at is not None:
+        return Found(None, taken=True)
+    try:
+        child_for(user, entry.child_id, need=need)
+    except NotFound:  # not a member: the child's own 404 would tell that the entry exists
+        return Found(None, taken=True)
+    return Found(entry, taken=True)
+
+
 def entry_for(user: User, model, entry_id: str, need: str):
     """A live entry of a child the user may `need`; 404 as if it did not exist otherwise."""
-    entry = db.session.get(model, entry_id)
-    if entry is None or entry.deleted_at is not None:
-        abort(404, message="No such entry.")
-    child_for(user, entry.child_id, need=need)
+    entry = find_entry(user, model, entry_id, need).entry
+    if entry is None:
+        abort(404, message=NO_SUCH_ENTRY)
     return entry
 
 
@@ -49,13 +76,6 @@ def _check_instants(entry, child: Child) -> None:
     if problems:
         db.session.rollback()
         abort(422, errors={name: [message] for name, message in problems.items()})
-
-
-@cache
-def _id_lookup(model):
-    """Who holds an id, deleted entries included: (deleted_at,) or no row; no entry loaded (built once
-    per model)."""
-    return select(model.deleted_at).where(model.id == bindparam("entry_id"))
 
 
 def create_entry(model, child: Child, values: dict, user: User):
@@ -71,40 +91,39 @@ def create_entry(model, child: Child, values: dict, user: User):
     return entry
 
 
-def commit_created(entry) -> None:
+def commit_created(entry, user: User) -> None:
     """Commit a POST's new entry. The INSERT checks the id (the primary key, deleted entries included),
-    so the write costs no read for it: only when the INSERT fails is the id looked up, to answer a
-    live one with a 409 that names PUT, and a deleted one with the 409 PUT would give."""
+    so the write costs no read for it: only when the INSERT fails is the id looked up, to answer an
+    entry the user sees with a 409 that names PUT, and any other holder with the 409 PUT would give."""
     model, entry_id = type(entry), entry.id
     try:
         commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()
-        holder = db.session.execute(_id_lookup(model), {"entry_id": entry_id}).first()
-        if holder is None:
+        found = find_entry(user, model, entry_id)
+        if not found.taken:
             raise
-        abort(409, message=ID_TAKEN if holder.deleted_at is None else ID_DELETED)
+        abort(409, message=ID_TAKEN if found.entry is None else ID_EXISTS)
 
 
 def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[object, bool]:
-    """PUT: create the entry under a client-chosen id, or replace it; (entry, created)."""
+    """PUT: create the entry under a client-chosen id, or replace the user's entry; (entry, created)."""
     if values.pop("id", entry_id) != entry_id:
         abort(422, errors={"id": ["Differs from the id in the path."]})
     try:
         validate_client_id(entry_id)
     except ValidationError as error:
         abort(422, errors={"id": error.messages})
-    entry = db.session.get(model, entry_id)
-    if entry is not None and entry.deleted_at is not None:
-        abort(409, message=ID_DELETED)
-    if entry is None:
-        if "child_id" not in values:
-            abort(422, errors={"child_id": ["Missing data for required field."]})
-        child = child_for(user, values["child_id"], need=WRITE)
-        return create_entry(model, child, {**values, "id": entry_id}, user), True
-    child_for(user, entry.child_id, need=WRITE)
-    cleared = {name: None for name in OPTIONAL_COLUMNS if hasattr(model, name)}
-    return update_entry(entry, {**cleared, **values}, user), False
+    entry, taken = find_entry(user, model, entry_id, need=WRITE)
+    if entry is not None:
+        cleared = {name: None for name in OPTIONAL_COLUMNS if hasattr(model, name)}
+        return update_entry(entry, {**cleared, **values}, user), False
+    if "child_id" not in values:
+        abort(422, errors={"child_id": ["Missing data for required field."]})
+    child = child_for(user, values["child_id"], need=WRITE)
+    if taken:
+        abort(409, message=ID_TAKEN)
+    return create_entry(model, child, {**values, "id": entry_id}, user), True
 
 
 def update_entry(entry, values: dict, user: User):

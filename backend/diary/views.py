@@ -70,7 +70,7 @@ def register(resource: Resource) -> None:
     def create(values, child_id):
         child = child_for(current_user(), child_id, need=WRITE)
         entry = entries.create_entry(resource.model, child, values, current_user())
-        entries.commit_created(entry)
+        entries.commit_created(entry, current_user())
         return entry
 
     @blp.route(item_rule, methods=["GET"], endpoint=f"get_{name}")
