@@ -2,7 +2,9 @@
 
 A phone gets a record as `created` when it cannot have it yet (new to the user since its last
 pull, and not made on this phone), as `updated` when it has it, and ids in `deleted` when the
-record was deleted or the user lost the child (revoked, or the child deleted).
+record was deleted or the user lost the child (revoked, or the child deleted). A lost child's ids
+are only those the phone may hold: made on it, or there at its last pull, and made before the loss;
+`last_pulled_at` is the caller's word, so a removed member learns nothing logged after the removal.
 """
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,6 +36,10 @@ class Phone:
     def has(self, row, had_child: bool) -> bool:
         return self.made(row) or (had_child and row.created_version <= self.last_pulled_at)
 
+    def may_hold(self, row, lost_version: int) -> bool:
+        """Can the phone hold this record of a child the user lost at `lost_version`?"""
+        return row.created_version < lost_version and self.has(row, had_child=True)
+
 
 @dataclass
 class ChildPlan:
@@ -41,7 +47,7 @@ class ChildPlan:
 
     new: set[str] = field(default_factory=set)
     known: set[str] = field(default_factory=set)
-    gone: set[str] = field(default_factory=set)
+    gone: dict[str, int] = field(default_factory=dict)  # child id -> the version at which the user lost it
 
 
 def pull_changes(user_id: str, phone: Phone) -> dict:
@@ -70,10 +76,19 @@ def _had_child(membership: Membership, child: Child, phone: Phone) -> bool:
     if phone.last_pulled_at is None:
         return False
     last = phone.last_pulled_at
-    if phone.made(child):
-        return not (child.deleted_at is not None and child.version <= last)
-    deleted_before = child.deleted_at is not None and child.version <= last
-    return _active_at(membership, last) and child.created_version <= last and not deleted_before
+    if child.deleted_at is not None and child.version <= last:
+        return False
+    if _active_at(membership, last):
+        return child.created_version <= last or phone.made(child)
+    revoked_before = membership.revoked_version is not None and membership.revoked_version <= last
+    return phone.made(child) and not revoked_before  # made on this phone since: granted with it
+
+
+def _lost_at(membership: Membership, child: Child) -> int:
+    """The version at which the user lost the child: removed from its team, or the child deleted."""
+    lost = [membership.revoked_version if membership.revoked_at is not None else None,
+            child.version if child.deleted_at is not None else None]
+    return min(version for version in lost if version is not None)
 
 
 def _plan_children(user_id: str, phone: Phone, child_changes: dict) -> tuple[ChildPlan, int]:
@@ -88,7 +103,7 @@ def _plan_children(user_id: str, phone: Phone, child_changes: dict) -> tuple[Chi
             (plan.known if had else plan.new).add(child.id)
             _add_child(child_changes, child, had, phone)
         elif had:
-            plan.gone.add(child.id)
+            plan.gone[child.id] = _lost_at(membership, child)
             child_changes["deleted"].append(child.id)
     return plan, version
 
@@ -121,5 +136,11 @@ def _add_diary_rows(table_changes: dict, model, table: str, plan: ChildPlan, pho
         kind = "updated" if phone.has(row, had_child) else "created"
         table_changes[kind].append(encode(row))
     if plan.gone:
-        table_changes["deleted"].extend(db.session.scalars(
-            select(model.id).where(model.child_id.in_(plan.gone))))
+        _add_lost_rows(table_changes, model, plan.gone, phone)
+
+
+def _add_lost_rows(table_changes: dict, model, gone: dict[str, int], phone: Phone) -> None:
+    """Ids of lost children's records the phone may hold, never of one logged after the loss or its last pull."""
+    rows = db.session.execute(select(model.id, model.child_id, model.created_version, model.created_by_device)
+                              .where(model.child_id.in_(list(gone))))
+    table_changes["deleted"].extend(row.id for row in rows if phone.may_hold(row, gone[row.child_id]))
