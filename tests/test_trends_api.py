@@ -140,6 +140,14 @@ def test_the_csv_export_holds_episodes_nights_and_weeks(client, family):
     assert len(episode_rows) == 1 and episode_rows[0][rows[1].index("notes")].startswith("'=")
 
 
+@pytest.mark.parametrize("notes", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1+1"])
+def test_csv_cells_that_a_spreadsheet_would_run_as_a_formula_are_quoted(client, family, notes):
+    post(client, family, notes=notes)
+    response = client.get(f"/api/v1/children/{family['child']['id']}/export.csv", headers=family["owner"].headers)
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[2][rows[1].index("notes")] == "'" + notes
+
+
 def test_the_fhir_export_is_a_valid_r4_bundle(client, family):
     from fhir.resources.R4B.bundle import Bundle
 

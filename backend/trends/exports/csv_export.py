@@ -10,6 +10,8 @@ EPISODE_COLUMNS = ("id", "started_at", "timezone", "duration_seconds", "sleep_st
                    "body_parts", "signs", "triggers", "jerk_count", "notes", "video_ref", "logged_by")
 SLEEP_COLUMNS = ("id", "started_at", "ended_at", "kind", "watched", "notes", "logged_by")
 WEEK_COLUMNS = tuple(WeekSchema().fields)
+# What makes a spreadsheet read a cell as a formula (OWASP, CSV injection); a line break before one too.
+FORMULA_STARTS = frozenset("=+-@\t\r\n")
 
 
 def export_csv(episodes: list[Episode], sleeps: list[SleepSession], report: TrendReport) -> str:
@@ -36,6 +38,6 @@ def _values(row, columns: tuple[str, ...]) -> list:
 def _cell(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value  # no formulas from notes in a spreadsheet
     return "" if value is None else value
