@@ -292,3 +292,42 @@ def test_the_scheduler_process_runs_the_dispatch_job_from_its_job_store(app):
     finally:
         scheduler.shutdown(wait=True)
         thread.join(timeout=10)
+
+
+def unsubscribe_link(app, child_id: str, user_id: str, at: datetime) -> str:
+    from backend.reminders.tokens import unsubscribe_token
+
+    with app.app_context(), time_machine.travel(at, tick=False):
+        return f"/api/v1/reminders/unsubscribe/{unsubscribe_token(child_id, user_id)}"
+
+
+def opted_out(client, family) -> dict:
+    described = client.get(f"/api/v1/children/{family['child']['id']}/reminder-schedule",
+                           headers=family["owner"].headers).json
+    return {r["user_id"]: r["opted_out"] for r in described["effective_recipients"]}
+
+
+def test_an_unsubscribe_link_expires_after_a_year(app, client, family):
+    now = datetime.now(UTC)
+    fresh = unsubscribe_link(app, family["child"]["id"], family["owner"].id, now - timedelta(days=300))
+    stale = unsubscribe_link(app, family["child"]["id"], family["owner"].id, now - timedelta(days=366))
+    for method in ("GET", "POST"):
+        page = client.open(stale, method=method)
+        assert page.status_code == 404 and b"Mila" not in page.data and b"not valid" in page.data
+    assert opted_out(client, family)[family["owner"].id] is False
+    assert b"Mila" in client.get(fresh).data and client.post(fresh).status_code == 200
+    assert opted_out(client, family)[family["owner"].id] is True
+
+
+def test_an_unsubscribe_link_shows_nothing_once_the_child_is_deleted_or_the_recipient_left(app, client, family):
+    child_id, caregiver = family["child"]["id"], family["caregiver"]
+    left = unsubscribe_link(app, child_id, caregiver.id, datetime.now(UTC))
+    owners = unsubscribe_link(app, child_id, family["owner"].id, datetime.now(UTC))
+    leaving = client.delete(f"/api/v1/children/{child_id}/members/{caregiver.id}", headers=caregiver.headers)
+    assert leaving.status_code == 204
+    page = client.get(left)
+    assert page.status_code == 404 and b"Mila" not in page.data
+    assert client.delete(f"/api/v1/children/{child_id}", headers=family["owner"].headers).status_code == 204
+    for method in ("GET", "POST"):
+        page = client.open(owners, method=method)
+        assert page.status_code == 404 and b"Mila" not in page.data

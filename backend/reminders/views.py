@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import READ, WRITE, child_for
+from backend.children.access import READ, WRITE, active_membership, child_for
 from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import HTML_PAGE, db
@@ -101,9 +101,11 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 
 
 def _unsubscribe_target(token: str):
+    """The live child and its member the link was sent to, else (None, None): an expired link, a deleted child
+    and a recipient who left the team all read as "not valid" and show nothing of the child."""
     found = read_unsubscribe_token(token)
-    child = found and db.session.get(Child, found[0])
-    return (child, found[1]) if child is not None else (None, None)
+    membership = found and active_membership(found[1], found[0])
+    return (db.session.get(Child, found[0]), found[1]) if membership else (None, None)
 
 
 @blp.route("/reminders/unsubscribe/<token>", methods=["GET"])
