@@ -2,6 +2,7 @@
 `flask users set-password`."""
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -104,6 +105,7 @@ def _register_data_commands(app: Flask) -> None:
         from backend.database import begin_snapshot
         from backend.extensions import db
         from backend.privacy.portability import export_json
+        from backend.private_files import write_private
 
         begin_snapshot()
         user = _account(email)
@@ -112,8 +114,7 @@ def _register_data_commands(app: Flask) -> None:
         if out is None:
             click.echo(text, nl=False)
             return
-        with open(out, "w", encoding="utf-8") as file:
-            file.write(text)
+        write_private(Path(out), text.encode())  # a family's health data: the operator's eyes only
         click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
 
     @data.command("import")

@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from backend.private_files import private_folder, write_private
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("MYODIARY_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
@@ -34,9 +36,7 @@ def load_or_create_secret_key(instance_dir: Path) -> str:
     """Read the key kept in instance/, writing a new random one on first run."""
     path = instance_dir / "secret_key"
     if not path.exists():
-        instance_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(private_folder(instance_dir) / "secret_key", secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
+from pathlib import Path
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
 
 from backend.extensions import db
+from backend.private_files import create_private
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _writing: ContextVar[bool] = ContextVar("myodiary_writing", default=False)
@@ -29,6 +31,8 @@ _READING_FIRST = "myodiary_reading_first"
 def configure_engine(engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    if engine.url.database and engine.url.database != ":memory:":
+        create_private(Path(engine.url.database))  # else sqlite3 creates it readable by all (umask 022)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
 

@@ -1,10 +1,14 @@
 """Configuration from the environment, with safe defaults."""
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from flask_migrate import upgrade
 
 from backend import create_app
 from backend.config import ConfigError, database_url
+from backend.extensions import db
 from tests.helpers import PASSWORD, config_for
 
 
@@ -48,3 +52,49 @@ def test_token_lifetime_is_configurable(client, api):
     response = client.post("/api/v1/tokens", json={"email": account.email, "password": PASSWORD})
     lifetime = datetime.fromisoformat(response.json["expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)
+
+
+def mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_instance_folder_the_sqlite_file_and_the_key_are_private_to_the_service(tmp_path):
+    previous = os.umask(0o022)  # a laptop's usual umask
+    try:
+        instance = tmp_path / "instance"
+        app = create_app(config_for(f"sqlite:///{instance / 'diary.sqlite3'}", SECRET_KEY=None,
+                                    INSTANCE_DIR=str(instance)))
+        with app.app_context():
+            upgrade()
+            with db.engine.connect() as open_connection:  # the WAL files exist while a connection is open
+                open_connection.exec_driver_sql("SELECT 1")
+                files = {path.name: mode(path) for path in instance.iterdir()}
+            db.engine.dispose()
+    finally:
+        os.umask(previous)
+    assert mode(instance) == 0o700
+    assert files == dict.fromkeys(("secret_key", "diary.sqlite3", "diary.sqlite3-wal", "diary.sqlite3-shm"), 0o600)
+
+
+def test_emails_written_as_files_are_private(app, tmp_path):
+    from backend.reminders.mail import Envelope, FileMailer
+
+    previous = os.umask(0o022)
+    try:
+        with FileMailer(tmp_path / "outbox") as mailer:
+            path = mailer.send(Envelope("a@example.org", ("b@example.org",), b"Subject: x\r\n\r\nbody"), "r1")
+    finally:
+        os.umask(previous)
+    assert mode(tmp_path / "outbox") == 0o700 and mode(Path(path)) == 0o600
+
+
+def test_a_family_document_written_to_a_file_is_private(app, api, tmp_path):
+    owner = api.register()
+    out = tmp_path / "family.json"
+    previous = os.umask(0o022)
+    try:
+        result = app.test_cli_runner().invoke(args=["data", "export", "--email", owner.email, "--out", str(out)])
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert mode(out) == 0o600 and owner.email in out.read_text()

@@ -10,6 +10,8 @@ from email.message import Message
 from io import BytesIO
 from pathlib import Path
 
+from backend.private_files import private_folder, write_private
+
 log = logging.getLogger(__name__)
 
 
@@ -79,7 +81,7 @@ class FileMailer:
         self.folder = folder
 
     def __enter__(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -87,7 +89,7 @@ class FileMailer:
 
     def send(self, envelope: Envelope, name: str) -> str:
         path = self.folder / f"{name}.eml"
-        path.write_bytes(envelope.data)
+        write_private(path, envelope.data)
         log.info("reminder written to %s", path)
         return str(path)
 
