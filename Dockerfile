@@ -28,7 +28,7 @@ COPY migrations ./migrations
 # Versions are pinned by constraints.txt (the lock file).
 # hadolint ignore=DL3013
 RUN pip install --constraint constraints.txt --editable . \
-    && mkdir -p instance && chown myodiary:myodiary instance
+    && mkdir -p -m 700 instance && chown myodiary:myodiary instance
 
 USER 10001:10001
 EXPOSE 8000
