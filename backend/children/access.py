@@ -1,7 +1,8 @@
 """Who may see and change a child: members of its care team, by role.
 
-A child the caller is not an active member of answers 404, as if it did not exist. Every read of a
-child by one of its clinicians is noted for the audit log (backend.clinic.audit).
+A child the caller is not an active member of answers 404, as if it did not exist. `child_for` still
+notes a read of its child by one of its clinicians for the audit log (backend.clinic.audit); lists of
+children note theirs where they are served.
 """
 from flask_smorest import abort
 from sqlalchemy import bindparam, select

@@ -8,6 +8,7 @@ from backend.blueprints import Blueprint
 from backend.children.access import OWN, READ, WRITE, child_for, visible_children
 from backend.children.models import Child
 from backend.children.schemas import ChildSchema, child_patch_schema
+from backend.clinic import audit
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.trends.freshness import ensure_fresh
@@ -41,9 +42,12 @@ def create_child(data):
 @blp.response(200, ChildPageSchema)
 def list_children(page_args):
     """The children of the user's care teams, each with its fresh summary"""
-    children = visible_children(current_user().id).options(selectinload(Child.summary))
+    user = current_user()
+    children = visible_children(user.id).options(selectinload(Child.summary))
     page = paginate(children, Child.created_at, Child.id, page_args)
-    ensure_fresh(db.session, [child.id for child in page["items"]])
+    listed = [child.id for child in page["items"]]
+    ensure_fresh(db.session, listed)
+    audit.note_clinician_views(user, listed)
     return page
 
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from backend.children.access import READ, child_for
 from backend.children.models import CONDITIONS
-from backend.clinic import notes
+from backend.clinic import audit, notes
 from backend.clinic.models import EEG_RESULTS
 from backend.clinic.schemas import NoteBodySchema
 from backend.dashboard import auth, labels, patient, patients
@@ -89,6 +89,7 @@ def patients_list():
     filter_name = filter_name if filter_name in patients.FILTERS else "all"
     condition = request.args.get("condition") or None
     rows = patients.patient_rows(g.current_user, filter_name, condition)
+    audit.note_clinician_views(g.current_user, [row.child.id for row in rows])
     return render_template("dashboard/patients.html", rows=rows, filters=patients.FILTERS, filter_name=filter_name,
                            conditions=CONDITIONS, condition=condition)
 

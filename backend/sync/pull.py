@@ -48,20 +48,36 @@ class ChildPlan:
     new: set[str] = field(default_factory=set)
     known: set[str] = field(default_factory=set)
     gone: dict[str, int] = field(default_factory=dict)  # child id -> the version at which the user lost it
+    as_clinician: set[str] = field(default_factory=set)  # new and known children the user reads as a clinician
 
 
-def pull_changes(user_id: str, phone: Phone) -> dict:
+@dataclass
+class Pulled:
+    body: dict  # the response: changes and timestamp
+    read_as_clinician: set[str]  # children whose data reached one of their clinicians: for the audit log
+
+
+def pull_changes(user_id: str, phone: Phone) -> Pulled:
     """Every write takes the next version, and a purged child's tombstone carries the version at which the
     member lost it, so when the counter still stands at the phone's `last_pulled_at` nothing can have
     changed for it: the empty pull, the commonest, ends after the memberships."""
     changes = {table: {"created": [], "updated": [], "deleted": []} for table in TABLES}
     plan, timestamp = _plan_children(user_id, phone, changes["children"])
-    if timestamp == phone.last_pulled_at:
-        return {"changes": changes, "timestamp": timestamp}  # no write since: nothing more to read (below)
-    for table, model in DIARY_MODELS.items():
-        _add_diary_rows(changes[table], model, table, plan, phone)
-    add_purged_deletions(changes, user_id, phone.last_pulled_at)  # children purged since
-    return {"changes": changes, "timestamp": timestamp}
+    if timestamp != phone.last_pulled_at:  # else no write since: nothing more to read (the docstring)
+        for table, model in DIARY_MODELS.items():
+            _add_diary_rows(changes[table], model, table, plan, phone)
+        add_purged_deletions(changes, user_id, phone.last_pulled_at)  # children purged since
+    return Pulled({"changes": changes, "timestamp": timestamp}, _read_as_clinician(changes, plan))
+
+
+def _read_as_clinician(changes: dict, plan: ChildPlan) -> set[str]:
+    """The children of `plan.as_clinician` with a record in created or updated (ids in deleted are no data)."""
+    if not plan.as_clinician:
+        return set()
+    read = {raw["id"] for kind in ("created", "updated") for raw in changes["children"][kind]}
+    read.update(raw["child_id"] for table in DIARY_MODELS for kind in ("created", "updated")
+                for raw in changes[table][kind])
+    return read & plan.as_clinician
 
 
 def _active_at(membership: Membership, version: int) -> bool:
@@ -101,6 +117,8 @@ def _plan_children(user_id: str, phone: Phone, child_changes: dict) -> tuple[Chi
         had = _had_child(membership, child, phone)
         if membership.revoked_at is None and child.deleted_at is None:
             (plan.known if had else plan.new).add(child.id)
+            if membership.role == "clinician":
+                plan.as_clinician.add(child.id)
             _add_child(child_changes, child, had, phone)
         elif had:
             plan.gone[child.id] = _lost_at(membership, child)

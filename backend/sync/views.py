@@ -6,6 +6,7 @@ from flask import current_app
 
 from backend.accounts.tokens import authenticate, current_user, login_required
 from backend.blueprints import Blueprint
+from backend.clinic import audit
 from backend.database import begin_snapshot
 from backend.extensions import db
 from backend.sync.pull import Phone, pull_changes
@@ -32,10 +33,12 @@ def snapshot_then_login(view):
 @blp.alt_response(401, response="UNAUTHORIZED")
 def pull(args):
     """Pull every change since last_pulled_at, with the timestamp to send next time"""
-    result = pull_changes(current_user().id, Phone(args["last_pulled_at"], args["device_id"]))
+    user_id = current_user().id
+    pulled = pull_changes(user_id, Phone(args["last_pulled_at"], args["device_id"]))
     db.session.commit()  # ends the snapshot; a ROLLBACK would also drop psycopg's prepared statements
+    audit.note_views(user_id, pulled.read_as_clinician)
     # orjson: a first pull is thousands of rows, which the standard library encodes about ten times slower
-    return current_app.response_class(orjson.dumps(result), mimetype="application/json")
+    return current_app.response_class(orjson.dumps(pulled.body), mimetype="application/json")
 
 
 @blp.route("/sync", methods=["POST"])
