@@ -3,6 +3,11 @@
 Order of checks: the records' shapes and values (422), the caller's right to write each child
 (403), instants against the child's birth date (422), records changed on the server since the
 phone's last pull by someone else (409). Only then is anything written, in the one transaction.
+
+Ids are global: a record the push names may belong to a child the caller is no member of. Such a
+record is not loaded as theirs; its id is only known to be taken. Deleting it is deleting an unknown
+id (nothing happens), writing it is refused with the 403 a record for a child they may not write
+gets, and no answer names its child.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ from backend.versioning import claim_version
 
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
 DIARY_TABLES = ("episodes", "sleep_sessions")
+RECORD_ID_TAKEN = "This id is taken; choose another."
 
 
 @dataclass
@@ -36,7 +42,8 @@ class TableBatch:
 @dataclass
 class Batch:
     tables: dict[str, TableBatch]
-    existing: dict[str, dict] = field(default_factory=dict)  # table -> id -> stored row
+    existing: dict[str, dict] = field(default_factory=dict)  # table -> id -> stored row of the caller's
+    taken: dict[str, set[str]] = field(default_factory=dict)  # table -> ids of rows of others' children
     children: dict[str, Child] = field(default_factory=dict)  # every child the push touches
 
     def ids(self, table: str) -> list[str]:
@@ -49,8 +56,9 @@ def push_changes(user: User, changes: dict, phone: Phone) -> None:
         abort(403, message="Clinicians read the diary; only caregivers push changes.")
     version = claim_version()
     _drop_purged(batch)
-    _load_existing(batch)
-    writable, tombstoned = _check_access(user, batch)
+    memberships = _memberships(user)
+    _load_existing(batch, memberships)
+    writable, tombstoned = _check_access(batch, memberships)
     _drop_records_of_deleted_children(batch, tombstoned)
     _check_instants(batch)
     _check_conflicts(batch, phone)
@@ -121,17 +129,26 @@ def _drop_purged(batch: Batch) -> None:
 
 # ---- 403: who may write which child ----------------------------------------------------------
 
-def _load_existing(batch: Batch) -> None:
-    """The stored rows the push names, and every child its diary records point to."""
+def _memberships(user: User) -> dict[str, Membership]:
+    return {m.child_id: m for m in db.session.scalars(select(Membership).where(
+        Membership.user_id == user.id, Membership.revoked_at.is_(None)))}
+
+
+def _load_existing(batch: Batch, memberships: dict) -> None:
+    """The stored rows the push names, and every child its diary records point to; rows of children the
+    caller is no member of go into `taken` only."""
     for table in DIARY_TABLES:
-        batch.existing[table] = _rows_by_id(MODELS[table], batch.ids(table))
+        rows = _rows_by_id(MODELS[table], batch.ids(table))
+        batch.existing[table] = {rid: row for rid, row in rows.items() if row.child_id in memberships}
+        batch.taken[table] = set(rows) - set(batch.existing[table])
     child_ids = set(batch.ids("children"))
     for table in DIARY_TABLES:
         child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
         child_ids.update(row.child_id for row in batch.existing[table].values())
     batch.children = _rows_by_id(Child, list(child_ids))
-    batch.existing["children"] = {cid: row for cid, row in batch.children.items()
-                                  if cid in set(batch.ids("children"))}
+    named = set(batch.ids("children")) & set(batch.children)
+    batch.existing["children"] = {cid: batch.children[cid] for cid in named if cid in memberships}
+    batch.taken["children"] = named - set(batch.existing["children"])
 
 
 def _rows_by_id(model, ids: list[str]) -> dict:
@@ -148,10 +165,8 @@ def _rows_by_id(model, ids: list[str]) -> dict:
     return found
 
 
-def _check_access(user: User, batch: Batch) -> tuple[set[str], set[str]]:
+def _check_access(batch: Batch, memberships: dict) -> tuple[set[str], set[str]]:
     """Children the user may write in this push, and deleted children whose records are dropped."""
-    memberships = {m.child_id: m for m in db.session.scalars(select(Membership).where(
-        Membership.user_id == user.id, Membership.revoked_at.is_(None)))}
     writers = {child_id for child_id, m in memberships.items() if m.can_write}
     existing_children = batch.existing["children"]
     tombstoned = {cid for cid, child in batch.children.items()
@@ -159,7 +174,7 @@ def _check_access(user: User, batch: Batch) -> tuple[set[str], set[str]]:
     new_children = set(batch.tables["children"].upserts) - set(batch.children)
     writable = (writers - tombstoned) | new_children
     denied: dict = {}
-    for child_id in set(batch.tables["children"].upserts) & set(existing_children):
+    for child_id in set(batch.tables["children"].upserts) & set(batch.children):
         if child_id not in writers:
             denied.setdefault("children", {})[child_id] = ["You may not change this child."]
     for child_id in batch.tables["children"].deleted:
@@ -167,9 +182,8 @@ def _check_access(user: User, batch: Batch) -> tuple[set[str], set[str]]:
         if child is not None and child.deleted_at is None and _role(memberships, child_id) != "owner":
             denied.setdefault("children", {})[child_id] = ["Only the child's owner may delete it."]
     for table in DIARY_TABLES:
-        for record_id, child_id in _children_touched(batch, table):
-            if child_id not in writable and child_id not in tombstoned:
-                denied.setdefault(table, {})[record_id] = [f"You may not write child {child_id}."]
+        for record_id, problem in _write_problems(batch, table, writable, tombstoned):
+            denied.setdefault(table, {})[record_id] = [problem]
     if denied:
         abort(403, message="This push writes children you may not write; nothing was stored.",
               errors=denied)
@@ -181,15 +195,25 @@ def _role(memberships: dict, child_id: str) -> str | None:
     return membership.role if membership else None
 
 
-def _children_touched(batch: Batch, table: str) -> Iterable[tuple[str, str]]:
-    existing = batch.existing[table]
+def _write_problems(batch: Batch, table: str, writable: set[str],
+                    tombstoned: set[str]) -> Iterable[tuple[str, str]]:
+    """(record id, why not) for each record the push may not write. The child the phone names comes
+    first, so that a record whose id another family's child holds answers as a new record would; where
+    the id alone stops it, the answer names no child. Records of a deleted child are dropped, whatever
+    their ids."""
+    existing, taken, allowed = batch.existing[table], batch.taken[table], writable | tombstoned
     for record_id, values in batch.tables[table].upserts.items():
-        yield record_id, values["child_id"]
-        if record_id in existing:
-            yield record_id, existing[record_id].child_id
+        stored = existing.get(record_id)
+        if values["child_id"] not in allowed:
+            yield record_id, f"You may not write child {values['child_id']}."
+        elif record_id in taken and values["child_id"] not in tombstoned:
+            yield record_id, RECORD_ID_TAKEN
+        elif stored is not None and stored.child_id not in allowed:
+            yield record_id, f"You may not write child {stored.child_id}."
     for record_id in batch.tables[table].deleted:
-        if record_id in existing:
-            yield record_id, existing[record_id].child_id
+        stored = existing.get(record_id)
+        if stored is not None and stored.child_id not in allowed:
+            yield record_id, f"You may not write child {stored.child_id}."
 
 
 def _drop_records_of_deleted_children(batch: Batch, tombstoned: set[str]) -> None:
