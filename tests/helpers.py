@@ -1,7 +1,7 @@
 """HTTP helpers shared by the tests: accounts, children, care teams, the error shape."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from backend.config import Config
 from backend.extensions import db
@@ -113,3 +113,20 @@ def sleep_body(**fields) -> dict:
     body = {"started_at": "2026-11-27T19:30:00+01:00", "ended_at": "2026-11-28T06:30:00+01:00",
             "kind": "night", "watched": True}
     return {**body, **fields}
+
+
+def statements_of(app, send) -> list[str]:
+    """The SQL statements (whitespace folded) that `send()` makes the server run."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen

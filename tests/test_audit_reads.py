@@ -4,11 +4,9 @@ One row per child per request, written after a successful response; never for a 
 Security review, issue 17, finding 4.
 """
 import pytest
-from sqlalchemy import event
 
-from backend.extensions import db
 from tests.dashboard_helpers import Browser
-from tests.helpers import episode_body
+from tests.helpers import episode_body, statements_of
 from tests.sync_helpers import Phone
 
 
@@ -42,20 +40,7 @@ def signed_in(app, account) -> Browser:
 
 def insert_statements(app, send) -> list[str]:
     """The INSERT statements into access_events that `send` makes the server run."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, *args):
-        if "INSERT INTO access_events" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        send()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return seen
+    return [statement for statement in statements_of(app, send) if "INSERT INTO access_events" in statement]
 
 
 def test_a_clinicians_pull_logs_each_child_whose_data_it_received(client, family, children):

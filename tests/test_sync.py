@@ -2,10 +2,8 @@
 import json
 
 import pytest
-from sqlalchemy import event
 
-from backend.extensions import db
-from tests.helpers import assert_error, episode_body, run_sql
+from tests.helpers import assert_error, episode_body, run_sql, statements_of
 from tests.sync_helpers import NIGHT_MS, Phone, changes, ids, raw_child, raw_episode, raw_sleep
 
 
@@ -60,22 +58,6 @@ def test_a_pull_after_no_write_anywhere_reads_no_diary_table_and_after_anyones_w
 
 def assert_empty(pulled: dict) -> None:
     assert all(not any(lists.values()) for lists in pulled.values()), pulled
-
-
-def statements_of(app, send) -> list[str]:
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        send()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return seen
 
 
 @pytest.mark.parametrize("query", [{}, {"last_pulled_at": ""}, {"last_pulled_at": "undefined"}])
