@@ -82,13 +82,14 @@ def purge_children(child_ids: list[str]) -> None:
 
 def _keep_tombstones(child_ids: list[str]) -> None:
     """Ids for phones that still hold the children: who held them until which version, and the diary ids."""
-    rows = db.session.execute(select(Membership.child_id, Membership.user_id, Membership.revoked_version,
-                                     Child.version).join(Child, Child.id == Membership.child_id)
-                              .join(User, User.id == Membership.user_id)
+    rows = db.session.execute(select(Membership.child_id, Membership.user_id, Membership.revoked_at,
+                                     Membership.revoked_version, Child.version)
+                              .join(Child, Child.id == Membership.child_id).join(User, User.id == Membership.user_id)
                               .where(Membership.child_id.in_(child_ids), User.deleted_at.is_(None))).all()
+    # A member added again keeps the version of its old removal: it lost the child with the deletion.
     claims = [{"child_id": child_id, "user_id": user_id, "purged_at": utcnow(),
-               "lost_version": min(revoked, deleted) if revoked is not None else deleted}
-              for child_id, user_id, revoked, deleted in rows]
+               "lost_version": min(revoked, deleted) if revoked_at is not None else deleted}
+              for child_id, user_id, revoked_at, revoked, deleted in rows]
     if claims:
         db.session.execute(insert(PurgedChild), claims)
     for table, model in DIARY.items():
