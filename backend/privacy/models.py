@@ -3,7 +3,8 @@
 A purged child has no rows left, yet a phone offline for the whole retention period may still hold
 it. Phones learn of deletions only through a pull's `deleted` lists (SYNC_SCHEMA.md), so the purge
 keeps ids (never content): which members may still hold the child, from which version on they lost
-it, and the ids of its diary records.
+it, and the ids of its diary records with the version and the phone that made them, so that a pull
+lists only those the phone may hold (backend.privacy.tombstones).
 """
 from datetime import datetime
 
@@ -26,10 +27,12 @@ class PurgedChild(db.Model):
 
 
 class PurgedEntry(db.Model):
-    """The id of a purged child's episode or sleep session."""
+    """The id of a purged child's episode or sleep session, and what tells which phones may hold it."""
 
     __tablename__ = "purged_entries"
 
     table_name: Mapped[str] = mapped_column(String(16), primary_key=True)  # episodes, sleep_sessions
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     child_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_version: Mapped[int | None] = mapped_column(BigInteger)  # None: purged before it was kept
+    created_by_device: Mapped[str | None] = mapped_column(String(64))

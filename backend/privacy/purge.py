@@ -81,7 +81,8 @@ def purge_children(child_ids: list[str]) -> None:
 
 
 def _keep_tombstones(child_ids: list[str]) -> None:
-    """Ids for phones that still hold the children: who held them until which version, and the diary ids."""
+    """Ids for phones that still hold the children: who held them until which version, and the diary ids with
+    the version and the phone that made them (what tells the pull which phones may hold them)."""
     rows = db.session.execute(select(Membership.child_id, Membership.user_id, Membership.revoked_at,
                                      Membership.revoked_version, Child.version)
                               .join(Child, Child.id == Membership.child_id).join(User, User.id == Membership.user_id)
@@ -93,8 +94,9 @@ def _keep_tombstones(child_ids: list[str]) -> None:
     if claims:
         db.session.execute(insert(PurgedChild), claims)
     for table, model in DIARY.items():
-        entries = [{"table_name": table, "id": entry_id, "child_id": child_id} for entry_id, child_id in
-                   db.session.execute(select(model.id, model.child_id).where(model.child_id.in_(child_ids)))]
+        entries = [{"table_name": table, **row._asdict()} for row in db.session.execute(select(
+            model.id, model.child_id, model.created_version, model.created_by_device).where(
+            model.child_id.in_(child_ids)))]
         if entries:
             db.session.execute(insert(PurgedEntry), entries)
 
