@@ -1,28 +1,46 @@
-"""The pull's view of purged children: ids a phone may still hold, to list in `deleted`."""
+"""The pull's view of purged children: ids a phone may still hold, to list in `deleted`.
+
+The rule is the pull's for a lost child that is not purged yet (backend.sync.pull): the child goes
+to a member whose phone last pulled before the member lost it, with the ids of its records that
+phone may hold (there at its last pull or made on it, and made before the loss), so a removed member
+learns nothing logged after the removal.
+
+Entries purged before their version was kept (created_version NULL) are listed as they were, to
+every such phone. Nothing else can tell a phone offline through the whole retention period that they
+are gone (a push drops them without a word), and their set is closed: it cannot grow after the
+migration that added the column.
+"""
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 
+if TYPE_CHECKING:
+    from backend.sync.pull import Phone
 
-def purged_deletions(user_id: str, last_pulled_at: int | None) -> dict[str, list[str]]:
-    """Purged children the user lost after the phone's last pull, and their diaries' ids, by table."""
-    if last_pulled_at is None:
+
+def purged_deletions(user_id: str, phone: "Phone") -> dict[str, list[str]]:
+    """Purged children the user lost after the phone's last pull, and their diaries' ids it may hold, by table."""
+    if phone.last_pulled_at is None:
         return {}
-    child_ids = list(db.session.scalars(select(PurgedChild.child_id).where(
-        PurgedChild.user_id == user_id, PurgedChild.lost_version > last_pulled_at).order_by(PurgedChild.child_id)))
-    if not child_ids:
+    lost = dict(db.session.execute(select(PurgedChild.child_id, PurgedChild.lost_version).where(
+        PurgedChild.user_id == user_id, PurgedChild.lost_version > phone.last_pulled_at)).all())
+    if not lost:
         return {}
-    found: dict[str, list[str]] = {"children": child_ids}
-    for table, entry_id in db.session.execute(select(PurgedEntry.table_name, PurgedEntry.id).where(
-            PurgedEntry.child_id.in_(child_ids)).order_by(PurgedEntry.table_name, PurgedEntry.id)):
-        found.setdefault(table, []).append(entry_id)
+    found: dict[str, list[str]] = {"children": sorted(lost)}
+    entries = select(PurgedEntry.table_name, PurgedEntry.id, PurgedEntry.child_id, PurgedEntry.created_version,
+                     PurgedEntry.created_by_device).where(PurgedEntry.child_id.in_(list(lost)))
+    for entry in db.session.execute(entries.order_by(PurgedEntry.table_name, PurgedEntry.id)):
+        if entry.created_version is None or phone.may_hold(entry, lost[entry.child_id]):
+            found.setdefault(entry.table_name, []).append(entry.id)
     return found
 
 
-def add_purged_deletions(changes: dict, user_id: str, last_pulled_at: int | None) -> None:
+def add_purged_deletions(changes: dict, user_id: str, phone: "Phone") -> None:
     """Extend a pull's `deleted` lists; an id already listed (an id used again since) is not repeated."""
-    for table, ids in purged_deletions(user_id, last_pulled_at).items():
+    for table, ids in purged_deletions(user_id, phone).items():
         lists = changes[table]
         listed = {*lists["deleted"], *(raw["id"] for kind in ("created", "updated") for raw in lists[kind])}
         lists["deleted"].extend(record_id for record_id in ids if record_id not in listed)

@@ -66,7 +66,7 @@ def pull_changes(user_id: str, phone: Phone) -> Pulled:
     if timestamp != phone.last_pulled_at:  # else no write since: nothing more to read (the docstring)
         for table, model in DIARY_MODELS.items():
             _add_diary_rows(changes[table], model, table, plan, phone)
-        add_purged_deletions(changes, user_id, phone.last_pulled_at)  # children purged since
+        add_purged_deletions(changes, user_id, phone)  # children purged since
     return Pulled({"changes": changes, "timestamp": timestamp}, _read_as_clinician(changes, plan))
 
 
