@@ -1,7 +1,10 @@
 """The Blueprint every API module uses: flask-smorest's, reading any body as JSON."""
 import flask_smorest
+from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser
+
+from backend.validation import lone_surrogate_errors
 
 
 class JsonBodyParser(FlaskParser):
@@ -10,6 +13,13 @@ class JsonBodyParser(FlaskParser):
     WatermelonDB's sync client posts JSON without a Content-Type, and a form-encoded or plain
     body should get a clear 400 rather than a list of "missing" fields.
     """
+
+    def load_json(self, req, schema):
+        """A lone surrogate in any string is a 422 naming where, before a schema hands it on (backend.validation)."""
+        body = super().load_json(req, schema)
+        if errors := lone_surrogate_errors(req.get_data(cache=True), body, getattr(schema, "name_place", None)):
+            raise ValidationError(errors)
+        return body
 
     def _raw_load_json(self, req):
         data = req.get_data(cache=True)

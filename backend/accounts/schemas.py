@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.accounts.models import INVITE_ROLES, MEMBER_ROLES, USER_ROLES
-from backend.validation import validate_name
+from backend.validation import validate_name, validate_unicode
 
 PASSWORD_LENGTH = validate.Length(min=8, max=256)
 
@@ -18,7 +18,7 @@ class LowerEmail(fields.Email):
 class UserSchema(ma.Schema):
     id = fields.String(dump_only=True)
     email = LowerEmail(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    password = fields.String(required=True, load_only=True, validate=[PASSWORD_LENGTH, validate_unicode])
     name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_name])
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     created_at = fields.AwareDateTime(dump_only=True)
@@ -26,7 +26,7 @@ class UserSchema(ma.Schema):
 
 class SignInSchema(ma.Schema):
     email = LowerEmail(required=True)
-    password = fields.String(required=True, load_only=True)
+    password = fields.String(required=True, load_only=True, validate=validate_unicode)
 
 
 class TokenSchema(ma.Schema):

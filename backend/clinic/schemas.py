@@ -3,13 +3,14 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.clinic.models import EEG_RESULTS
-from backend.validation import validate_name
+from backend.validation import validate_filled, validate_text
 
 NOTE_MAX_CHARS = 5000
 
 
 class NoteBodySchema(ma.Schema):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=NOTE_MAX_CHARS), validate_name])
+    text = fields.String(required=True,
+                         validate=[validate.Length(min=1, max=NOTE_MAX_CHARS), validate_text, validate_filled])
     eeg = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EEG_RESULTS), metadata={
         "description": "an EEG result recorded with this note; `abnormal` raises a red flag"})
 

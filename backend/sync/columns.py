@@ -14,7 +14,7 @@ from typing import Any
 from backend.children.models import CONDITIONS, SEXES
 from backend.children.rules import birth_date_problem
 from backend.diary import vocabulary as v
-from backend.validation import CLIENT_ID, CONTROL_CHARACTERS_MESSAGE, has_control_characters, known_timezones
+from backend.validation import CLIENT_ID, known_timezones, name_problem, text_problem
 
 
 class Invalid(ValueError):
@@ -58,16 +58,22 @@ def number(low: float, high: float) -> Callable[[Any], float]:
     return decode
 
 
-def text(max_length: int, min_length: int = 0) -> Callable[[Any], str]:
+def text(max_length: int, min_length: int = 0, problem=text_problem) -> Callable[[Any], str]:
+    """Free text; `problem` (one of backend.validation's) says which characters it refuses."""
     def decode(raw) -> str:
         if not isinstance(raw, str):
             raise Invalid("Must be a string.")
         if not min_length <= len(raw) <= max_length:
             raise Invalid(f"Must be {min_length} to {max_length} characters.")
-        if has_control_characters(raw):
-            raise Invalid(CONTROL_CHARACTERS_MESSAGE)
+        if message := problem(raw):
+            raise Invalid(message)
         return raw
     return decode
+
+
+def display_name(max_length: int) -> Callable[[Any], str]:
+    """A name: one line (backend.validation.name_problem), 1 to max_length characters."""
+    return text(max_length, min_length=1, problem=name_problem)
 
 
 def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
@@ -161,7 +167,7 @@ SERVER_INSTANT = Column(ignored, to_epoch_ms, optional=True)  # the server keeps
 
 COLUMNS: dict[str, dict[str, Column]] = {
     "children": {
-        "name": Column(text(80, min_length=1)),
+        "name": Column(display_name(80)),
         "birth_date": Column(iso_date, to_iso_date),
         "gestational_weeks": Column(number(22, 44), optional=True),
         "sex": Column(one_of(SEXES), optional=True),

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from backend.validation import validate_client_id
+from backend.validation import Place, escape_lone_surrogates, validate_client_id
 
 A_VERSION = validate.Range(min=0, max=2**63 - 1)  # BIGINT columns: a larger version cannot even be compared
 
@@ -43,6 +43,19 @@ class ChangesSchema(ma.Schema):
     children = fields.Nested(TableChangesSchema)
     episodes = fields.Nested(TableChangesSchema)
     sleep_sessions = fields.Nested(TableChangesSchema)
+
+    @staticmethod
+    def name_place(place: Place, changes) -> Place:
+        """A bad string in a record is named as push.py names every bad value: table, record id, column
+        (JsonBodyParser asks, for a lone surrogate, before push.py sees the records)."""
+        match place:
+            case (table, "created" | "updated" as kind, int(index), *column) if column:
+                record = changes[table][kind][index]
+                record_id = record.get("id") if isinstance(record, dict) else None
+                return table, escape_lone_surrogates(record_id) if isinstance(record_id, str) else str(index), *column
+            case (table, "deleted", int(index)):
+                return table, escape_lone_surrogates(changes[table]["deleted"][index]), "id"
+        return place
 
 
 class PullSchema(ma.Schema):
