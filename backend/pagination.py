@@ -1,23 +1,38 @@
-"""Keyset pagination: every list answers {"items": [...], "next_cursor": str | null}."""
+"""Keyset pagination: every list answers {"items": [...], "next_cursor": str | null}.
+
+A cursor is base64 of the JSON [instant with offset, row id] of the last row of the page before.
+`decode_cursor` is the one decoder: a cursor it did not make (naive or out-of-range instant, an id
+no row can have, JSON nested deep, not base64) is a 422 naming `cursor`, never a query.
+"""
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import marshmallow as ma
-from flask_smorest import abort
 from sqlalchemy import and_, or_
 
 from backend.extensions import db
+from backend.validation import CLIENT_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+CURSOR_MAX_CHARS = 256  # the server's are about 140: an instant and an id of at most 64 characters
+NOT_A_CURSOR = "Not a valid cursor: send next_cursor of the previous page as it came."
+
+
+class Cursor(ma.fields.String):
+    """next_cursor of the previous page, loaded as (instant in UTC, row id); empty is the first page."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[datetime, str] | None:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return decode_cursor(text) if text else None
 
 
 class PageArgsSchema(ma.Schema):
     limit = ma.fields.Integer(load_default=DEFAULT_LIMIT,
                               validate=ma.validate.Range(min=1, max=MAX_LIMIT))
-    cursor = ma.fields.String(metadata={"description": "next_cursor of the previous page"})
+    cursor = Cursor(metadata={"description": "next_cursor of the previous page"})
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -34,19 +49,25 @@ def encode_cursor(key: datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (instant, row id) an encode_cursor made, or a ValidationError."""
+    if len(cursor) > CURSOR_MAX_CHARS:
+        raise ma.ValidationError(NOT_A_CURSOR)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()  # strict UTF-8: no surrogates
         key, row_id = json.loads(raw)
-        return datetime.fromisoformat(key), str(row_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        abort(422, errors={"cursor": ["Not a valid cursor."]})
+        instant = datetime.fromisoformat(key)
+        if instant.tzinfo is None or not CLIENT_ID.fullmatch(row_id):
+            raise ValueError("naive instant or not an id")
+        return instant.astimezone(UTC), row_id
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
+        raise ma.ValidationError(NOT_A_CURSOR) from None
 
 
 def paginate(stmt, key_column, id_column, page_args: dict, newest_first: bool = False) -> dict:
-    """Run stmt ordered by (key_column, id_column) from the cursor on."""
+    """Run stmt ordered by (key_column, id_column) from the cursor (PageArgsSchema's, decoded) on."""
     limit = page_args["limit"]
     if cursor := page_args.get("cursor"):
-        key, row_id = decode_cursor(cursor)
+        key, row_id = cursor
         stmt = stmt.where(_after(key_column, id_column, key, row_id, newest_first))
     order = (key_column.desc(), id_column.desc()) if newest_first else (key_column, id_column)
     rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()

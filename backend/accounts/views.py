@@ -9,6 +9,7 @@ from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
 from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token, user_for_credentials
 from backend.blueprints import Blueprint
 from backend.extensions import db, limiter
+from backend.validation import escape_lone_surrogates
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
 
@@ -18,9 +19,13 @@ def _signin_failed(response) -> bool:
 
 
 def _signin_account_key() -> str:
-    body = request.get_json(silent=True, force=True)
+    """The email the body names, read before the view (a body the parser will refuse counts as no email)."""
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested thousands deep: the parser answers 400
+        body = None
     email = body.get("email") if isinstance(body, dict) else None
-    return f"account:{str(email).strip().lower()}"
+    return f"account:{escape_lone_surrogates(str(email).strip().lower())}"  # a lone surrogate would break a Redis key
 
 
 def _limit(config_key: str):

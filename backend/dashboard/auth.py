@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from backend.accounts.models import User
 from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials, valid_token
 from backend.extensions import db
+from backend.validation import is_one_line
 
 SESSION_KEY = "dashboard_token"
 
@@ -66,8 +67,9 @@ def check_csrf() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if not target:
+    """Only a path on this site, and one line (a line break would split the Location header): never an
+    open redirect, never a 500."""
+    if not target or not is_one_line(target):
         return url_for("dashboard.patients_list")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/dashboard"):
