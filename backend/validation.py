@@ -13,9 +13,10 @@ import re
 import unicodedata
 import zoneinfo
 from collections.abc import Callable
+from datetime import UTC
 from functools import cache
 
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError, fields, validate
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -40,6 +41,16 @@ def validate_timezone(value: str) -> None:
 
 
 validate_client_id = WholeMatch(CLIENT_ID, error="Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+
+
+class Instant(fields.AwareDateTime):
+    """An ISO instant with its offset, kept in UTC (as stored, and as every response gives it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        except OverflowError as error:  # year 1 with a positive offset, year 9999 with a negative one
+            raise ValidationError("Not a time the calendar can hold in UTC.") from error
 
 
 # ---- text ---------------------------------------------------------------------------------------

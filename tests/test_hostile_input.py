@@ -226,3 +226,21 @@ def test_a_dashboard_sign_in_with_a_line_break_in_next_opens_the_list(client, fa
                                                      "next": next_path})
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")
     assert "X-Injected" not in response.headers
+
+
+EDGES_OF_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00"]
+
+
+@pytest.mark.parametrize("instant", EDGES_OF_TIME)
+def test_instants_at_the_edges_of_time_are_422_naming_the_field(client, family, instant):
+    child_id, headers = family["child"]["id"], family["owner"].headers
+    assert_error(client.post(f"/api/v1/children/{child_id}/episodes", json=episode_body(started_at=instant),
+                             headers=headers), 422, "started_at")
+    assert_error(client.post(f"/api/v1/children/{child_id}/sleep-sessions", json=sleep_body(ended_at=instant),
+                             headers=headers), 422, "ended_at")
+    for listing in ("episodes", "sleep-sessions"):
+        for bound in ("from", "to"):
+            response = client.get(f"/api/v1/children/{child_id}/{listing}", query_string={bound: instant},
+                                  headers=headers)
+            assert_error(response, 422, bound)
+    assert episodes_of(client, family) == []

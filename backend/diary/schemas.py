@@ -1,12 +1,11 @@
 """REST bodies of episodes and sleep sessions: ISO instants, real JSON lists."""
 import json
-from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from backend.diary import vocabulary as v
-from backend.validation import validate_client_id, validate_text, validate_timezone
+from backend.validation import Instant, validate_client_id, validate_text, validate_timezone
 
 
 class WordList(fields.List):
@@ -23,13 +22,6 @@ class WordList(fields.List):
         if isinstance(value, list | tuple) and len(value) > self.most:
             raise ValidationError(f"At most {self.most} words.")
         return json.dumps(list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs))))
-
-
-class Instant(fields.AwareDateTime):
-    """An ISO instant with its offset, kept in UTC (as stored, and as every response gives it)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
 
 
 NOTES = [validate.Length(max=v.MAX_NOTES), validate_text]
@@ -84,13 +76,13 @@ class SleepSessionPatchSchema(SleepSessionSchema):
 
 
 class EpisodeFilterSchema(ma.Schema):
-    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "started at or after"})
-    to = fields.AwareDateTime(metadata={"description": "started before"})
+    from_ = Instant(data_key="from", metadata={"description": "started at or after"})
+    to = Instant(metadata={"description": "started before"})
     sleep_state = fields.String(validate=validate.OneOf(v.SLEEP_STATES))
 
 
 class SleepSessionFilterSchema(ma.Schema):
-    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "started at or after"})
-    to = fields.AwareDateTime(metadata={"description": "started before"})
+    from_ = Instant(data_key="from", metadata={"description": "started at or after"})
+    to = Instant(metadata={"description": "started before"})
     kind = fields.String(validate=validate.OneOf(v.SLEEP_KINDS))
     watched = fields.Boolean()
