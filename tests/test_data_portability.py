@@ -159,6 +159,10 @@ def _spoil(document: dict, how: str) -> str:
     if how == "bad episode":
         child["episodes"][3]["sleep_state"] = "dreaming"
         del child["episodes"][5]["started_at"]
+    elif how == "text no form takes":
+        child["name"] = "Mila\nBcc: spy@evil.example"
+        child["episodes"][0]["notes"] = "night\x00time"
+        child["episodes"][1]["started_at"] = "0001-01-01T00:00:00+01:00"
     elif how == "unknown user":
         child["episodes"][0]["logged_by"] = "nobody-we-know"
     elif how == "duplicate outbox row":  # passes the schema; the database's unique key refuses it at the end
@@ -170,6 +174,7 @@ def _spoil(document: dict, how: str) -> str:
     ("not json", "not JSON"), ("wrong format", "not a Myodiary family document"),
     ("version 2", "this server reads version 1"),
     ("bad episode", "children.0.episodes.3.sleep_state"), ("unknown user", "nobody-we-know"),
+    ("text no form takes", "children.0.name"),
     ("duplicate outbox row", "The database refused"),
 ])
 def test_a_bad_file_imports_nothing_and_says_why(app, rich_family, tmp_path, how, says):
@@ -183,6 +188,8 @@ def test_a_bad_file_imports_nothing_and_says_why(app, rich_family, tmp_path, how
     assert says in result.output, result.output
     if how == "bad episode":
         assert "children.0.episodes.5.started_at" in result.output
+    if how == "text no form takes":
+        assert "children.0.episodes.0.notes" in result.output and "children.0.episodes.1.started_at" in result.output
     assert set(table_counts(target).values()) == {0}, "nothing half-written"
     with target.app_context():
         db.engine.dispose()

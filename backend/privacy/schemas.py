@@ -15,15 +15,18 @@ from backend.diary import vocabulary as v
 from backend.diary.schemas import WordList
 from backend.reminders.models import CADENCES, KINDS, STATUSES, WEEKDAYS
 from backend.reminders.schemas import validate_local_time
-from backend.validation import validate_client_id, validate_timezone
+from backend.validation import Instant, validate_client_id, validate_name, validate_text, validate_timezone
 
 FORMAT, VERSION = "myodiary-family", 1
 USER_ID = [validate.Length(min=1, max=36)]
 TEXT_ID = validate.Length(min=1, max=36)
 
 
-def _instant(**kwargs) -> fields.AwareDateTime:
-    return fields.AwareDateTime(required=not kwargs.get("allow_none"), **kwargs)
+NAME = [validate.Length(min=1, max=80), validate_name]  # the same rules as the forms that make them
+
+
+def _instant(**kwargs) -> Instant:
+    return Instant(required=not kwargs.get("allow_none"), **kwargs)
 
 
 def _optional(field_class, *args, **kwargs):
@@ -33,7 +36,7 @@ def _optional(field_class, *args, **kwargs):
 class ExportedAccountSchema(ma.Schema):
     id = fields.String(required=True, validate=USER_ID)
     email = LowerEmail(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.String(required=True, validate=NAME)
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     created_at = _instant()
 
@@ -42,7 +45,7 @@ class ExportedPersonSchema(ma.Schema):
     """Someone else the document names (co-carer, clinician): no email, nothing private."""
 
     id = fields.String(required=True, validate=USER_ID)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.String(required=True, validate=NAME)
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     deleted_at = _instant(allow_none=True, metadata={"description": "set when the account was deleted"})
 
@@ -71,7 +74,7 @@ class ExportedMembershipSchema(ma.Schema):
 class ExportedEntrySchema(ma.Schema):
     id = fields.String(required=True, validate=validate_client_id)
     started_at = _instant()
-    notes = _optional(fields.String, validate=validate.Length(max=v.MAX_NOTES))
+    notes = _optional(fields.String, validate=[validate.Length(max=v.MAX_NOTES), validate_text])
     logged_by = fields.String(required=True, validate=USER_ID)
     created_at = _instant()
     updated_at = _instant()
@@ -101,7 +104,7 @@ class ExportedSleepSessionSchema(ExportedEntrySchema):
 class ExportedNoteSchema(ma.Schema):
     id = fields.String(required=True, validate=TEXT_ID)
     author_id = fields.String(required=True, validate=USER_ID)
-    text = fields.String(required=True, validate=validate.Length(min=1))
+    text = fields.String(required=True, validate=[validate.Length(min=1), validate_text])
     eeg = _optional(fields.String, validate=validate.OneOf(EEG_RESULTS))
     created_at = _instant()
     updated_at = _instant()
@@ -152,7 +155,7 @@ class ExportedAccessEventSchema(ma.Schema):
 
 class ExportedChildSchema(ma.Schema):
     id = fields.String(required=True, validate=validate_client_id)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.String(required=True, validate=NAME)
     birth_date = fields.Date(required=True)
     gestational_weeks = _optional(fields.Float, validate=validate.Range(min=22, max=44))
     sex = _optional(fields.String, validate=validate.OneOf(SEXES))
