@@ -7,7 +7,9 @@ from sqlalchemy import inspect
 
 from backend import create_app
 from backend.extensions import db
-from tests.helpers import config_for
+from tests.helpers import ApiHelper, config_for, run_sql
+
+ONE_LINE_NAMES_PARENT = "a786be3f3b5c"  # the revision before names were made one line
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,3 +42,24 @@ def test_downgrade_to_base_and_back(empty_database_url, tmp_path):
         upgrade()
         assert {"users", "children", "memberships"} <= set(inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+def test_names_stored_before_names_were_one_line_are_made_one_line_and_sent_to_phones(empty_database_url, tmp_path):
+    """Names with line breaks were accepted until issue 17: the migration folds them, and phones pull the change."""
+    app = create_app(config_for(empty_database_url, INSTANCE_DIR=str(tmp_path)))
+    with app.app_context():
+        upgrade(revision=ONE_LINE_NAMES_PARENT)
+        client = app.test_client()
+        api = ApiHelper(client)
+        owner = api.register()
+        child = api.create_child(owner, name="Mila")
+        pulled = client.get("/api/v1/sync", headers=owner.headers).json["timestamp"]
+        run_sql(app, "UPDATE children SET name = :name WHERE id = :id", name="Mila\r\nBcc: x\u2028y\x7f",
+                id=child["id"])
+        run_sql(app, "UPDATE users SET name = :name WHERE id = :id", name="Eve\n\tX-Injected: yes", id=owner.id)
+        upgrade()
+        me = client.get("/api/v1/me", headers=owner.headers).json
+        changed = client.get("/api/v1/sync", query_string={"last_pulled_at": pulled}, headers=owner.headers).json
+        db.engine.dispose()
+    assert me["name"] == "Eve X-Injected: yes"
+    assert [row["name"] for row in changed["changes"]["children"]["updated"]] == ["Mila Bcc: x y"]
