@@ -38,6 +38,17 @@ def team(client, family):
     return {"mum": mum, "dad": dad, "held_since": held_since, "last_pulled_at": dad.last_pulled_at}
 
 
+def assert_dads_phone_told_what_it_may_hold(team, child_id: str, before_purge: dict) -> None:
+    """After the purge, dad's pulls list what his phone may hold, the same ids as the same pulls before it."""
+    dad = team["dad"]
+    pulled = dad.pull(team["last_pulled_at"])
+    assert deleted(pulled) == {"children": {child_id}, "episodes": {"ep-held", "ep-own"},
+                               "sleep_sessions": {"sl-held", "sl-own"}}
+    assert every_id(pulled) == every_id(before_purge[team["last_pulled_at"]])
+    older = dad.pull(team["held_since"])  # a phone that last pulled before "held" was logged
+    assert every_id(older) == {child_id, "ep-own", "sl-own"} == every_id(before_purge[team["held_since"]])
+
+
 def test_a_removed_member_learns_nothing_logged_after_the_removal_once_the_child_is_purged(
         app, client, family, team):
     mum, dad, child_id = team["mum"], team["dad"], family["child"]["id"]
@@ -47,12 +58,7 @@ def test_a_removed_member_learns_nothing_logged_after_the_removal_once_the_child
     before_purge = {last: dad.pull(last) for last in (team["last_pulled_at"], team["held_since"])}
     purge(app, RETENTION_DAYS + 1)
 
-    pulled = dad.pull(team["last_pulled_at"])
-    assert deleted(pulled) == {"children": {child_id}, "episodes": {"ep-held", "ep-own"},
-                               "sleep_sessions": {"sl-held", "sl-own"}}
-    assert every_id(pulled) == every_id(before_purge[team["last_pulled_at"]])
-    older = dad.pull(team["held_since"])  # a phone that last pulled before "held" was logged
-    assert every_id(older) == {child_id, "ep-own", "sl-own"} == every_id(before_purge[team["held_since"]])
+    assert_dads_phone_told_what_it_may_hold(team, child_id, before_purge)
 
 
 def test_a_removed_member_guessing_timestamps_and_device_ids_learns_nothing_after_the_removal_from_the_purged(
@@ -83,12 +89,7 @@ def test_a_member_in_the_team_until_the_purge_still_gets_every_id_its_offline_ph
     before_purge = {last: dad.pull(last) for last in (team["last_pulled_at"], team["held_since"])}
     purge(app, RETENTION_DAYS + 1)
 
-    pulled = dad.pull(team["last_pulled_at"])
-    assert deleted(pulled) == {"children": {child_id}, "episodes": {"ep-held", "ep-own"},
-                               "sleep_sessions": {"sl-held", "sl-own"}}
-    assert every_id(pulled) == every_id(before_purge[team["last_pulled_at"]])
-    older = dad.pull(team["held_since"])
-    assert every_id(older) == {child_id, "ep-own", "sl-own"} == every_id(before_purge[team["held_since"]])
+    assert_dads_phone_told_what_it_may_hold(team, child_id, before_purge)
     mums_offline_phone = Phone(client, family["owner"], "mumphone2").pull(team["held_since"])
     assert every_id(mums_offline_phone) == {child_id}, "nothing was logged on it, nothing there at its last pull"
     assert every_id(dad.pull()) == set(), "told once, never again"
