@@ -10,18 +10,14 @@ every such phone. Nothing else can tell a phone offline through the whole retent
 are gone (a push drops them without a word), and their set is closed: it cannot grow after the
 migration that added the column.
 """
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
-
-if TYPE_CHECKING:
-    from backend.sync.pull import Phone
+from backend.sync.phones import Phone
 
 
-def purged_deletions(user_id: str, phone: "Phone") -> dict[str, list[str]]:
+def purged_deletions(user_id: str, phone: Phone) -> dict[str, list[str]]:
     """Purged children the user lost after the phone's last pull, and their diaries' ids it may hold, by table."""
     if phone.last_pulled_at is None:
         return {}
@@ -38,7 +34,7 @@ def purged_deletions(user_id: str, phone: "Phone") -> dict[str, list[str]]:
     return found
 
 
-def add_purged_deletions(changes: dict, user_id: str, phone: "Phone") -> None:
+def add_purged_deletions(changes: dict, user_id: str, phone: Phone) -> None:
     """Extend a pull's `deleted` lists; an id already listed (an id used again since) is not repeated."""
     for table, ids in purged_deletions(user_id, phone).items():
         lists = changes[table]

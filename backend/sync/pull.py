@@ -17,28 +17,11 @@ from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.privacy.tombstones import add_purged_deletions
 from backend.sync.columns import COLUMNS, TABLES, encode_row, tuple_encoder
+from backend.sync.phones import Phone
 from backend.versioning import as_version, current_version, version_column
 
 DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession}
 SYNC_ONLY_COLUMNS = ("id", "deleted_at", "created_version", "created_by_device")
-
-
-@dataclass
-class Phone:
-    """What the server knows of the pulling phone."""
-
-    last_pulled_at: int | None
-    device_id: str | None
-
-    def made(self, row) -> bool:
-        return self.device_id is not None and row.created_by_device == self.device_id
-
-    def has(self, row, had_child: bool) -> bool:
-        return self.made(row) or (had_child and row.created_version <= self.last_pulled_at)
-
-    def may_hold(self, row, lost_version: int) -> bool:
-        """Can the phone hold this record of a child the user lost at `lost_version`?"""
-        return row.created_version < lost_version and self.has(row, had_child=True)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from backend.diary.rules import instant_problems
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.sync.columns import TABLES, Invalid, client_id, decode_record
-from backend.sync.pull import Phone
+from backend.sync.phones import Phone
 from backend.trends.freshness import touch
 from backend.versioning import claim_version
 
