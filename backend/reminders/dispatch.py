@@ -15,16 +15,16 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.children.models import Child
 from backend.database import kept_after_commit, writing_transactions
-from backend.db_types import new_id, utcnow
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
 from backend.reminders.delivery import Batch, Renderer, prepare, settle
 from backend.reminders.mail import Courier, mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
+from backend.reminders.outbox import pending_row, queue
 from backend.reminders.schedules import next_slot
 from backend.trends.freshness import refresh_all_stale
 
@@ -106,14 +106,15 @@ def plan(now: datetime) -> int:
     for start in range(0, len(due), PLAN_CHUNK):
         chunk = due[start:start + PLAN_CHUNK]
         audiences = recipients.effective_for(chunk)
-        db.session.scalars(select(Child).where(Child.id.in_([s.child_id for s in chunk]))).all()  # one read
-        planned += _queue([row for schedule in chunk
-                           for row in _plan_slot(schedule, audiences[schedule.child_id], now)])
+        children = {child.id: child for child in db.session.scalars(
+            select(Child).where(Child.id.in_([schedule.child_id for schedule in chunk])))}
+        planned += queue([row for schedule in chunk
+                          for row in _plan_slot(schedule, children, audiences[schedule.child_id], now)])
         db.session.commit()
-    return planned + events.plan_events(now, _add, commit_every=PLAN_CHUNK)
+    return planned + events.plan_events(now, commit_every=PLAN_CHUNK)
 
 
-def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> list[dict]:
+def _plan_slot(schedule: ReminderSchedule, children: dict[str, Child], audience: list, now: datetime) -> list[dict]:
     """Take the slot (a missed run of slots counts once): a reminder per recipient, to queue."""
     due = schedule.next_due_at
     following = next_slot(schedule.cadence, schedule.weekday, schedule.local_time, schedule.timezone,
@@ -123,26 +124,8 @@ def _plan_slot(schedule: ReminderSchedule, audience: list, now: datetime) -> lis
         next_due_at=following), execution_options={"synchronize_session": False})
     if taken.rowcount != 1:
         return []  # another dispatcher took it
-    kind, key = events.slot_kind(schedule, due)
-    return [_reminder(schedule.child_id, user.id, kind, key, due, now) for user in audience]
-
-
-def _reminder(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> dict:
-    return {"id": new_id(), "child_id": child_id, "user_id": user_id, "kind": kind, "period_key": key, "due_at": due,
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-
-
-def _add(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> int:
-    return _queue([_reminder(child_id, user_id, kind, key, due, now)])
-
-
-def _queue(rows: list[dict]) -> int:
-    """Queue reminders in one statement; a row for the same child, recipient, kind and period already there wins."""
-    if not rows:
-        return 0
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Reminder.__table__).on_conflict_do_nothing().returning(Reminder.__table__.c.id)
-    return len(db.session.execute(statement, rows).all())
+    kind, key = events.slot_kind(children[schedule.child_id], schedule, due)
+    return [pending_row(schedule.child_id, user.id, kind, key, due, now) for user in audience]
 
 
 # ---- claiming ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from backend.children.models import Child
 from backend.extensions import db
 from backend.reminders import recipients
 from backend.reminders.models import Reminder, ReminderSchedule
+from backend.reminders.outbox import pending_row, queue
 from backend.reminders.schedules import period_key
 from backend.trends.models import ChildSummary
 
@@ -23,9 +24,8 @@ def corrected_weeks(child: Child, instant: datetime) -> float:
     return ((day - child.birth_date).days - prematurity_days(child.gestational_weeks)) / 7
 
 
-def slot_kind(schedule: ReminderSchedule, due: datetime) -> tuple[str, str]:
+def slot_kind(child: Child, schedule: ReminderSchedule, due: datetime) -> tuple[str, str]:
     """A slot's email is the follow-up prompt when the child has just reached 3 or 6 months."""
-    child = db.session.get(Child, schedule.child_id)
     if child.condition == "bnsm":
         age = corrected_weeks(child, due)
         for kind, start, end in FOLLOW_UPS:
@@ -38,7 +38,7 @@ def _sent_before(child_id: str, kind: str) -> bool:
     return db.session.scalar(select(exists().where(Reminder.child_id == child_id, Reminder.kind == kind)))
 
 
-def plan_events(now: datetime, add, commit_every: int) -> int:
+def plan_events(now: datetime, commit_every: int) -> int:
     """Prompts at this dispatch for children whose verdict turned worsening or who got a new red flag."""
     planned = 0
     rows = db.session.execute(select(ReminderSchedule, ChildSummary).join(
@@ -47,8 +47,8 @@ def plan_events(now: datetime, add, commit_every: int) -> int:
     for index, (schedule, summary) in enumerate(rows, start=1):
         prompts = _new_events(schedule, summary)
         if prompts:
-            planned += sum(add(schedule.child_id, user.id, kind, key, now, now)
-                           for user in recipients.effective(schedule) for kind, key in prompts)
+            planned += queue([pending_row(schedule.child_id, user.id, kind, key, now, now)
+                              for user in recipients.effective(schedule) for kind, key in prompts])
         remember(schedule, summary)
         if index % commit_every == 0:
             db.session.commit()

@@ -68,7 +68,7 @@ def set_opt_out(child_id: str, user_id: str, out: bool) -> None:
 def preview_kind(schedule: ReminderSchedule) -> str:
     if schedule.next_due_at is None:
         return "scheduled"
-    return slot_kind(schedule, schedule.next_due_at)[0]
+    return slot_kind(db.session.get(Child, schedule.child_id), schedule, schedule.next_due_at)[0]
 
 
 def preview_reminder(child: Child, user_id: str, kind: str) -> Reminder:
