@@ -23,7 +23,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
-    register_error_handlers(app)
+    register_error_handlers(app, db.session)
     audit.install(app)
     headers.install(app)
     _register_cli(app)

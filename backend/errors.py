@@ -58,13 +58,13 @@ def error_payload(error: HTTPException):
     return payload, error.code, headers
 
 
-def handle_integrity_error(error: IntegrityError):
-    from backend.extensions import db
+def register_error_handlers(app, session) -> None:
+    """IntegrityError -> 409, the failed transaction rolled back first.
 
-    db.session.rollback()
-    log.info("integrity error turned into 409: %s", error.orig)
-    return error_payload(Conflict("The request conflicts with data already stored."))
+    The session is handed in by create_app: backend.extensions needs this module's error shape."""
+    def handle_integrity_error(error: IntegrityError):
+        session.rollback()
+        log.info("integrity error turned into 409: %s", error.orig)
+        return error_payload(Conflict("The request conflicts with data already stored."))
 
-
-def register_error_handlers(app) -> None:
     app.register_error_handler(IntegrityError, handle_integrity_error)
