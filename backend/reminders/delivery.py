@@ -9,7 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
 from backend.reminders.content import (
@@ -34,8 +35,9 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 
 
 @dataclass
-class Batch:
-    """What a claimed batch of reminders needs, read in five queries instead of several per reminder."""
+class ReminderFacts:
+    """What claimed reminders need (children, roles, opt-outs, schedules, users), read in five queries instead of
+    several per reminder."""
 
     children: dict[str, Child]
     roles: dict[tuple[str, str], str]  # (child id, user id) -> role of an active member
@@ -44,7 +46,7 @@ class Batch:
     users: dict[str, User]
 
     @classmethod
-    def load(cls, reminders: list[Reminder]) -> "Batch":
+    def load(cls, reminders: list[Reminder]) -> "ReminderFacts":
         child_ids = sorted({reminder.child_id for reminder in reminders})
         user_ids = sorted({reminder.user_id for reminder in reminders})
         fresh = {"populate_existing": True}
@@ -120,17 +122,18 @@ class Outgoing:
     envelope: Envelope
 
 
-def prepare(reminder: Reminder, batch: Batch, renderer: Renderer, now: datetime) -> tuple[str, Outgoing | None]:
+def prepare(reminder: Reminder, facts: ReminderFacts, renderer: Renderer,
+            now: datetime) -> tuple[str, Outgoing | None]:
     """Render a claimed reminder; or mark it skipped when it should not go any more, or to retry later when it
-    cannot be rendered: whatever one family's data does to its email, the rest of the batch goes out."""
-    reason, role = batch.skip_reason(reminder)
+    cannot be rendered: whatever one family's data does to its email, the other claimed reminders go out."""
+    reason, role = facts.skip_reason(reminder)
     if reason:
         reminder.status, reminder.last_error = "skipped", reason
         return "skipped", None
-    user = batch.users[reminder.user_id]
+    user = facts.users[reminder.user_id]
     try:
-        rendered, message = renderer.message(reminder, batch.children[reminder.child_id], user, role,
-                                             batch.schedules[reminder.child_id].cadence)
+        rendered, message = renderer.message(reminder, facts.children[reminder.child_id], user, role,
+                                             facts.schedules[reminder.child_id].cadence)
         return "sending", Outgoing(reminder, rendered.subject, renderer.envelope(message, user))
     except Exception as error:  # noqa: BLE001 - a fault in one email stays with that email
         return _failed_alone(reminder, now, error, "rendered"), None

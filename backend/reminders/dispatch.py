@@ -21,7 +21,7 @@ from backend.database import kept_after_commit, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
-from backend.reminders.delivery import Batch, Renderer, prepare, settle
+from backend.reminders.delivery import ReminderFacts, Renderer, prepare, settle
 from backend.reminders.mail import Courier, mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
 from backend.reminders.outbox import pending_row, queue
@@ -46,7 +46,7 @@ class DispatchResult:
 
 
 def dispatch(now: datetime | None = None, worker: str | None = None) -> DispatchResult:
-    # A batch's rows, read once, stay usable across its per-reminder commits (no reload per reminder).
+    # Claimed rows, read once, stay usable across their per-reminder commits (no reload per reminder).
     with writing_transactions(), kept_after_commit(db.session()):
         return _dispatch(now or utcnow(), worker)
 
@@ -58,26 +58,26 @@ def _dispatch(now: datetime, worker: str | None) -> DispatchResult:
     db.session.commit()
     renderer, started = Renderer(now), time.monotonic()
     with mailer_for(current_app.config) as mailer, Courier(mailer) as courier:
-        # A claim is stamped with the time it is made, not the pass's start: on a long pass, a batch
-        # claimed late must not look abandoned to another dispatcher (SENDING_TIMEOUT) while it is sent.
-        while batch := claim(now + timedelta(seconds=time.monotonic() - started), worker,
-                             current_app.config["REMINDER_BATCH"]):
-            send_batch(batch, renderer, courier, result, now)
+        # A claim is stamped with the time it is made, not the pass's start: on a long pass, reminders
+        # claimed late must not look abandoned to another dispatcher (SENDING_TIMEOUT) while they are sent.
+        while claimed := claim(now + timedelta(seconds=time.monotonic() - started), worker,
+                               current_app.config["REMINDER_BATCH"]):
+            send_claimed(claimed, renderer, courier, result, now)
     beat(now, worker)
     db.session.commit()
     return result
 
 
-def send_batch(batch: list[Reminder], renderer: Renderer, courier: Courier, result: DispatchResult,
-               now: datetime) -> None:
+def send_claimed(claimed: list[Reminder], renderer: Renderer, courier: Courier, result: DispatchResult,
+                 now: datetime) -> None:
     """Render each reminder while the one before is with the mail server; mark each once answered.
 
     Short transactions: the reads end before any wait on the mail server (on SQLite no lock waits on
     a slow server), and each reminder is marked in a commit of its own, right after the server's answer.
     """
-    facts, in_flight = Batch.load(batch), None
+    facts, in_flight = ReminderFacts.load(claimed), None
     try:
-        for reminder in batch:
+        for reminder in claimed:
             outcome, outgoing = prepare(reminder, facts, renderer, now)
             db.session.commit()
             if outgoing is None:

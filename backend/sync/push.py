@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from flask_smorest import abort
 from sqlalchemy import bindparam, insert, select, update
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.database import id_chunks
 from backend.db_types import new_id, utcnow
@@ -34,14 +35,18 @@ RECORD_ID_TAKEN = "This id is taken; choose another."
 
 
 @dataclass
-class TableBatch:
+class TableChanges:
+    """One table's records in the push, decoded."""
+
     upserts: dict[str, dict] = field(default_factory=dict)  # id -> stored values
     deleted: list[str] = field(default_factory=list)
 
 
 @dataclass
-class Batch:
-    tables: dict[str, TableBatch]
+class Push:
+    """The push being stored: its records by table, and the stored rows they name."""
+
+    tables: dict[str, TableChanges]
     existing: dict[str, dict] = field(default_factory=dict)  # table -> id -> stored row of the caller's
     taken: dict[str, set[str]] = field(default_factory=dict)  # table -> ids of rows of others' children
     children: dict[str, Child] = field(default_factory=dict)  # every child the push touches
@@ -51,34 +56,34 @@ class Batch:
 
 
 def push_changes(user: User, changes: dict, phone: Phone) -> None:
-    batch = decode_changes(changes)
+    push = decode_changes(changes)
     if user.role != "caregiver":
         abort(403, message="Clinicians read the diary; only caregivers push changes.")
     version = claim_version()
-    _drop_purged(batch)
+    _drop_purged(push)
     memberships = _memberships(user)
-    _load_existing(batch, memberships)
-    writable, tombstoned = _check_access(batch, memberships)
-    _drop_records_of_deleted_children(batch, tombstoned)
-    _check_instants(batch)
-    _check_conflicts(batch, phone)
-    _apply(batch, user, phone, version)
+    _load_existing(push, memberships)
+    writable, tombstoned = _check_access(push, memberships)
+    _drop_records_of_deleted_children(push, tombstoned)
+    _check_instants(push)
+    _check_conflicts(push, phone)
+    _apply(push, user, phone, version)
 
 
 # ---- 422: shapes and values ----------------------------------------------------------------
 
-def decode_changes(changes: dict) -> Batch:
+def decode_changes(changes: dict) -> Push:
     errors: dict = {}
     tables = {table: _decode_table(table, changes.get(table) or {}, errors) for table in TABLES}
     if errors:
         first = next(iter(errors))
         abort(422, message=f"Some records are not valid, e.g. in {first}; nothing was stored.",
               errors=errors)
-    return Batch(tables)
+    return Push(tables)
 
 
-def _decode_table(table: str, lists: dict, errors: dict) -> TableBatch:
-    batch, table_errors = TableBatch(), {}
+def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
+    decoded, table_errors = TableChanges(), {}
     for raw in [*(lists.get("created") or []), *(lists.get("updated") or [])]:
         record_id = raw.get("id")
         try:
@@ -87,39 +92,39 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableBatch:
             table_errors[str(record_id)] = {"id": [str(error)]}
             continue
         values, problems = decode_record(table, raw)
-        if record_id in batch.upserts:
+        if record_id in decoded.upserts:
             problems["id"] = "The record appears twice in this push."
         if problems:
             table_errors[record_id] = {name: [message] for name, message in problems.items()}
-        batch.upserts[record_id] = values
+        decoded.upserts[record_id] = values
     for record_id in lists.get("deleted") or []:
         try:
             client_id(record_id)
         except Invalid as error:
             table_errors[str(record_id)] = {"id": [str(error)]}
             continue
-        if record_id in batch.upserts:
+        if record_id in decoded.upserts:
             table_errors[record_id] = {"id": ["The record is both changed and deleted in this push."]}
-        batch.deleted.append(record_id)
+        decoded.deleted.append(record_id)
     if table_errors:
         errors[table] = table_errors
-    return batch
+    return decoded
 
 
 # ---- purged children: gone for good --------------------------------------------------------------
 
-def _drop_purged(batch: Batch) -> None:
+def _drop_purged(push: Push) -> None:
     """A phone offline through the whole retention period may push a purged child or its records:
     dropped, as for a deleted child, never created anew; its next pull lists them in `deleted`."""
-    child_ids = set(batch.ids("children"))
+    child_ids = set(push.ids("children"))
     for table in DIARY_TABLES:
-        child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
+        child_ids.update(values["child_id"] for values in push.tables[table].upserts.values())
     purged = {found for some in id_chunks(sorted(child_ids)) for found in db.session.scalars(
         select(PurgedChild.child_id).where(PurgedChild.child_id.in_(some)))}
-    purged_entries = {table: {found for some in id_chunks(batch.ids(table)) for found in db.session.scalars(
+    purged_entries = {table: {found for some in id_chunks(push.ids(table)) for found in db.session.scalars(
         select(PurgedEntry.id).where(PurgedEntry.table_name == table, PurgedEntry.id.in_(some)))}
         for table in DIARY_TABLES}
-    for table, lists in batch.tables.items():
+    for table, lists in push.tables.items():
         gone = purged if table == "children" else purged_entries[table]
         for record_id in [rid for rid, values in lists.upserts.items()
                           if rid in gone or values.get("child_id") in purged]:
@@ -134,21 +139,21 @@ def _memberships(user: User) -> dict[str, Membership]:
         Membership.user_id == user.id, Membership.revoked_at.is_(None)))}
 
 
-def _load_existing(batch: Batch, memberships: dict) -> None:
+def _load_existing(push: Push, memberships: dict) -> None:
     """The stored rows the push names, and every child its diary records point to; rows of children the
     caller is no member of go into `taken` only."""
     for table in DIARY_TABLES:
-        rows = _rows_by_id(MODELS[table], batch.ids(table))
-        batch.existing[table] = {rid: row for rid, row in rows.items() if row.child_id in memberships}
-        batch.taken[table] = set(rows) - set(batch.existing[table])
-    child_ids = set(batch.ids("children"))
+        rows = _rows_by_id(MODELS[table], push.ids(table))
+        push.existing[table] = {rid: row for rid, row in rows.items() if row.child_id in memberships}
+        push.taken[table] = set(rows) - set(push.existing[table])
+    child_ids = set(push.ids("children"))
     for table in DIARY_TABLES:
-        child_ids.update(values["child_id"] for values in batch.tables[table].upserts.values())
-        child_ids.update(row.child_id for row in batch.existing[table].values())
-    batch.children = _rows_by_id(Child, list(child_ids))
-    named = set(batch.ids("children")) & set(batch.children)
-    batch.existing["children"] = {cid: batch.children[cid] for cid in named if cid in memberships}
-    batch.taken["children"] = named - set(batch.existing["children"])
+        child_ids.update(values["child_id"] for values in push.tables[table].upserts.values())
+        child_ids.update(row.child_id for row in push.existing[table].values())
+    push.children = _rows_by_id(Child, list(child_ids))
+    named = set(push.ids("children")) & set(push.children)
+    push.existing["children"] = {cid: push.children[cid] for cid in named if cid in memberships}
+    push.taken["children"] = named - set(push.existing["children"])
 
 
 def _rows_by_id(model, ids: list[str]) -> dict:
@@ -165,24 +170,24 @@ def _rows_by_id(model, ids: list[str]) -> dict:
     return found
 
 
-def _check_access(batch: Batch, memberships: dict) -> tuple[set[str], set[str]]:
+def _check_access(push: Push, memberships: dict) -> tuple[set[str], set[str]]:
     """Children the user may write in this push, and deleted children whose records are dropped."""
     writers = {child_id for child_id, m in memberships.items() if m.can_write}
-    existing_children = batch.existing["children"]
-    tombstoned = {cid for cid, child in batch.children.items()
+    existing_children = push.existing["children"]
+    tombstoned = {cid for cid, child in push.children.items()
                   if child.deleted_at is not None and cid in writers}
-    new_children = set(batch.tables["children"].upserts) - set(batch.children)
+    new_children = set(push.tables["children"].upserts) - set(push.children)
     writable = (writers - tombstoned) | new_children
     denied: dict = {}
-    for child_id in set(batch.tables["children"].upserts) & set(batch.children):
+    for child_id in set(push.tables["children"].upserts) & set(push.children):
         if child_id not in writers:
             denied.setdefault("children", {})[child_id] = ["You may not change this child."]
-    for child_id in batch.tables["children"].deleted:
+    for child_id in push.tables["children"].deleted:
         child = existing_children.get(child_id)
         if child is not None and child.deleted_at is None and _role(memberships, child_id) != "owner":
             denied.setdefault("children", {})[child_id] = ["Only the child's owner may delete it."]
     for table in DIARY_TABLES:
-        for record_id, problem in _write_problems(batch, table, writable, tombstoned):
+        for record_id, problem in _write_problems(push, table, writable, tombstoned):
             denied.setdefault(table, {})[record_id] = [problem]
     if denied:
         abort(403, message="This push writes children you may not write; nothing was stored.",
@@ -195,14 +200,14 @@ def _role(memberships: dict, child_id: str) -> str | None:
     return membership.role if membership else None
 
 
-def _write_problems(batch: Batch, table: str, writable: set[str],
+def _write_problems(push: Push, table: str, writable: set[str],
                     tombstoned: set[str]) -> Iterable[tuple[str, str]]:
     """(record id, why not) for each record the push may not write. The child the phone names comes
     first, so that a record whose id another family's child holds answers as a new record would; where
     the id alone stops it, the answer names no child. Records of a deleted child are dropped, whatever
     their ids."""
-    existing, taken, allowed = batch.existing[table], batch.taken[table], writable | tombstoned
-    for record_id, values in batch.tables[table].upserts.items():
+    existing, taken, allowed = push.existing[table], push.taken[table], writable | tombstoned
+    for record_id, values in push.tables[table].upserts.items():
         stored = existing.get(record_id)
         if values["child_id"] not in allowed:
             yield record_id, f"You may not write child {values['child_id']}."
@@ -210,16 +215,16 @@ def _write_problems(batch: Batch, table: str, writable: set[str],
             yield record_id, RECORD_ID_TAKEN
         elif stored is not None and stored.child_id not in allowed:
             yield record_id, f"You may not write child {stored.child_id}."
-    for record_id in batch.tables[table].deleted:
+    for record_id in push.tables[table].deleted:
         stored = existing.get(record_id)
         if stored is not None and stored.child_id not in allowed:
             yield record_id, f"You may not write child {stored.child_id}."
 
 
-def _drop_records_of_deleted_children(batch: Batch, tombstoned: set[str]) -> None:
+def _drop_records_of_deleted_children(push: Push, tombstoned: set[str]) -> None:
     """Offline edits to a child deleted meanwhile are dropped, as the child's tombstone says."""
     for table in DIARY_TABLES:
-        existing, upserts = batch.existing[table], batch.tables[table].upserts
+        existing, upserts = push.existing[table], push.tables[table].upserts
         for record_id in [rid for rid, values in upserts.items() if values["child_id"] in tombstoned
                           or (rid in existing and existing[rid].child_id in tombstoned)]:
             del upserts[record_id]
@@ -227,13 +232,13 @@ def _drop_records_of_deleted_children(batch: Batch, tombstoned: set[str]) -> Non
 
 # ---- 422: instants against the child -------------------------------------------------------
 
-def _check_instants(batch: Batch) -> None:
-    children = {cid: (c.birth_date, c.timezone) for cid, c in batch.children.items()}
+def _check_instants(push: Push) -> None:
+    children = {cid: (c.birth_date, c.timezone) for cid, c in push.children.items()}
     children.update({cid: (v["birth_date"], v["timezone"])
-                     for cid, v in batch.tables["children"].upserts.items()})
+                     for cid, v in push.tables["children"].upserts.items()})
     errors: dict = {}
     for table in DIARY_TABLES:
-        for record_id, values in batch.tables[table].upserts.items():
+        for record_id, values in push.tables[table].upserts.items():
             birth_date, timezone = children[values["child_id"]]
             problems = instant_problems(values["started_at"], values.get("ended_at"), birth_date, timezone)
             if problems:
@@ -245,12 +250,12 @@ def _check_instants(batch: Batch) -> None:
 
 # ---- 409: changed on the server since the phone's last pull ----------------------------------
 
-def _check_conflicts(batch: Batch, phone: Phone) -> None:
+def _check_conflicts(push: Push, phone: Phone) -> None:
     last = phone.last_pulled_at or 0
     conflicts: dict = {}
     for table in TABLES:
-        for record_id in batch.ids(table):
-            row = batch.existing[table].get(record_id)
+        for record_id in push.ids(table):
+            row = push.existing[table].get(record_id)
             if row is not None and row.version > last and not _own_change(row, phone):
                 conflicts.setdefault(table, {})[record_id] = ["Changed on the server since your last pull."]
     if conflicts:
@@ -265,13 +270,13 @@ def _own_change(row, phone: Phone) -> bool:
 
 # ---- writing ----------------------------------------------------------------------------
 
-def _apply(batch: Batch, user: User, phone: Phone, version: int) -> None:
+def _apply(push: Push, user: User, phone: Phone, version: int) -> None:
     now = utcnow()
     stamp = {"version": version, "updated_by_device": phone.device_id, "updated_at": now}
     for table in TABLES:
-        model, existing = MODELS[table], batch.existing[table]
+        model, existing = MODELS[table], push.existing[table]
         inserts, updates = [], []
-        for record_id, values in batch.tables[table].upserts.items():
+        for record_id, values in push.tables[table].upserts.items():
             row = existing.get(record_id)
             if row is None:
                 inserts.append({**values, **stamp, "id": record_id, "created_at": now,
@@ -281,18 +286,18 @@ def _apply(batch: Batch, user: User, phone: Phone, version: int) -> None:
                 updates.append({**values, **stamp, "_id": record_id})
         _insert(model, inserts)
         _update(model, updates)
-        deleted = [rid for rid in batch.tables[table].deleted
+        deleted = [rid for rid in push.tables[table].deleted
                    if rid in existing and existing[rid].deleted_at is None]
         _update(model, [{**stamp, "deleted_at": now, "_id": rid} for rid in deleted])
-    _grant_ownership(batch, user, version, now)
-    touch(db.session, _touched_children(batch))
+    _grant_ownership(push, user, version, now)
+    touch(db.session, _touched_children(push))
 
 
-def _touched_children(batch: Batch) -> set[str]:
-    touched = set(batch.tables["children"].upserts)
+def _touched_children(push: Push) -> set[str]:
+    touched = set(push.tables["children"].upserts)
     for table in DIARY_TABLES:
-        touched.update(values["child_id"] for values in batch.tables[table].upserts.values())
-        touched.update(row.child_id for row in batch.existing[table].values())
+        touched.update(values["child_id"] for values in push.tables[table].upserts.values())
+        touched.update(row.child_id for row in push.existing[table].values())
     return touched
 
 
@@ -315,8 +320,8 @@ def _update(model, rows: list[dict]) -> None:
     db.session.execute(statement, rows, execution_options={"synchronize_session": False})
 
 
-def _grant_ownership(batch: Batch, user: User, version: int, now) -> None:
-    new_children = set(batch.tables["children"].upserts) - set(batch.existing["children"])
+def _grant_ownership(push: Push, user: User, version: int, now) -> None:
+    new_children = set(push.tables["children"].upserts) - set(push.existing["children"])
     _insert(Membership, [{"id": new_id(), "child_id": child_id, "user_id": user.id, "role": "owner",
                           "created_at": now, "first_granted_version": version,
                           "granted_version": version} for child_id in new_children])
