@@ -59,8 +59,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backend import api_docs, health
-    from backend.accounts import care_team_views
     from backend.accounts import views as account_views
+    from backend.care_teams import views as care_team_views
     from backend.children import views as children_views
     from backend.clinic import views as clinic_views
     from backend.dashboard import views as dashboard_views

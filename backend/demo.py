@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import exists, select
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
 from backend.accounts.passwords import hash_password
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession

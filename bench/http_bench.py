@@ -57,8 +57,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend import create_app  # noqa: E402
-from backend.accounts.models import Membership, Token  # noqa: E402
+from backend.accounts.models import Token  # noqa: E402
 from backend.accounts.tokens import digest  # noqa: E402
+from backend.care_teams.models import Membership  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402

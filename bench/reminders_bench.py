@@ -29,7 +29,8 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend import create_app  # noqa: E402
-from backend.accounts.models import Membership, User  # noqa: E402
+from backend.accounts.models import User  # noqa: E402
+from backend.care_teams.models import Membership  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.db_types import new_id  # noqa: E402
 from backend.diary.models import Episode, SleepSession  # noqa: E402

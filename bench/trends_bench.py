@@ -21,7 +21,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.accounts.models import Membership  # noqa: E402
+from backend.care_teams.models import Membership  # noqa: E402
 from backend.db_types import new_id  # noqa: E402
 from backend.diary.models import Episode, SleepSession  # noqa: E402
 from backend.diary.simulation import resolving, simulate  # noqa: E402

@@ -1,8 +1,8 @@
-"""Request and response bodies of accounts and care teams."""
+"""Request and response bodies of accounts."""
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from backend.accounts.models import INVITE_ROLES, MEMBER_ROLES, USER_ROLES
+from backend.accounts.models import USER_ROLES
 from backend.validation import validate_name, validate_unicode
 
 PASSWORD_LENGTH = validate.Length(min=8, max=256)
@@ -32,24 +32,6 @@ class SignInSchema(ma.Schema):
 class TokenSchema(ma.Schema):
     token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'"})
     expires_at = fields.AwareDateTime(required=True)
-
-
-class InviteArgsSchema(ma.Schema):
-    role = fields.String(required=True, validate=validate.OneOf(INVITE_ROLES))
-
-
-class InviteSchema(ma.Schema):
-    code = fields.String(required=True, metadata={"description": "Give this code to the invitee; single use"})
-    role = fields.String(required=True)
-    expires_at = fields.AwareDateTime(required=True)
-
-
-class MemberSchema(ma.Schema):
-    user_id = fields.String(required=True)
-    name = fields.String(required=True, attribute="user.name")
-    email = fields.String(required=True, attribute="user.email")
-    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
-    joined_at = fields.AwareDateTime(required=True, attribute="created_at")
 
 
 user_schema = UserSchema()

@@ -2,10 +2,10 @@
 from flask_smorest import abort
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.models import Membership
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import OWN, READ, WRITE, child_for, visible_children
+from backend.care_teams.access import OWN, READ, WRITE, child_for, visible_children
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.children.schemas import ChildSchema, child_patch_schema
 from backend.clinic import audit

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from flask import Flask, g, request
 from sqlalchemy import bindparam, insert, select
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.clinic.models import AccessEvent
 from backend.database import writing_transactions
 from backend.db_types import new_id, utcnow

@@ -3,7 +3,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from backend.accounts.models import User
-from backend.children.access import active_membership
+from backend.care_teams.access import active_membership
 from backend.clinic.models import ClinicianNote
 from backend.extensions import db
 

@@ -1,7 +1,7 @@
 """Clinician notes (with an EEG result) and the owner's view of the clinician-access log."""
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import OWN, READ, child_for
+from backend.care_teams.access import OWN, READ, child_for
 from backend.clinic import notes
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.clinic.schemas import AccessEventSchema, NoteBodySchema, NoteSchema

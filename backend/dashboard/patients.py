@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import User
-from backend.children.access import visible_children
+from backend.care_teams.access import visible_children
 from backend.children.ages import ages_on
 from backend.children.models import CONDITIONS, Child
 from backend.db_types import utcnow

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from backend.children.access import READ, child_for
+from backend.care_teams.access import READ, child_for
 from backend.children.models import CONDITIONS
 from backend.clinic import audit, notes
 from backend.clinic.models import EEG_RESULTS

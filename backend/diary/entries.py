@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
 from backend.accounts.models import User
-from backend.children.access import READ, WRITE, child_for
+from backend.care_teams.access import READ, WRITE, child_for
 from backend.children.models import Child
 from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow

@@ -9,7 +9,7 @@ import marshmallow as ma
 
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import READ, WRITE, child_for
+from backend.care_teams.access import READ, WRITE, child_for
 from backend.database import commit_keeping_loaded, reads_first
 from backend.diary import entries
 from backend.diary.models import Episode, SleepSession

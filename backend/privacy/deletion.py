@@ -8,7 +8,8 @@ usable password) and marked deleted. The purge (backend.privacy.purge) removes t
 """
 from sqlalchemy import select, update
 
-from backend.accounts.models import Membership, Token, User
+from backend.accounts.models import Token, User
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import db

@@ -27,7 +27,8 @@ from functools import cache
 
 from sqlalchemy import select
 
-from backend.accounts.models import WRITER_ROLES, Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import WRITER_ROLES, Membership
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import id_chunks

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 from sqlalchemy import delete, insert, select, update
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import id_chunks

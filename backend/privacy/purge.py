@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, exists, insert, or_, select, update
 
-from backend.accounts.models import Invite, Membership, Token, User
+from backend.accounts.models import Token, User
+from backend.care_teams.models import Invite, Membership
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import writing_transactions

@@ -7,8 +7,9 @@ child, so they carry no `child_id`; `sync` holds the bookkeeping phones need to 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from backend.accounts.models import MEMBER_ROLES, USER_ROLES
+from backend.accounts.models import USER_ROLES
 from backend.accounts.schemas import LowerEmail
+from backend.care_teams.models import MEMBER_ROLES
 from backend.children.models import CONDITIONS, SEXES
 from backend.clinic.models import EEG_RESULTS
 from backend.diary import vocabulary as v

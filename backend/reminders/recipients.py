@@ -3,7 +3,8 @@ import json
 
 from sqlalchemy import select
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.extensions import db
 from backend.reminders.models import ReminderOptOut, ReminderSchedule
 

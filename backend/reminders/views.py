@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import READ, WRITE, active_membership, child_for
+from backend.care_teams.access import READ, WRITE, active_membership, child_for
 from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import HTML_PAGE, db

@@ -11,7 +11,7 @@ from functools import cache
 
 from sqlalchemy import and_, false, or_, select
 
-from backend.accounts.models import Membership
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db

@@ -4,7 +4,8 @@ import json
 from flask import Response
 from sqlalchemy import select
 
-from backend.accounts.models import Membership, User
+from backend.accounts.models import User
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db

@@ -6,8 +6,9 @@ from flask import current_app
 from flask_smorest import abort
 from sqlalchemy import select, update
 
-from backend.accounts.models import Invite, Membership, User
+from backend.accounts.models import User
 from backend.accounts.tokens import digest
+from backend.care_teams.models import Invite, Membership
 from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import db

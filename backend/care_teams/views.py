@@ -1,10 +1,10 @@
 """Care-team endpoints: invites and members of a child."""
-from backend.accounts import care_teams
-from backend.accounts.models import Membership
-from backend.accounts.schemas import InviteArgsSchema, InviteSchema, MemberSchema
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
-from backend.children.access import OWN, READ, child_for
+from backend.care_teams import members
+from backend.care_teams.access import OWN, READ, child_for
+from backend.care_teams.models import Membership
+from backend.care_teams.schemas import InviteArgsSchema, InviteSchema, MemberSchema
 from backend.children.schemas import ChildSchema
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
@@ -24,7 +24,7 @@ MemberPageSchema = page_schema(MemberSchema, "MemberPage")
 def create_invite(data, child_id):
     """Invite a caregiver or clinician by a single-use code (owner only, valid 7 days)"""
     child = child_for(current_user(), child_id, need=OWN)
-    code, invite = care_teams.create_invite(child, data["role"], current_user())
+    code, invite = members.create_invite(child, data["role"], current_user())
     db.session.commit()
     return {"code": code, "role": invite.role, "expires_at": invite.expires_at}
 
@@ -38,7 +38,7 @@ def create_invite(data, child_id):
 @blp.alt_response(410, response="GONE")
 def accept_invite(code):
     """Join a child's care team with an invite code"""
-    child = care_teams.accept_invite(code, current_user())
+    child = members.accept_invite(code, current_user())
     db.session.commit()
     return child
 
@@ -51,7 +51,7 @@ def accept_invite(code):
 def list_members(page_args, child_id):
     """The child's care team"""
     child = child_for(current_user(), child_id, need=READ)
-    return paginate(care_teams.active_members(child), Membership.created_at, Membership.id,
+    return paginate(members.active_members(child), Membership.created_at, Membership.id,
                     page_args)
 
 
@@ -65,5 +65,5 @@ def revoke_member(child_id, user_id):
     """Remove a member (owner), or leave the care team (the member themself)"""
     need = READ if user_id == current_user().id else OWN
     child = child_for(current_user(), child_id, need=need)
-    care_teams.revoke_member(child, user_id)
+    members.revoke_member(child, user_id)
     db.session.commit()

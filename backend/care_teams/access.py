@@ -7,7 +7,7 @@ children note theirs where they are served.
 from flask_smorest import abort
 from sqlalchemy import bindparam, select
 
-from backend.accounts.models import Membership
+from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.clinic import audit
 from backend.extensions import db
