@@ -54,6 +54,14 @@ class Push:
     def ids(self, table: str) -> list[str]:
         return [*self.tables[table].upserts, *self.tables[table].deleted]
 
+    def diary_children(self) -> set[str]:
+        """The children the diary records point to: as pushed, and as stored once `existing` is loaded."""
+        found = set()
+        for table in DIARY_TABLES:
+            found.update(values["child_id"] for values in self.tables[table].upserts.values())
+            found.update(row.child_id for row in self.existing.get(table, {}).values())
+        return found
+
 
 def push_changes(user: User, changes: dict, phone: Phone) -> None:
     push = decode_changes(changes)
@@ -63,7 +71,7 @@ def push_changes(user: User, changes: dict, phone: Phone) -> None:
     _drop_purged(push)
     memberships = _memberships(user)
     _load_existing(push, memberships)
-    writable, tombstoned = _check_access(push, memberships)
+    tombstoned = _check_access(push, memberships)
     _drop_records_of_deleted_children(push, tombstoned)
     _check_instants(push)
     _check_conflicts(push, phone)
@@ -116,9 +124,7 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
 def _drop_purged(push: Push) -> None:
     """A phone offline through the whole retention period may push a purged child or its records:
     dropped, as for a deleted child, never created anew; its next pull lists them in `deleted`."""
-    child_ids = set(push.ids("children"))
-    for table in DIARY_TABLES:
-        child_ids.update(values["child_id"] for values in push.tables[table].upserts.values())
+    child_ids = set(push.ids("children")) | push.diary_children()
     purged = {found for some in id_chunks(sorted(child_ids)) for found in db.session.scalars(
         select(PurgedChild.child_id).where(PurgedChild.child_id.in_(some)))}
     purged_entries = {table: {found for some in id_chunks(push.ids(table)) for found in db.session.scalars(
@@ -146,11 +152,7 @@ def _load_existing(push: Push, memberships: dict) -> None:
         rows = _rows_by_id(MODELS[table], push.ids(table))
         push.existing[table] = {rid: row for rid, row in rows.items() if row.child_id in memberships}
         push.taken[table] = set(rows) - set(push.existing[table])
-    child_ids = set(push.ids("children"))
-    for table in DIARY_TABLES:
-        child_ids.update(values["child_id"] for values in push.tables[table].upserts.values())
-        child_ids.update(row.child_id for row in push.existing[table].values())
-    push.children = _rows_by_id(Child, list(child_ids))
+    push.children = _rows_by_id(Child, list(set(push.ids("children")) | push.diary_children()))
     named = set(push.ids("children")) & set(push.children)
     push.existing["children"] = {cid: push.children[cid] for cid in named if cid in memberships}
     push.taken["children"] = named - set(push.existing["children"])
@@ -170,8 +172,8 @@ def _rows_by_id(model, ids: list[str]) -> dict:
     return found
 
 
-def _check_access(push: Push, memberships: dict) -> tuple[set[str], set[str]]:
-    """Children the user may write in this push, and deleted children whose records are dropped."""
+def _check_access(push: Push, memberships: dict) -> set[str]:
+    """403 when the push writes a child the user may not write; else the deleted children whose records are dropped."""
     writers = {child_id for child_id, m in memberships.items() if m.can_write}
     existing_children = push.existing["children"]
     tombstoned = {cid for cid, child in push.children.items()
@@ -192,7 +194,7 @@ def _check_access(push: Push, memberships: dict) -> tuple[set[str], set[str]]:
     if denied:
         abort(403, message="This push writes children you may not write; nothing was stored.",
               errors=denied)
-    return writable, tombstoned
+    return tombstoned
 
 
 def _role(memberships: dict, child_id: str) -> str | None:
@@ -290,15 +292,7 @@ def _apply(push: Push, user: User, phone: Phone, version: int) -> None:
                    if rid in existing and existing[rid].deleted_at is None]
         _update(model, [{**stamp, "deleted_at": now, "_id": rid} for rid in deleted])
     _grant_ownership(push, user, version, now)
-    touch(db.session, _touched_children(push))
-
-
-def _touched_children(push: Push) -> set[str]:
-    touched = set(push.tables["children"].upserts)
-    for table in DIARY_TABLES:
-        touched.update(values["child_id"] for values in push.tables[table].upserts.values())
-        touched.update(row.child_id for row in push.existing[table].values())
-    return touched
+    touch(db.session, set(push.tables["children"].upserts) | push.diary_children())
 
 
 def _owner_columns(table: str, user: User) -> dict:
