@@ -3,12 +3,14 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.diary.simulation import Course, resolving, rising, simulate, stable
-from backend.trends.engine import WeekStats, diary_day, fit_model, verdict, weekly_series
+from backend.trends import thresholds as t
+from backend.trends.engine import WeekStats, compare_rates, diary_day, fit_model, verdict, weekly_series
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
 from backend.trends.report import build_report
 
@@ -94,6 +96,49 @@ def test_too_few_episodes_is_insufficient_even_with_many_watched_nights():
     course = Course(lambda week: 0.05, watched_share=1.0)
     report = report_for(course, seed=3, nights=40)
     assert report.verdict.code == "insufficient_data"
+
+
+# ---- has it changed? (one rule for the recent change, the caregiver summary and the emails) ------
+
+def test_rates_less_than_ten_percent_apart_are_about_the_same():
+    nights = 100
+    within, beyond = round(nights * (1 - t.SAME_WITHIN / 2)), round(nights * (1 + 2 * t.SAME_WITHIN))
+    assert compare_rates(within, nights, nights, nights).direction == "same"
+    assert compare_rates(nights, nights, within, nights).direction == "same"
+    up, down = compare_rates(beyond, nights, nights, nights), compare_rates(nights, nights, beyond, nights)
+    assert (up.direction, down.direction) == ("up", "down")
+    assert not up.clear and not down.clear  # 120 against 100 episodes: within night-to-night chance
+
+
+def test_rates_that_read_the_same_are_about_the_same():
+    assert compare_rates(1, 4, 1, 5).direction == "same"  # 0.25 and 0.2 a night both read 0.2, 25% apart
+
+
+def test_few_nights_make_a_large_change_unclear():
+    change = compare_rates(1, 7, 3, 7)
+    assert (change.direction, change.clear) == ("down", False)
+    assert change.rate_ratio == pytest.approx(1 / 3)
+
+
+def test_fewer_or_more_only_beyond_chance_on_simulated_weeks():
+    rng, nights = np.random.default_rng(18), 21
+
+    def changes(recent_rate: float, previous_rate: float) -> list:
+        return [compare_rates(int(rng.poisson(recent_rate * nights)), nights,
+                              int(rng.poisson(previous_rate * nights)), nights) for _ in range(400)]
+
+    unchanged = changes(1.0, 1.0)
+    assert sum(change.clear for change in unchanged) / len(unchanged) <= 2 * t.CLEAR_CHANGE_P
+    halved = changes(1.5, 3.0)
+    assert sum(change.clear for change in halved) / len(halved) >= 0.8
+    assert {change.direction for change in halved if change.clear} == {"down"}
+
+
+def test_episodes_after_none_rise_without_a_ratio():
+    from_none = compare_rates(8, 7, 0, 7)
+    assert (from_none.direction, from_none.rate_ratio, from_none.clear) == ("up", None, True)
+    nothing = compare_rates(0, 7, 0, 7)
+    assert (nothing.direction, nothing.p_value, nothing.clear) == ("same", None, False)
 
 
 # ---- properties ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import axis_age
 
@@ -59,8 +60,7 @@ def chart_alt_text(report) -> str:
 def _rate_ratio_words(model) -> str:
     if model is None:
         return ", no trend line fitted"
-    return (f", rate ratio per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
-            f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f})")
+    return f", {formatting.RATE_RATIO} {formatting.rate_ratio(model)}"
 
 
 def chart_svg(report) -> bytes:
@@ -164,7 +164,7 @@ def _draw_references(axes, report) -> None:
 def _draw_reference(axes, point, row: int) -> None:
     axes.axvline(point.age_weeks_on_axis, color=REFERENCE_COLOUR, linestyle=":", linewidth=1.4,
                  gid=f"reference-{point.corrected_age_weeks}")
-    axes.annotate(f"{point.label}: {point.share_resolved:.0%} of BNSM resolved",
+    axes.annotate(f"{point.label}: {formatting.resolved_share(point)} resolved",
                   xy=(point.age_weeks_on_axis, 1), xycoords=("data", "axes fraction"), xytext=(-4, -4 - 13 * row),
                   textcoords="offset points", ha="right", va="top", fontsize=FONT_SIZE, color=REFERENCE_COLOUR,
                   bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})

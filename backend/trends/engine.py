@@ -17,6 +17,7 @@ from scipy import stats
 from statsmodels.stats.rates import test_poisson_2indep
 
 from backend.children.ages import prematurity_days
+from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
 
@@ -36,6 +37,18 @@ class WeekStats:
     mean_duration_seconds: float | None
     share_awake: float | None
     share_not_stopped_on_waking: float | None  # of the episodes where waking was tried
+
+
+@dataclass(frozen=True)
+class RateChange:
+    direction: str  # "down", "up" or "same" (about the same)
+    rate_ratio: float | None  # the recent rate over the previous one; None when the previous had no episode
+    p_value: float | None  # two-sample Poisson score test; None when neither period had an episode
+
+    @property
+    def clear(self) -> bool:
+        """A rise or fall beyond night-to-night chance: only then "fewer" or "more"."""
+        return self.direction != "same" and self.p_value is not None and self.p_value < t.CLEAR_CHANGE_P
 
 
 @dataclass
@@ -229,7 +242,7 @@ def _model_free(used: list[WeekStats], axis: str) -> tuple:
     """Kendall's tau (one-sided p both ways) and Theil-Sen on weeks with enough watched nights."""
     solid = [w for w in used if w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK]
     rates = [w.episodes_per_night for w in solid]
-    if len(solid) < 3 or len(set(rates)) < 2:
+    if len(solid) < t.MIN_KENDALL_WEEKS or len(set(rates)) < 2:
         return None, None, None, None
     ages = [axis_age(w, axis) for w in solid]
     falling = stats.kendalltau(ages, rates, alternative="less")
@@ -239,17 +252,43 @@ def _model_free(used: list[WeekStats], axis: str) -> tuple:
 
 
 def recent_change(used: list[WeekStats], k: int = t.RECENT_WEEKS) -> RecentChange | None:
-    """The last k watched weeks against the k before (a two-sample Poisson rate test)."""
+    """The last k watched weeks against the k before; the p-value is the rate ratio's, so none without one."""
     if len(used) < 2 * k:
         return None
     recent, previous = used[-k:], used[-2 * k:-k]
     c1, n1 = sum(w.episodes for w in recent), sum(w.watched_nights for w in recent)
     c2, n2 = sum(w.episodes for w in previous), sum(w.watched_nights for w in previous)
-    ratio = p_value = None
-    if c2 > 0:
-        ratio = (c1 / n1) / (c2 / n2)
-        p_value = float(test_poisson_2indep(c1, n1, c2, n2, method="score").pvalue)
-    return RecentChange(k, round(c1 / n1, 3), round(c2 / n2, 3), n1, n2, ratio, p_value)
+    change = compare_rates(c1, n1, c2, n2)
+    p_value = None if change.rate_ratio is None else change.p_value
+    return RecentChange(k, round(c1 / n1, 3), round(c2 / n2, 3), n1, n2, change.rate_ratio, p_value)
+
+
+# ---- has it changed? -----------------------------------------------------------------------------
+
+def compare_rates(recent_episodes: int, recent_nights: int, previous_episodes: int,
+                  previous_nights: int) -> RateChange:
+    """Has it changed? Episodes per watched night in two periods (both watched): about the same when less than
+    SAME_WITHIN apart or when they read the same, else down or up, and clear only beyond chance (CLEAR_CHANGE_P)."""
+    recent, previous = recent_episodes / recent_nights, previous_episodes / previous_nights
+    return RateChange(_direction(recent, previous), recent / previous if previous else None,
+                      _rates_test(recent_episodes, recent_nights, previous_episodes, previous_nights))
+
+
+def _direction(recent: float, previous: float) -> str:
+    if previous == 0:
+        return "same" if recent == 0 else "up"
+    change = (recent - previous) / previous
+    if abs(change) < t.SAME_WITHIN or formatting.rate(recent) == formatting.rate(previous):
+        return "same"
+    return "down" if change < 0 else "up"
+
+
+def _rates_test(c1: int, n1: int, c2: int, n2: int) -> float | None:
+    """Two-sided score test of equal rates; a zero count goes first (statsmodels divides by the second rate)."""
+    if c1 == c2 == 0:
+        return None
+    first, second = ((c2, n2), (c1, n1)) if c2 == 0 else ((c1, n1), (c2, n2))
+    return float(test_poisson_2indep(*first, *second, method="score").pvalue)
 
 
 # ---- the verdict -----------------------------------------------------------------------------
@@ -280,14 +319,12 @@ def verdict(weeks: list[WeekStats], model: ModelFit | None, quiet_nights: int) -
         return Verdict("resolved", [f"The last {quiet_nights} watched nights passed without an episode."])
     if model is None:
         return Verdict("insufficient_data", ["The model could not be fitted to these weeks."])
-    described = (f"Rate ratio per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
-                 f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f})")
+    described = f"{formatting.RATE_RATIO.capitalize()} {formatting.rate_ratio(model)}"
+    at_least = f"by at least {t.TREND_FALL_AT_LEAST:.0%} per {t.RATE_RATIO_WEEKS} weeks"
     if model.ci_high < t.RESOLVING_CI_HIGH_BELOW and _trend_agrees(model, falling=True):
-        return Verdict("resolving", [f"{described}: the rate falls with age, by at least 10% per "
-                                     f"{t.RATE_RATIO_WEEKS} weeks.", _kendall_words(model)])
+        return Verdict("resolving", [f"{described}: the rate falls with age, {at_least}.", _kendall_words(model)])
     if model.ci_low > t.WORSENING_CI_LOW_ABOVE and _trend_agrees(model, falling=False):
-        return Verdict("worsening", [f"{described}: the rate rises with age, by at least 10% per "
-                                     f"{t.RATE_RATIO_WEEKS} weeks.", _kendall_words(model)])
+        return Verdict("worsening", [f"{described}: the rate rises with age, {at_least}.", _kendall_words(model)])
     if model.ci_high < 1 or model.ci_low > 1:
         return Verdict("stable", [f"{described}: a change too small or too uncertain to call "
                                   f"({_kendall_words(model)})."])
@@ -302,7 +339,7 @@ def _trend_agrees(model: ModelFit, falling: bool) -> bool:
 
 
 def _kendall_words(model: ModelFit) -> str:
-    if model.kendall_tau is None:
-        return "too few weeks with 3 watched nights for Kendall's tau"
     nights = t.MIN_WATCHED_NIGHTS_PER_WEEK
-    return f"Kendall tau {model.kendall_tau:.2f} over weeks with at least {nights} watched nights"
+    if model.kendall_tau is None:
+        return f"too few weeks with {nights} watched nights for Kendall's tau"
+    return f"Kendall tau {formatting.tau(model)} over weeks with at least {nights} watched nights"

@@ -1,10 +1,12 @@
 """Plain-language summaries: one for caregivers (never a diagnosis), one with the numbers."""
+from backend.trends import formatting
 from backend.trends import thresholds as t
-from backend.trends.engine import pooled_rate
+from backend.trends.engine import compare_rates, pooled_rate
 
 NOT_A_DIAGNOSIS = ("This summary of your diary is not a diagnosis. Please talk to your clinician if episodes "
                    "happen while your child is awake, do not stop when your child is woken, come with eye "
-                   "deviation, mouth movements, breathing pauses or colour change, or last longer than 30 minutes.")
+                   "deviation, mouth movements, breathing pauses or colour change, or last longer than "
+                   f"{t.LONG_EPISODE_SECONDS // 60} minutes.")
 
 VERDICT_WORDS = {
     "resolved": "No episodes on the latest watched nights: the movements look resolved.",
@@ -23,21 +25,9 @@ def _windows(report, k: int = t.RECENT_WEEKS):
 
 def caregiver_summary(report) -> str:
     recent, previous = _windows(report)
-    rate, nights = pooled_rate(recent)
-    before, _ = pooled_rate(previous)
     parts = [VERDICT_WORDS[report.verdict.code]]
-    if rate is not None:
-        sentence = f"{rate:.1f} episodes per watched night over the last {len(recent)} week(s)"
-        if before and abs(rate - before) / before >= 0.1:
-            change = (rate - before) / before
-            direction = "drop" if change < 0 else "rise"
-            sentence += f", {'down' if change < 0 else 'up'} from {before:.1f} (a {abs(change):.0%} {direction}"
-            sentence += f", based on {nights} watched nights)."
-        elif before:
-            sentence += f", about the same as the weeks before ({before:.1f}; based on {nights} watched nights)."
-        else:
-            sentence += f" (based on {nights} watched nights)."
-        parts.append(sentence)
+    if recent:  # watched weeks only
+        parts.append(_recent_sentence(recent, previous))
     if report.red_flags:
         parts.append("Some entries are worth showing to your clinician: "
                      + "; ".join(flag.message for flag in report.red_flags))
@@ -45,27 +35,41 @@ def caregiver_summary(report) -> str:
     return " ".join(parts)
 
 
+def _recent_sentence(recent, previous) -> str:
+    """The last weeks' rate, against the weeks before when they had episodes: a change or "about the same"."""
+    (rate, nights), (before, before_nights) = pooled_rate(recent), pooled_rate(previous)
+    sentence = f"{rate:.1f} episodes per watched night over the last {len(recent)} week(s)"
+    if not before:
+        return f"{sentence} (based on {nights} watched nights)."
+    episodes, before_episodes = sum(w.episodes for w in recent), sum(w.episodes for w in previous)
+    if compare_rates(episodes, nights, before_episodes, before_nights).direction == "same":
+        return f"{sentence}, about the same as the weeks before ({before:.1f}; based on {nights} watched nights)."
+    change = (rate - before) / before
+    direction = "drop" if change < 0 else "rise"
+    return (f"{sentence}, {'down' if change < 0 else 'up'} from {before:.1f} (a {abs(change):.0%} {direction}"
+            f", based on {nights} watched nights).")
+
+
 def clinician_summary(report) -> str:
     model, totals = report.model, report.totals
     parts = [f"Verdict: {report.verdict.code}."]
     if model is not None:
-        parts.append(f"RR per {t.RATE_RATIO_WEEKS} weeks {model.rate_ratio_per_4_weeks:.2f} "
-                     f"({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f}, p={model.p_value:.3g}; "
+        parts.append(f"RR per {t.RATE_RATIO_WEEKS} weeks {formatting.ratio(model.rate_ratio_per_4_weeks)} "
+                     f"({formatting.interval(model)}, p={formatting.p_value(model.p_value)}; "
                      f"{model.family.replace('_', '-')}, dispersion {model.dispersion:.2f}, "
                      f"{model.weeks_used} weeks).")
         if model.kendall_tau is not None:
-            parts.append(f"Kendall tau {model.kendall_tau:.2f} (one-sided p={model.kendall_p_value:.3g}).")
+            parts.append(f"Kendall tau {formatting.kendall(model)}.")
         if model.recent is not None and model.recent.rate_ratio is not None:
             r = model.recent
             parts.append(f"Last {r.weeks} weeks {r.recent_rate:.2f}/night vs {r.previous_rate:.2f} "
-                         f"(ratio {r.rate_ratio:.2f}, p={r.p_value:.3g}).")
+                         f"(ratio {formatting.ratio(r.rate_ratio)}, p={formatting.p_value(r.p_value)}).")
     parts.append(f"{totals['episodes']} episodes on {totals['watched_nights']} watched nights, "
                  f"{totals['observed_weeks']} observed weeks.")
-    age = report.corrected_age_weeks_now if report.corrected_age_weeks_now is not None else report.age_weeks_now
     for point in report.reference_points:
         if point.applies:
-            parts.append(f"By {point.label} (corrected) {point.share_resolved:.0%} of BNSM has resolved"
-                         f"{' - passed' if age >= point.corrected_age_weeks else ''}.")
+            parts.append(f"By {formatting.reference_age(point)} {formatting.resolved_share(point)} has resolved"
+                         f"{' - passed' if point.passed else ''}.")
     if report.red_flags:
         parts.append("Red flags: " + ", ".join(f"{f.code} ({len(f.evidence)})" for f in report.red_flags) + ".")
     return " ".join(parts)

@@ -15,10 +15,15 @@ CONFIDENCE = 0.95
 # read as a promise. So the CI must lie below 0.9 (a fall of at least 10% per 4 weeks, with
 # confidence) and Kendall's tau must point the same way: 0 of 100 stable children, and 100 of 100
 # children halving every 3 weeks (86 of 100 halving every 8 weeks) are then called resolving.
-RESOLVING_CI_HIGH_BELOW = 0.9
-WORSENING_CI_LOW_ABOVE = 1 / 0.9
+TREND_FALL_AT_LEAST = 0.1  # resolving: a fall of at least 10% per 4 weeks (worsening: the rise it undoes)
+RESOLVING_CI_HIGH_BELOW = 1 - TREND_FALL_AT_LEAST
+WORSENING_CI_LOW_ABOVE = 1 / RESOLVING_CI_HIGH_BELOW
+MIN_KENDALL_WEEKS = 3  # Kendall's tau and Theil-Sen need this many weeks with enough watched nights
 OVERDISPERSION_ABOVE = 1.5  # Pearson chi2/df above this: quasi-Poisson standard errors
 RECENT_WEEKS = 3  # "last k weeks against the k before"
+# Has it changed? (compare_rates: the trends' recent change, the caregiver summary, the reminder emails)
+SAME_WITHIN = 0.1  # rates less than 10% apart are "about the same"
+CLEAR_CHANGE_P = 0.05  # "fewer" or "more" only when a two-sample Poisson test puts the change beyond chance
 DEFAULT_WEEKS = 104  # the trends window when ?weeks= is not given
 LIST_WINDOW_WEEKS = 2  # the patient list compares the last 2 weeks with the 2 before
 DIARY_DAY_STARTS_AT_HOUR = 12  # a night belongs to the day it began: noon to noon, local time
