@@ -5,67 +5,67 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+scheduler_cli = AppGroup("scheduler", help="The reminder scheduler process.")
+reminders_cli = AppGroup("reminders", help="Reminder emails.")
+data_cli = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
+users_cli = AppGroup("users", help="Accounts.")
 
 
 def register_commands(app: Flask) -> None:
-    _register_reminder_commands(app)
-    _register_data_commands(app)
-    _register_user_commands(app)
-
-    @app.cli.command("seed-demo")
-    def seed_demo_command():
-        """Create the demo accounts and children (idempotent)."""
-        from backend.demo import seed_demo
-
-        for line in seed_demo(progress=click.echo):
-            click.echo(line)
-
-    @app.cli.command("refresh-summaries")
-    def refresh_summaries_command():
-        """Rebuild every child's summary (after an upgrade or a restore)."""
-        from sqlalchemy import select
-
-        from backend.children.models import Child
-        from backend.extensions import db
-        from backend.trends.freshness import refresh
-
-        ids = db.session.scalars(select(Child.id).where(Child.deleted_at.is_(None))).all()
-        with click.progressbar(range(0, len(ids), 100), label="Refreshing summaries") as chunks:
-            for start in chunks:
-                refresh(db.session, ids[start:start + 100])
-                db.session.commit()
-        click.echo(f"{len(ids)} summaries refreshed.")
+    for command in (seed_demo_command, refresh_summaries_command, scheduler_cli, reminders_cli, data_cli, users_cli):
+        app.cli.add_command(command)
 
 
-def _register_reminder_commands(app: Flask) -> None:
-    scheduler = AppGroup("scheduler", help="The reminder scheduler process.")
-    reminders = AppGroup("reminders", help="Reminder emails.")
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo accounts and children (idempotent)."""
+    from backend.demo import seed_demo
 
-    @scheduler.command("run")
-    def run_scheduler():
-        """Run the scheduler (APScheduler) until stopped; dispatches reminders every minute."""
-        from flask import current_app
+    for line in seed_demo(progress=click.echo):
+        click.echo(line)
 
-        from backend.reminders.jobs import build_scheduler, run
 
-        click.echo("Scheduler running: reminders are dispatched every minute, deleted data purged daily. "
-                   "Stop with Ctrl-C.")
-        run(build_scheduler(current_app._get_current_object()))
+@click.command("refresh-summaries")
+@with_appcontext
+def refresh_summaries_command():
+    """Rebuild every child's summary (after an upgrade or a restore)."""
+    from sqlalchemy import select
 
-    @reminders.command("dispatch")
-    @click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
-    def dispatch_once(now_text):
-        """Run one dispatch pass: plan what is due, send it, print the counts."""
-        from backend.reminders.dispatch import dispatch
+    from backend.children.models import Child
+    from backend.extensions import db
+    from backend.trends.freshness import refresh
 
-        result = dispatch(_instant_option(now_text))
-        click.echo(f"planned {result.planned}, sent {result.sent}, retrying {result.retrying}, "
-                   f"failed {result.failed}, skipped {result.skipped}")
+    ids = db.session.scalars(select(Child.id).where(Child.deleted_at.is_(None))).all()
+    with click.progressbar(range(0, len(ids), 100), label="Refreshing summaries") as chunks:
+        for start in chunks:
+            refresh(db.session, ids[start:start + 100])
+            db.session.commit()
+    click.echo(f"{len(ids)} summaries refreshed.")
 
-    app.cli.add_command(scheduler)
-    app.cli.add_command(reminders)
+
+@scheduler_cli.command("run")
+def run_scheduler():
+    """Run the scheduler (APScheduler) until stopped; dispatches reminders every minute."""
+    from backend.reminders.jobs import build_scheduler, run  # APScheduler is imported by the scheduler process only
+
+    click.echo("Scheduler running: reminders are dispatched every minute, deleted data purged daily. "
+               "Stop with Ctrl-C.")
+    run(build_scheduler(current_app._get_current_object()))
+
+
+@reminders_cli.command("dispatch")
+@click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
+def dispatch_once(now_text):
+    """Run one dispatch pass: plan what is due, send it, print the counts."""
+    from backend.reminders.dispatch import dispatch
+
+    result = dispatch(_instant_option(now_text))
+    click.echo(f"planned {result.planned}, sent {result.sent}, retrying {result.retrying}, "
+               f"failed {result.failed}, skipped {result.skipped}")
 
 
 def _instant_option(text: str | None) -> datetime | None:
@@ -94,108 +94,98 @@ def _account(email: str):
     return user
 
 
-def _register_data_commands(app: Flask) -> None:
-    data = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
+@data_cli.command("export")
+@click.option("--email", required=True, help="the account whose family document to write")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="a file (default: stdout)")
+def export_family(email, out):
+    """Write an account's family document (JSON): the account, its children and their diaries."""
+    from backend.database import begin_snapshot
+    from backend.extensions import db
+    from backend.privacy.portability import export_json
+    from backend.private_files import write_private
 
-    @data.command("export")
-    @click.option("--email", required=True, help="the account whose family document to write")
-    @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="a file (default: stdout)")
-    def export_family(email, out):
-        """Write an account's family document (JSON): the account, its children and their diaries."""
-        from backend.database import begin_snapshot
-        from backend.extensions import db
-        from backend.privacy.portability import export_json
-        from backend.private_files import write_private
+    begin_snapshot()
+    user = _account(email)
+    text = export_json(user)
+    db.session.rollback()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_private(Path(out), text.encode())  # a family's health data: the operator's eyes only
+    click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
 
-        begin_snapshot()
-        user = _account(email)
-        text = export_json(user)
+
+@data_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def import_family(file):
+    """Recreate a family from its document (one transaction; refuses to merge into existing data)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from backend.database import writing_transactions
+    from backend.extensions import db
+    from backend.privacy.portability import ImportRefused, import_document, read_document, record_count
+    from backend.trends.freshness import refresh
+
+    try:
+        document = read_document(file.read())
+        with writing_transactions(), click.progressbar(length=record_count(document), label="Importing",
+                                                       file=sys.stderr) as bar:
+            result = import_document(document, bar.update)
+            db.session.commit()
+    except ImportRefused as error:
         db.session.rollback()
-        if out is None:
-            click.echo(text, nl=False)
-            return
-        write_private(Path(out), text.encode())  # a family's health data: the operator's eyes only
-        click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
+        raise click.ClickException(str(error)) from None
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(f"The database refused the file's data ({reason}); nothing was imported.") \
+            from None
+    with writing_transactions():
+        refresh(db.session, [child["id"] for child in document["children"]])  # the verdicts, for lists
+        db.session.commit()
+    for line in result.report():
+        click.echo(line)
 
-    @data.command("import")
-    @click.argument("file", type=click.File("r", encoding="utf-8"))
-    def import_family(file):
-        """Recreate a family from its document (one transaction; refuses to merge into existing data)."""
-        from sqlalchemy.exc import SQLAlchemyError
 
-        from backend.database import writing_transactions
-        from backend.extensions import db
-        from backend.privacy.portability import ImportRefused, import_document, read_document, record_count
-        from backend.trends.freshness import refresh
+@data_cli.command("purge")
+@click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
+def purge_command(now_text):
+    """Remove children and accounts deleted more than PURGE_AFTER_DAYS ago (the access log stays)."""
+    from backend.privacy.purge import purge
+
+    result = purge(_instant_option(now_text))
+    click.echo(f"purged {result.children} children and {result.accounts} accounts "
+               f"(older than {current_app.config['PURGE_AFTER_DAYS']} days); {result.kept_accounts} deleted "
+               "accounts stay as nameless rows that kept records name")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--new-email", help="also change the account's email (e.g. of an imported placeholder)")
+@click.password_option(help="the new password (asked twice when not given)")
+def set_password(email, new_email, password):
+    """Give an account a new password, e.g. after `flask data import` (passwords are never exported)."""
+    from sqlalchemy import select
+
+    from backend.accounts.models import User
+    from backend.accounts.passwords import hash_password
+    from backend.accounts.schemas import PASSWORD_LENGTH, LowerEmail
+    from backend.extensions import db
+
+    user = _account(email)
+    if not PASSWORD_LENGTH.min <= len(password) <= PASSWORD_LENGTH.max:
+        raise click.BadParameter(f"use {PASSWORD_LENGTH.min} to {PASSWORD_LENGTH.max} characters",
+                                 param_hint="--password")
+    if new_email:
+        from marshmallow import ValidationError
 
         try:
-            document = read_document(file.read())
-            with writing_transactions(), click.progressbar(length=record_count(document), label="Importing",
-                                                           file=sys.stderr) as bar:
-                result = import_document(document, bar.update)
-                db.session.commit()
-        except ImportRefused as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from None
-        except SQLAlchemyError as error:
-            db.session.rollback()
-            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-            raise click.ClickException(f"The database refused the file's data ({reason}); nothing was imported.") \
-                from None
-        with writing_transactions():
-            refresh(db.session, [child["id"] for child in document["children"]])  # the verdicts, for lists
-            db.session.commit()
-        for line in result.report():
-            click.echo(line)
-
-    @data.command("purge")
-    @click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
-    def purge_command(now_text):
-        """Remove children and accounts deleted more than PURGE_AFTER_DAYS ago (the access log stays)."""
-        from flask import current_app
-
-        from backend.privacy.purge import purge
-
-        result = purge(_instant_option(now_text))
-        click.echo(f"purged {result.children} children and {result.accounts} accounts "
-                   f"(older than {current_app.config['PURGE_AFTER_DAYS']} days); {result.kept_accounts} deleted "
-                   "accounts stay as nameless rows that kept records name")
-
-    app.cli.add_command(data)
-
-
-def _register_user_commands(app: Flask) -> None:
-    users = AppGroup("users", help="Accounts.")
-
-    @users.command("set-password")
-    @click.argument("email")
-    @click.option("--new-email", help="also change the account's email (e.g. of an imported placeholder)")
-    @click.password_option(help="the new password (asked twice when not given)")
-    def set_password(email, new_email, password):
-        """Give an account a new password, e.g. after `flask data import` (passwords are never exported)."""
-        from sqlalchemy import select
-
-        from backend.accounts.models import User
-        from backend.accounts.passwords import hash_password
-        from backend.accounts.schemas import PASSWORD_LENGTH, LowerEmail
-        from backend.extensions import db
-
-        user = _account(email)
-        if not PASSWORD_LENGTH.min <= len(password) <= PASSWORD_LENGTH.max:
-            raise click.BadParameter(f"use {PASSWORD_LENGTH.min} to {PASSWORD_LENGTH.max} characters",
-                                     param_hint="--password")
-        if new_email:
-            from marshmallow import ValidationError
-
-            try:
-                new_email = LowerEmail().deserialize(new_email)
-            except ValidationError:
-                raise click.BadParameter("not an email address", param_hint="--new-email") from None
-            if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
-                raise click.ClickException(f"Another account has the email {new_email}.")
-            user.email = new_email
-        user.password_hash = hash_password(password)
-        db.session.commit()
-        click.echo(f"Password set for {user.email}.")
-
-    app.cli.add_command(users)
+            new_email = LowerEmail().deserialize(new_email)
+        except ValidationError:
+            raise click.BadParameter("not an email address", param_hint="--new-email") from None
+        if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
+            raise click.ClickException(f"Another account has the email {new_email}.")
+        user.email = new_email
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    click.echo(f"Password set for {user.email}.")
