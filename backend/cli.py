@@ -50,7 +50,7 @@ def refresh_summaries_command():
 @scheduler_cli.command("run")
 def run_scheduler():
     """Run the scheduler (APScheduler) until stopped; dispatches reminders every minute."""
-    from backend.reminders.jobs import build_scheduler, run  # APScheduler is imported by the scheduler process only
+    from backend.jobs import build_scheduler, run  # APScheduler is imported by the scheduler process only
 
     click.echo("Scheduler running: reminders are dispatched every minute, deleted data purged daily. "
                "Stop with Ctrl-C.")

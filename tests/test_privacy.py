@@ -260,10 +260,10 @@ def test_a_child_deleted_on_its_own_is_purged_too_and_a_late_push_cannot_bring_i
 
 
 def test_the_scheduler_purges_once_a_day(app, client, family):
-    from backend.reminders.jobs import PURGE_JOB_ID, build_scheduler, purge_job
+    from backend.jobs import PURGE_JOB_ID, build_scheduler, purge_job
 
     job = build_scheduler(app).get_job(PURGE_JOB_ID)
-    assert job.trigger.interval == timedelta(days=1) and job.func_ref == "backend.reminders.jobs:purge_job"
+    assert job.trigger.interval == timedelta(days=1) and job.func_ref == "backend.jobs:purge_job"
     deleted = client.delete(f"/api/v1/children/{family['child']['id']}", headers=family["owner"].headers)
     assert deleted.status_code == 204
     run_sql(app, "UPDATE children SET deleted_at = :then", then=utcnow() - timedelta(days=RETENTION_DAYS + 1))

@@ -273,7 +273,7 @@ def test_readyz_reports_a_stale_scheduler_heartbeat(app, client):
 
 
 def test_the_scheduler_process_runs_the_dispatch_job_from_its_job_store(app):
-    from backend.reminders.jobs import DISPATCH_JOB_ID, build_scheduler, run
+    from backend.jobs import DISPATCH_JOB_ID, build_scheduler, run
 
     app.config.update(MAIL_SERVER="")
     scheduler = build_scheduler(app)

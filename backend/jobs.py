@@ -1,9 +1,9 @@
-"""The scheduler process (`flask scheduler run`): APScheduler 3 with its SQLAlchemy job store.
+"""The scheduler process (`flask scheduler run`): APScheduler 3 with its SQLAlchemy job store, and the jobs it runs.
 
-It never runs inside web workers. Its main job dispatches reminders every minute; coalesce and
-max_instances=1 turn a backlog after downtime into one run, and the dispatch itself is safe with
-several scheduler processes at once (see dispatch.py). A second job purges, once a day, what was
-deleted more than PURGE_AFTER_DAYS ago (backend.privacy.purge; idempotent too).
+It never runs inside web workers. Each job runs a feature's function, idempotent in the database, in an app context
+of the app `build_scheduler` was given (the job store keeps a reference to the job function, never an app). With
+coalesce and max_instances=1 a backlog after downtime is one run, and several scheduler processes at once are safe
+(see backend/reminders/dispatch.py).
 """
 import logging
 from datetime import timedelta
@@ -13,6 +13,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from backend.db_types import utcnow
+from backend.privacy.purge import purge
+from backend.reminders.dispatch import dispatch
 
 log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "reminders-dispatch"
@@ -24,28 +26,20 @@ _app: Flask | None = None
 
 
 def dispatch_job() -> None:
-    """Module level, so that the job store can name it; it brings its own app context."""
-    from backend.reminders.dispatch import dispatch
-
+    """Every minute: plan what is due, send it, mark it (backend.reminders.dispatch)."""
     with _application().app_context():
-        result = dispatch()
-        log.info("dispatch: %s", result)
+        log.info("dispatch: %s", dispatch())
 
 
 def purge_job() -> None:
     """Once a day: remove what was deleted more than PURGE_AFTER_DAYS ago (backend.privacy.purge)."""
-    from backend.privacy.purge import purge
-
     with _application().app_context():
         log.info("purge: %s", purge())
 
 
 def _application() -> Flask:
-    global _app
     if _app is None:
-        from backend import create_app
-
-        _app = create_app()
+        raise RuntimeError("The scheduler's jobs run in the app given to build_scheduler; none was given.")
     return _app
 
 
@@ -55,9 +49,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     store = SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename=JOBS_TABLE)
     scheduler = BlockingScheduler(jobstores={"default": store}, timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 5 * DISPATCH_EVERY_SECONDS})
-    scheduler.add_job("backend.reminders.jobs:dispatch_job", "interval", seconds=DISPATCH_EVERY_SECONDS,
+    scheduler.add_job("backend.jobs:dispatch_job", "interval", seconds=DISPATCH_EVERY_SECONDS,
                       id=DISPATCH_JOB_ID, replace_existing=True, next_run_time=utcnow())
-    scheduler.add_job("backend.reminders.jobs:purge_job", "interval", hours=PURGE_EVERY_HOURS, id=PURGE_JOB_ID,
+    scheduler.add_job("backend.jobs:purge_job", "interval", hours=PURGE_EVERY_HOURS, id=PURGE_JOB_ID,
                       replace_existing=True, next_run_time=utcnow() + timedelta(minutes=1))
     return scheduler
 
