@@ -102,7 +102,7 @@ def mailer_for(config: dict):
 
 class Courier:
     """Hands messages to the mailer on a thread of its own, one after another: the dispatcher renders the
-    next email while the mail server answers the last (dispatch.send_batch keeps one message in flight)."""
+    next email while the mail server answers the last (dispatch.send_claimed keeps one message in flight)."""
 
     def __init__(self, mailer):
         self.mailer = mailer
