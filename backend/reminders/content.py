@@ -14,18 +14,18 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import SMTP, Compat32
 from email.utils import formataddr, formatdate, make_msgid
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from statsmodels.stats.rates import test_poisson_2indep
 
 from backend.children.ages import CORRECTED_AGE_USED_UNTIL_DAYS, PRETERM_BEFORE_WEEKS, WEEKS_SHOWN_UNTIL, describe
+from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.charts import verdict_label
-from backend.trends.engine import WeekStats, diary_day, pooled_rate
+from backend.trends.engine import RateChange, WeekStats, compare_rates, diary_day, pooled_rate
 from backend.trends.report import ReferencePoint, TrendReport
 from backend.trends.summaries import NOT_A_DIAGNOSIS, VERDICT_WORDS
 
@@ -41,8 +41,6 @@ FOLLOW_UP_VISITS = {"follow_up_3m": "3-month", "follow_up_6m": "6-month"}
 DISCUSS_KINDS = ("worsening", "red_flag")
 CONDITION_CODES = {"bnsm": "BNSM", "benign_myoclonus_of_infancy": "BMEI", "hypnic_jerks": "hypnic jerks"}
 FAMILIES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson"}
-SAME_WITHIN = 0.1  # a change under 10% reads "about the same", as in the trends summary
-CLEAR_CHANGE_P = 0.05  # a week's rise or fall is called "fewer" or "more" only beyond chance
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 MAIL_DOMAIN = "myodiary.example"
@@ -106,26 +104,22 @@ class Period:
     def previous_episodes(self) -> int:
         return 0 if self.previous is None else round(self.previous * self.previous_nights)
 
-    @property
-    def direction(self) -> str | None:
-        """"down", "up" or "same" as a caregiver reads it (one decimal), None without both numbers."""
+    @cached_property
+    def change(self) -> RateChange | None:
+        """Has it changed (the trends' one rule)? None without watched nights in both periods."""
         if self.recent is None or self.previous is None:
             return None
-        if self.previous == 0:
-            return "same" if self.recent == 0 else "up"
-        change = (self.recent - self.previous) / self.previous
-        if abs(change) < SAME_WITHIN or _decimal(self.recent) == _decimal(self.previous):
-            return "same"
-        return "down" if change < 0 else "up"
+        return compare_rates(self.recent_episodes, self.recent_nights, self.previous_episodes, self.previous_nights)
+
+    @property
+    def direction(self) -> str | None:
+        """"down", "up" or "same", None without both numbers."""
+        return None if self.change is None else self.change.direction
 
     @property
     def clear(self) -> bool:
-        """A change beyond night-to-night chance (two-sample Poisson score test, as the trends' recent change)."""
-        if self.direction in (None, "same"):
-            return False
-        recent, previous = (self.recent_episodes, self.recent_nights), (self.previous_episodes, self.previous_nights)
-        fewer, more = sorted([recent, previous])  # the score test is symmetric; a zero count must come first
-        return test_poisson_2indep(*fewer, *more, method="score").pvalue < CLEAR_CHANGE_P
+        """A change beyond night-to-night chance: only then "fewer" or "more"."""
+        return self.change is not None and self.change.clear
 
 
 # ---- the numbers -------------------------------------------------------------------------------
@@ -225,12 +219,12 @@ def _news(verdict: str, period: Period) -> str:
     if period.recent is None:
         return "no watched nights logged"
     if period.previous is None:
-        return f"{_decimal(period.recent)} episodes of jerks a night"
+        return f"{formatting.rate(period.recent)} episodes of jerks a night"
     return _change_news(period)
 
 
 def _change_news(period: Period) -> str:
-    recent, previous = _decimal(period.recent), _decimal(period.previous)
+    recent, previous = formatting.rate(period.recent), formatting.rate(period.previous)
     if not period.clear:
         return f"no clear change ({recent} a night; {previous} {period.before})"
     if period.recent == 0:
@@ -242,7 +236,8 @@ def _change_news(period: Period) -> str:
 def _clinician_subject(context: ReminderContext) -> str:
     report, model = context.report, context.report.model
     head = f"{report.child.name} ({_condition(report)})"
-    rate = "no RR yet" if model is None else f"RR {model.rate_ratio_per_4_weeks:.2f}/{t.RATE_RATIO_WEEKS} wk"
+    rate = ("no RR yet" if model is None
+            else f"RR {formatting.ratio(model.rate_ratio_per_4_weeks)}/{t.RATE_RATIO_WEEKS} wk")
     verdict = f"{report.verdict.code}, {rate}"
     if _discuss(context):
         codes = [flag.code for flag in report.red_flags if flag.code in context.new_red_flags]
@@ -307,7 +302,7 @@ def _period_sentence(period: Period) -> str:
     if period.previous is None:
         return f"{sentence}. Nobody logged a watched night in {period.before}, so there is nothing to compare with."
     previous = _on_nights(period.previous_episodes, period.previous_nights)
-    before = f"{_decimal(period.previous)} in {period.before} ({previous})"
+    before = f"{formatting.rate(period.previous)} in {period.before} ({previous})"
     if period.recent == period.previous == 0:
         return f"{sentence}, and none in {period.before} ({_count(period.previous_nights, 'watched night')})."
     if period.direction == "same":
@@ -318,12 +313,7 @@ def _period_sentence(period: Period) -> str:
 def _rate_words(rate: float, episodes: int, nights: int) -> str:
     if episodes == 0:
         return f"no episodes on {_count(nights, 'watched night')}"
-    return f"{_decimal(rate)} episodes per watched night ({_on_nights(episodes, nights)})"
-
-
-def _decimal(rate: float) -> str:
-    """One decimal, two below 0.1 so that a rare episode does not read as none."""
-    return f"{rate:.2f}" if 0 < rate < 0.1 else f"{rate:.1f}"
+    return f"{formatting.rate(rate)} episodes per watched night ({_on_nights(episodes, nights)})"
 
 
 def _unwatched_sentence(period: Period) -> str:
@@ -394,9 +384,7 @@ def _model_rows(model) -> list[tuple[str, str]]:
     if model is None:
         return [("Model", "not fitted: too few watched weeks or no episodes")]
     return [
-        (f"Rate ratio per {t.RATE_RATIO_WEEKS} weeks",
-         f"{model.rate_ratio_per_4_weeks:.2f} ({t.CONFIDENCE:.0%} CI {model.ci_low:.2f}-{model.ci_high:.2f}), "
-         f"p={model.p_value:.3g}"),
+        (formatting.RATE_RATIO.capitalize(), f"{formatting.rate_ratio(model)}, p={formatting.p_value(model.p_value)}"),
         ("Model", f"{FAMILIES.get(model.family, model.family)}, dispersion {model.dispersion:.2f}, "
                   f"{model.weeks_used} weeks"),
         ("Kendall tau", _kendall(model)),
@@ -405,9 +393,9 @@ def _model_rows(model) -> list[tuple[str, str]]:
 
 def _kendall(model) -> str:
     if model.kendall_tau is None:
-        return f"not computed: fewer than 3 weeks with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"
-    return (f"{model.kendall_tau:.2f} (one-sided p={model.kendall_p_value:.3g} falling, "
-            f"{model.kendall_p_value_rising:.3g} rising)")
+        return (f"not computed: fewer than {t.MIN_KENDALL_WEEKS} weeks with at least "
+                f"{t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights")
+    return formatting.kendall(model, rising=True)
 
 
 def _period_numbers(period: Period) -> str:
@@ -423,7 +411,7 @@ def _numbers(rate: float | None, episodes: int, nights: int) -> str:
 
 def _reference_rows(report: TrendReport) -> list[tuple[str, str]]:
     now = _corrected_now(report)
-    return [(f"{point.label} (corrected)", f"{point.share_resolved:.0%} of BNSM resolved; "
+    return [(formatting.reference_age(point), f"{formatting.resolved_share(point)} resolved; "
              + ("passed" if point.passed else f"in {point.corrected_age_weeks - now:.1f} weeks"))
             for point in report.reference_points if point.applies]
 
