@@ -1,15 +1,13 @@
 """Who may see and change a child: members of its care team, by role.
 
-A child the caller is not an active member of answers 404, as if it did not exist. `child_for` still
-notes a read of its child by one of its clinicians for the audit log (backend.clinic.audit); lists of
-children note theirs where they are served.
+A child the caller is not an active member of answers 404, as if it did not exist. Checking records
+nothing: a clinician's read is noted for the access log where it is served (backend.clinic.audit).
 """
 from flask_smorest import abort
 from sqlalchemy import bindparam, select
 
 from backend.care_teams.models import Membership
 from backend.children.models import Child
-from backend.clinic import audit
 from backend.extensions import db
 
 READ, WRITE, OWN = "read", "write", "own"
@@ -47,6 +45,4 @@ def child_for(user, child_id: str, need: str = READ) -> Child:
         abort(403, message="Clinicians read and annotate; only caregivers change the diary.")
     if need == OWN and membership.role != "owner":
         abort(403, message="Only the child's owner may do this.")
-    if membership.role == "clinician":
-        audit.note_view(user.id, child_id)
     return child

@@ -6,6 +6,7 @@ from backend.care_teams.access import OWN, READ, child_for
 from backend.care_teams.models import Membership
 from backend.care_teams.schemas import InviteArgsSchema, InviteSchema, MemberSchema
 from backend.children.schemas import ChildSchema
+from backend.clinic import audit
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 
@@ -45,6 +46,7 @@ def accept_invite(code):
 
 @blp.route("/children/<child_id>/members", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, MemberPageSchema)
 @blp.alt_response(404, response="NOT_FOUND")
@@ -57,6 +59,7 @@ def list_members(page_args, child_id):
 
 @blp.route("/children/<child_id>/members/<user_id>", methods=["DELETE"])
 @login_required
+@audit.audited_read
 @blp.response(204)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")

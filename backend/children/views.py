@@ -53,6 +53,7 @@ def list_children(page_args):
 
 @blp.route("/children/<child_id>", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.response(200, ChildSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def get_child(child_id):

@@ -2,7 +2,7 @@
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import OWN, READ, child_for
-from backend.clinic import notes
+from backend.clinic import audit, notes
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.clinic.schemas import AccessEventSchema, NoteBodySchema, NoteSchema
 from backend.extensions import db
@@ -15,6 +15,7 @@ AccessEventPageSchema = page_schema(AccessEventSchema, "AccessEventPage")
 
 @blp.route("/children/<child_id>/notes", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, NotePageSchema)
 @blp.alt_response(404, response="NOT_FOUND")
@@ -27,6 +28,7 @@ def list_notes(page_args, child_id):
 
 @blp.route("/children/<child_id>/notes", methods=["POST"])
 @login_required
+@audit.audited_read
 @blp.arguments(NoteBodySchema)
 @blp.response(201, NoteSchema)
 @blp.alt_response(403, response="FORBIDDEN")
@@ -41,6 +43,7 @@ def add_note(values, child_id):
 
 @blp.route("/children/<child_id>/notes/<note_id>", methods=["PUT"])
 @login_required
+@audit.audited_read
 @blp.arguments(NoteBodySchema)
 @blp.response(200, NoteSchema)
 @blp.alt_response(403, response="FORBIDDEN")

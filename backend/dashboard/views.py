@@ -96,6 +96,7 @@ def patients_list():
 
 @bp.route("/children/<child_id>", methods=["GET"])
 @auth.page_login_required
+@audit.audited_read
 def patient_page(child_id):
     child = child_for(g.current_user, child_id, need=READ)
     axis = request.args.get("age") if request.args.get("age") in AXES else None
@@ -107,6 +108,7 @@ def patient_page(child_id):
 
 @bp.route("/children/<child_id>/chart.svg", methods=["GET"])
 @auth.page_login_required
+@audit.audited_read
 def chart_svg(child_id):
     child = child_for(g.current_user, child_id, need=READ)
     axis = request.args.get("age") if request.args.get("age") in AXES else None
@@ -116,6 +118,7 @@ def chart_svg(child_id):
 
 @bp.route("/children/<child_id>/notes", methods=["POST"])
 @auth.page_login_required
+@audit.audited_read
 def add_note(child_id):
     child = child_for(g.current_user, child_id, need=READ)
     values = _note_form()
@@ -128,6 +131,7 @@ def add_note(child_id):
 
 @bp.route("/children/<child_id>/notes/<note_id>", methods=["POST"])
 @auth.page_login_required
+@audit.audited_read
 def edit_note(child_id, note_id):
     child = child_for(g.current_user, child_id, need=READ)
     values = _note_form()
@@ -151,6 +155,7 @@ def _note_form() -> dict | None:
 
 @bp.route("/children/<child_id>/export/<kind>", methods=["GET"])
 @auth.page_login_required
+@audit.audited_read
 def export(child_id, kind):
     child = child_for(g.current_user, child_id, need=READ)
     if kind not in downloads.KINDS:

@@ -10,6 +10,7 @@ import marshmallow as ma
 from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, WRITE, child_for
+from backend.clinic import audit
 from backend.database import commit_keeping_loaded, reads_first
 from backend.diary import entries
 from backend.diary.models import Episode, SleepSession
@@ -49,6 +50,7 @@ def register(resource: Resource) -> None:
 
     @blp.route(f"/children/<child_id>/{resource.path}", methods=["GET"], endpoint=f"list_{name}")
     @login_required
+    @audit.audited_read
     @blp.arguments(filters, location="query")
     @blp.response(200, page)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -80,7 +82,9 @@ def register(resource: Resource) -> None:
     @blp.doc(summary=f"One {noun}")
     def get(**path):
         entry_id = path[resource.id_param]
-        return entries.entry_for(current_user(), resource.model, entry_id, need=READ)
+        entry = entries.entry_for(current_user(), resource.model, entry_id, need=READ)
+        audit.note_clinician_view(current_user(), entry.child_id)
+        return entry
 
     @blp.route(item_rule, methods=["PUT"], endpoint=f"put_{name}")
     @login_required

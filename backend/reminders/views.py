@@ -7,6 +7,7 @@ from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, WRITE, active_membership, child_for
 from backend.children.models import Child
+from backend.clinic import audit
 from backend.db_types import utcnow
 from backend.extensions import HTML_PAGE, db
 from backend.pagination import PageArgsSchema, page_schema, paginate
@@ -23,6 +24,7 @@ ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")
 
 @blp.route("/children/<child_id>/reminder-schedule", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.response(200, ScheduleSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def get_schedule(child_id):
@@ -47,6 +49,7 @@ def put_schedule(values, child_id):
 
 @blp.route("/children/<child_id>/reminder-schedule/opt-out", methods=["POST"])
 @login_required
+@audit.audited_read
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND")
 def opt_out(child_id):
@@ -57,6 +60,7 @@ def opt_out(child_id):
 
 @blp.route("/children/<child_id>/reminder-schedule/opt-out", methods=["DELETE"])
 @login_required
+@audit.audited_read
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND")
 def opt_in(child_id):
@@ -67,6 +71,7 @@ def opt_in(child_id):
 
 @blp.route("/children/<child_id>/reminders", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, ReminderPageSchema)
 @blp.alt_response(404, response="NOT_FOUND")
@@ -79,6 +84,7 @@ def history(page_args, child_id):
 
 @blp.route("/children/<child_id>/reminders/preview", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.response(200, PreviewSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def preview(child_id):

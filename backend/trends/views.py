@@ -7,6 +7,7 @@ from backend.accounts.tokens import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, child_for
 from backend.children.models import Child
+from backend.clinic import audit
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.trends import charts, downloads
@@ -32,6 +33,7 @@ def _image(body, mimetype: str) -> Response:
 
 @blp.route("/children/<child_id>/trends", methods=["GET"])
 @login_required
+@audit.audited_read
 @blp.arguments(TrendArgsSchema, location="query")
 @blp.alt_response(200, schema=TrendsSchema, success=True, description="The child's trends")
 @blp.alt_response(404, response="NOT_FOUND")
@@ -56,7 +58,7 @@ def _fresh_default(child, args: dict) -> str | None:
 
 def _file_route(path: str, content_type: str, description: str):
     """GET /children/{child_id}/<path>: a chart or an export made from the child's trend report."""
-    decorators = (blp.route(f"/children/<child_id>/{path}", methods=["GET"]), login_required,
+    decorators = (blp.route(f"/children/<child_id>/{path}", methods=["GET"]), login_required, audit.audited_read,
                   blp.arguments(TrendArgsSchema, location="query"),
                   blp.alt_response(200, description=description, content_type=content_type, success=True),
                   blp.alt_response(404, response="NOT_FOUND"))
