@@ -17,16 +17,8 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving, simulate, stable
-from backend.reminders.content import (
-    WIRE,
-    Recipient,
-    ReminderContext,
-    build_message,
-    mailbox,
-    period_rates,
-    render_reminder,
-    sender_mailbox,
-)
+from backend.reminders.content import Recipient, ReminderContext, period_rates, render_reminder
+from backend.reminders.message import WIRE, build_message, mailbox, sender_mailbox
 from backend.trends.charts import chart_alt_text
 from backend.trends.engine import Verdict, WeekStats
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact

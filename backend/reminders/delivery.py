@@ -13,15 +13,9 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
-from backend.reminders.content import (
-    Recipient,
-    ReminderContext,
-    build_message,
-    mailbox,
-    render_reminder,
-    sender_mailbox,
-)
+from backend.reminders.content import Recipient, ReminderContext, render_reminder
 from backend.reminders.mail import Envelope
+from backend.reminders.message import build_message, mailbox, sender_mailbox
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text
