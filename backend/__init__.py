@@ -4,7 +4,8 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import headers
+from backend import auth, headers
+from backend.accounts.tokens import authenticate
 from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
 from backend.database import configure_engine
@@ -24,6 +25,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app, db.session)
+    auth.install(app, authenticate)
     audit.install(app)
     headers.install(app)
     _register_cli(app)

@@ -2,7 +2,6 @@
 import hashlib
 import secrets
 from datetime import timedelta
-from functools import wraps
 
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -55,7 +54,7 @@ def valid_token(secret: str) -> Token | None:
 
 
 def authenticate() -> User:
-    """The user behind the request's bearer token, or a 401."""
+    """The user behind the request's bearer token, or a 401 (create_app plugs this into backend.auth)."""
     secret = _bearer_secret()
     if secret is None:
         abort(401, message="Sign in first and send the token as 'Authorization: Bearer <token>'.")
@@ -65,16 +64,3 @@ def authenticate() -> User:
     g.current_token = token
     g.current_user = token.user
     return token.user
-
-
-def login_required(view):
-    """Views behind this decorator find the caller in g.current_user."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        authenticate()
-        return view(*args, **kwargs)
-    return wrapper
-
-
-def current_user() -> User:
-    return g.current_user

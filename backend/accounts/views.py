@@ -6,7 +6,8 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.accounts.passwords import hash_password
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
-from backend.accounts.tokens import current_user, issue_token, login_required, revoke_token, user_for_credentials
+from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.extensions import db, limiter
 from backend.validation import escape_lone_surrogates

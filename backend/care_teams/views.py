@@ -1,5 +1,5 @@
 """Care-team endpoints: invites and members of a child."""
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams import members
 from backend.care_teams.access import OWN, READ, child_for

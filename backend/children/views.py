@@ -2,7 +2,7 @@
 from flask_smorest import abort
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import OWN, READ, WRITE, child_for, visible_children
 from backend.care_teams.models import Membership

@@ -1,5 +1,5 @@
 """Clinician notes (with an EEG result) and the owner's view of the clinician-access log."""
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import OWN, READ, child_for
 from backend.clinic import audit, notes

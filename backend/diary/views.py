@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import marshmallow as ma
 
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, WRITE, child_for
 from backend.clinic import audit

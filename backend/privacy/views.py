@@ -2,7 +2,8 @@
 from flask import current_app
 from flask_smorest import abort
 
-from backend.accounts.tokens import current_user, login_required, user_for_credentials
+from backend.accounts.tokens import user_for_credentials
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.database import begin_snapshot
 from backend.extensions import db, limiter

@@ -3,7 +3,7 @@ from flask import Response
 from markupsafe import escape
 from sqlalchemy import select
 
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, WRITE, active_membership, child_for
 from backend.children.models import Child

@@ -4,7 +4,7 @@ from functools import wraps
 import orjson
 from flask import current_app
 
-from backend.accounts.tokens import authenticate, current_user, login_required
+from backend.auth import authenticate, current_user, login_required
 from backend.blueprints import Blueprint
 from backend.clinic import audit
 from backend.database import begin_snapshot

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response
 
-from backend.accounts.tokens import current_user, login_required
+from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, child_for
 from backend.children.models import Child
