@@ -9,7 +9,8 @@ from backend.blueprints import Blueprint
 from backend.clinic import audit
 from backend.database import begin_snapshot
 from backend.extensions import db
-from backend.sync.pull import Phone, pull_changes
+from backend.sync.phones import Phone
+from backend.sync.pull import pull_changes
 from backend.sync.push import push_changes
 from backend.sync.schemas import ChangesSchema, EmptySchema, PullArgsSchema, PullSchema, PushArgsSchema
 
