@@ -129,10 +129,10 @@ def _draw_data(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
 def _draw_model(axes, model) -> None:
     ages = [point.age_weeks for point in model.curve]
     axes.fill_between(ages, [point.low for point in model.curve], [point.high for point in model.curve],
-                      color=MODEL_COLOUR, alpha=0.18, linewidth=0, label=f"{t.CONFIDENCE:.0%} confidence band",
+                      color=MODEL_COLOUR, alpha=0.18, linewidth=0, label=formatting.CONFIDENCE_BAND,
                       gid="model-band")
     axes.plot(ages, [point.rate for point in model.curve], color=MODEL_COLOUR, linestyle="--", linewidth=1.8,
-              label=f"Fitted trend: x{model.rate_ratio_per_4_weeks:.2f} per {t.RATE_RATIO_WEEKS} weeks",
+              label=formatting.fitted_trend(model),
               gid="model-line")
 
 
@@ -164,7 +164,7 @@ def _draw_references(axes, report) -> None:
 def _draw_reference(axes, point, row: int) -> None:
     axes.axvline(point.age_weeks_on_axis, color=REFERENCE_COLOUR, linestyle=":", linewidth=1.4,
                  gid=f"reference-{point.corrected_age_weeks}")
-    axes.annotate(f"{point.label}: {formatting.resolved_share(point)} resolved",
+    axes.annotate(formatting.reference_mark(point),
                   xy=(point.age_weeks_on_axis, 1), xycoords=("data", "axes fraction"), xytext=(-4, -4 - 13 * row),
                   textcoords="offset points", ha="right", va="top", fontsize=FONT_SIZE, color=REFERENCE_COLOUR,
                   bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})

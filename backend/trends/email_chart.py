@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
+from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.charts import (
     DATA_COLOUR,
@@ -183,7 +184,7 @@ def _draw_references(canvas: Canvas, report) -> None:
     for row, point in enumerate(shown):
         x = canvas.x(point.age_weeks_on_axis)
         canvas.line([(x, PLOT[1]), (x, PLOT[3])], REFERENCE_COLOUR, 1.4, dash=2)
-        canvas.text((x - 4, PLOT[1] + 4 + 15 * row), f"{point.label}: {point.share_resolved:.0%} of BNSM resolved",
+        canvas.text((x - 4, PLOT[1] + 4 + 15 * row), formatting.reference_mark(point),
                     font(9), REFERENCE_COLOUR, anchor="ra")
 
 
@@ -211,9 +212,8 @@ def _draw_legend(canvas: Canvas, report) -> None:
     if sparse_weeks(report).any():
         entries.append(("hollow", DATA_COLOUR, f"Fewer than {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"))
     if report.model is not None:
-        entries.append(("dash", MODEL_COLOUR, f"Fitted trend: x{report.model.rate_ratio_per_4_weeks:.2f} "
-                                              f"per {t.RATE_RATIO_WEEKS} weeks"))
-        entries.append(("band", BAND_COLOUR, f"{t.CONFIDENCE:.0%} confidence band"))
+        entries.append(("dash", MODEL_COLOUR, formatting.fitted_trend(report.model)))
+        entries.append(("band", BAND_COLOUR, formatting.CONFIDENCE_BAND))
     for index, (symbol, colour, words) in enumerate(entries):
         x, y = (70 if index % 2 == 0 else 330), 292 + 18 * (index // 2)
         _legend_symbol(canvas, symbol, colour, x, y)

@@ -46,3 +46,16 @@ def reference_age(point) -> str:
 def resolved_share(point) -> str:
     """'64% of BNSM': the share resolved by a reference mark's age."""
     return f"{point.share_resolved:.0%} of BNSM"
+
+
+def fitted_trend(model) -> str:
+    """'Fitted trend: x0.40 per 4 weeks': the charts' legend for the model line."""
+    return f"Fitted trend: x{ratio(model.rate_ratio_per_4_weeks)} per {t.RATE_RATIO_WEEKS} weeks"
+
+
+CONFIDENCE_BAND = f"{t.CONFIDENCE:.0%} confidence band"
+
+
+def reference_mark(point) -> str:
+    """'3 months: 64% of BNSM resolved': a reference mark's label on the charts."""
+    return f"{point.label}: {resolved_share(point)} resolved"

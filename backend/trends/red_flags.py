@@ -35,6 +35,7 @@ def _context(child: ChildFacts) -> Context:
 
 
 EpisodeRule = tuple[str, str, Callable[[Context, EpisodeFact], bool]]
+LAST_MARK = t.REFERENCE_POINTS[-1]  # ("6 months", weeks, share of BNSM resolved by then)
 
 EPISODE_RULES: list[EpisodeRule] = [
     ("awake_episodes", "Episodes happened while the child was awake; benign sleep myoclonus happens only in sleep.",
@@ -43,10 +44,10 @@ EPISODE_RULES: list[EpisodeRule] = [
      lambda c, e: e.stopped_when_woken == "no"),
     ("warning_signs", "Warning signs were recorded during episodes (eye deviation, mouth movements, breathing "
      "pauses, colour change or crying).", lambda c, e: any(s in t.WARNING_SIGNS for s in e.signs)),
-    ("long_episode", "An episode lasted longer than 30 minutes.",
+    ("long_episode", f"An episode lasted longer than {t.LONG_EPISODE_SECONDS // 60} minutes.",
      lambda c, e: e.duration_seconds > t.LONG_EPISODE_SECONDS),
-    ("persists_past_6_months", "Episodes continue past 6 months of corrected age; 95% of BNSM has resolved by then.",
-     lambda c, e: c.child.condition == "bnsm" and e.started_at > c.six_months_corrected),
+    ("persists_past_6_months", f"Episodes continue past {LAST_MARK[0]} of corrected age; {LAST_MARK[2]:.0%} of BNSM "
+     "has resolved by then.", lambda c, e: c.child.condition == "bnsm" and e.started_at > c.six_months_corrected),
 ]
 
 
