@@ -56,7 +56,9 @@ def _init_extensions(app: Flask) -> None:
                        "description": "A token from POST /api/v1/tokens"})
     limiter.init_app(app)
     csrf.init_app(app)
-    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}})
+    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+                  expose_headers=["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable",
+                                  "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Content-Range"])
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -71,10 +73,11 @@ def _register_blueprints(app: Flask) -> None:
     from backend.reminders import views as reminder_views
     from backend.sync import views as sync_views
     from backend.trends import views as trends_views
+    from backend.videos import views as video_views
 
     for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
                       diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp, clinic_views.blp,
-                      privacy_views.blp):
+                      privacy_views.blp, video_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
     app.register_blueprint(dashboard_views.bp)

@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask scheduler run`, `flask reminders dispatch`, `flask data ...`,
-`flask users set-password`."""
+`flask videos process`, `flask users set-password`."""
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +12,12 @@ scheduler_cli = AppGroup("scheduler", help="The reminder scheduler process.")
 reminders_cli = AppGroup("reminders", help="Reminder emails.")
 data_cli = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
 users_cli = AppGroup("users", help="Accounts.")
+videos_cli = AppGroup("videos", help="Episode videos: processing, expiry of stale uploads, removal of deleted files.")
 
 
 def register_commands(app: Flask) -> None:
-    for command in (seed_demo_command, refresh_summaries_command, scheduler_cli, reminders_cli, data_cli, users_cli):
+    for command in (seed_demo_command, refresh_summaries_command, scheduler_cli, reminders_cli, data_cli, users_cli,
+                    videos_cli):
         app.cli.add_command(command)
 
 
@@ -52,9 +54,19 @@ def run_scheduler():
     """Run the scheduler (APScheduler) until stopped; dispatches reminders every minute."""
     from backend.jobs import build_scheduler, run  # APScheduler is imported by the scheduler process only
 
-    click.echo("Scheduler running: reminders are dispatched every minute, deleted data purged daily. "
+    click.echo("Scheduler running: reminders are dispatched every minute, videos processed every 15 s, "
+               "deleted data purged daily. "
                "Stop with Ctrl-C.")
     run(build_scheduler(current_app._get_current_object()))
+
+
+@videos_cli.command("process")
+@click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
+def process_videos(now_text):
+    """Run one pass of the scheduler's video job: process uploaded videos, expire stale uploads, sweep files."""
+    from backend.videos.lifecycle import run_pass
+
+    click.echo(str(run_pass(_instant_option(now_text), progress=click.echo)))
 
 
 @reminders_cli.command("dispatch")

@@ -87,6 +87,16 @@ class Config:
     REMINDER_BATCH = _env_int("REMINDER_BATCH", 200)
     SCHEDULER_HEARTBEAT_STALE_SECONDS = _env_int("SCHEDULER_HEARTBEAT_STALE_SECONDS", 180)
 
+    # Episode videos (tus uploads at /api/v1/uploads, processed by the scheduler)
+    VIDEO_STORAGE = os.environ.get("VIDEO_STORAGE", "local")  # local (MEDIA_DIR) or s3
+    MEDIA_DIR = os.environ.get("MEDIA_DIR", "")  # local storage; empty: INSTANCE_DIR/media
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # empty: AWS itself
+    S3_BUCKET = os.environ.get("S3_BUCKET", "myodiary-media")
+    VIDEO_MAX_SECONDS = _env_int("VIDEO_MAX_SECONDS", 300)
+    VIDEO_MAX_BYTES = _env_int("VIDEO_MAX_BYTES", 300 * 1000 * 1000)
+    VIDEO_QUOTA_BYTES_PER_CHILD = _env_int("VIDEO_QUOTA_BYTES_PER_CHILD", 5 * 1000 * 1000 * 1000)
+    UPLOAD_EXPIRES_HOURS = _env_int("UPLOAD_EXPIRES_HOURS", 24)  # incomplete uploads, then removed
+
     # OpenAPI (flask-smorest)
     API_TITLE = "Myodiary API"
     API_VERSION = "v1"
@@ -117,6 +127,7 @@ class Config:
         """Fill what depends on the environment as a whole; refuse unsafe settings."""
         if config["APP_ENV"] == "production":
             config["SESSION_COOKIE_SECURE"] = True
+        config["MEDIA_DIR"] = config["MEDIA_DIR"] or str(Path(config["INSTANCE_DIR"]) / "media")
         if config["SECRET_KEY"]:
             return
         if config["APP_ENV"] == "production":

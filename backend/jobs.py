@@ -15,12 +15,15 @@ from flask import Flask
 from backend.db_types import utcnow
 from backend.privacy.purge import purge
 from backend.reminders.dispatch import dispatch
+from backend.videos.lifecycle import run_pass as process_videos
 
 log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "reminders-dispatch"
 DISPATCH_EVERY_SECONDS = 60
 PURGE_JOB_ID = "privacy-purge"
 PURGE_EVERY_HOURS = 24
+VIDEOS_JOB_ID = "videos-process"
+VIDEOS_EVERY_SECONDS = 15  # a parent's clip is playable within seconds of its last byte
 JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table, outside the app's migrations
 _app: Flask | None = None
 
@@ -29,6 +32,14 @@ def dispatch_job() -> None:
     """Every minute: plan what is due, send it, mark it (backend.reminders.dispatch)."""
     with _application().app_context():
         log.info("dispatch: %s", dispatch())
+
+
+def videos_job() -> None:
+    """Every 15 s: process uploads, expire stale ones, remove deleted videos' files (backend.videos.lifecycle)."""
+    with _application().app_context():
+        result = process_videos()
+        if result.ready or result.rejected or result.expired or result.swept:
+            log.info("videos: %s", result)
 
 
 def purge_job() -> None:
@@ -51,6 +62,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 5 * DISPATCH_EVERY_SECONDS})
     scheduler.add_job("backend.jobs:dispatch_job", "interval", seconds=DISPATCH_EVERY_SECONDS,
                       id=DISPATCH_JOB_ID, replace_existing=True, next_run_time=utcnow())
+    scheduler.add_job("backend.jobs:videos_job", "interval", seconds=VIDEOS_EVERY_SECONDS, id=VIDEOS_JOB_ID,
+                      replace_existing=True, next_run_time=utcnow())
     scheduler.add_job("backend.jobs:purge_job", "interval", hours=PURGE_EVERY_HOURS, id=PURGE_JOB_ID,
                       replace_existing=True, next_run_time=utcnow() + timedelta(minutes=1))
     return scheduler

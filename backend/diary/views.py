@@ -24,6 +24,7 @@ from backend.diary.schemas import (
 )
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
+from backend.videos import lifecycle as video_lifecycle
 
 blp = Blueprint("diary", __name__, url_prefix="/api/v1",
                 description="The caregivers' diary: episodes and sleep sessions")
@@ -120,11 +121,14 @@ def register(resource: Resource) -> None:
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.doc(summary=f"Delete a {noun}; phones get the deletion at their next sync")
+    @blp.doc(summary=f"Delete a {noun} (and an episode's videos); phones get the deletion at their next sync")
     def delete(**path):
         entry_id = path[resource.id_param]
         entries.delete_entry(entries.entry_for(current_user(), resource.model, entry_id, need=WRITE))
+        videos = video_lifecycle.delete_videos_of_episodes([entry_id]) if resource.model is Episode else []
         db.session.commit()
+        if videos:
+            video_lifecycle.sweep(video_ids=videos)  # else the scheduler's next pass removes the files
 
 
 register(Resource(Episode, "episodes", "episode_id", "episode", EpisodeSchema, EpisodePatchSchema,
