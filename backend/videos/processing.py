@@ -4,20 +4,22 @@
 
 Steps: sniff the real type from the bytes (never the client's name or type); open it with the demuxer of
 that family only (MOV/MP4 or Matroska/WebM, so none of FFmpeg's playlist or concat demuxers can be reached);
-decode its first frame; write an MP4 with its index at the front and no metadata (no GPS position, make,
-model, creation time or encoder tag), copying H.264 and AAC/MP3 and re-encoding anything else to H.264/AAC;
-save a JPEG poster of the frame at about one second; read the result back for its duration and size.
-Anything that is not a video we keep raises Rejected, whose text is shown to the parent.
+decode its first frame (a picture over 4K is refused first); write an MP4 with its index at the front and
+no metadata (no GPS position, make, model, creation time or encoder tag), copying H.264 and AAC/MP3 and
+re-encoding anything else to H.264 (at most 1080p) and AAC; save a JPEG poster of the frame at about one
+second; read the result back for its duration and size. Anything that is not a video we keep raises
+Rejected, whose text is shown to the parent.
 
 Why PyAV: it runs FFmpeg's libraries in-process, and its wheel bundles them (with libx264 and libx265), so
-there is no ffmpeg binary to install, find or run as a subprocess. Licence: that bundled FFmpeg is built
-with the GPL encoders x264 and x265, so the wheel, and a deployed image that contains it, is GPL-licensed.
+there is nothing to install beside pip's packages and no ffmpeg binary to find or run as a subprocess.
+Licence: PyAV's own code is BSD, but its wheel links FFmpeg (built LGPLv3) with x264 and x265 (GPL v2 or
+later), so the combined binary, and an image that ships it, is GPL-licensed (GPLv3 in effect).
 
 Rotation: a phone stores a portrait clip as landscape pictures plus a display matrix. A copied stream
 keeps the matrix (PyAV copies the codec parameters with their side data); a re-encoded one gets the same
-rotation set again (VideoStream.set_display_rotation: PyAV 18.1 has it, older ones do not); the poster is
-turned upright. A mirror flip in the matrix is not carried into a re-encoded clip (left out: PyAV reads
-back only the angle). Processed's width and height are the size as displayed, after rotation.
+rotation set again (VideoStream.set_display_rotation, which PyAV 18.1 has); the poster is turned upright.
+A mirror flip in the matrix is not carried into a re-encoded clip (left out: PyAV reads back only the
+angle). Processed's width and height are the size as displayed, after rotation.
 
 Left out: HDR (10-bit HEVC, HLG or Dolby Vision from recent iPhones) is re-encoded to 8-bit without tone
 mapping, so such a clip looks flatter than on the phone; the H.264 stream of a copied clip is not rewritten,
