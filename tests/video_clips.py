@@ -30,13 +30,16 @@ _ENCODERS = {
 
 def make_clip(path, seconds: float = 2.0, width: int = 320, height: int = 240, codec: str = "h264", fps: int = 25,
               audio: bool = True, gps: bool = True, container: str = "mp4", rotation: int = 0,
-              video: bool = True, audio_codec: str | None = None, faststart: bool = False, live: bool = False) -> str:
+              video: bool = True, audio_codec: str | None = None, faststart: bool = False, live: bool = False,
+              grain: int = 0, bit_rate: int | None = None) -> str:
     """Write a clip of a moving pattern (and a tone) to `path`; returns the path as a string.
 
     gps=True embeds the position, make, model and creation time as a phone does: container tags, and for
     MOV the QuickTime keys (com.apple.quicktime.*). rotation (degrees, counter-clockwise) is written as the
     display matrix a phone uses for portrait clips. video=False writes sound only. faststart puts the MP4
-    index first; live leaves the WebM without a duration, as a browser's MediaRecorder does.
+    index first; live leaves the WebM without a duration, as a browser's MediaRecorder does. grain adds
+    noise of that many levels, like a camera's sensor (encoders work harder on it); bit_rate asks the
+    encoder for a phone's rate (bits/s) instead of its default quality.
     """
     path = str(path)
     with av.open(path, "w", format=_FORMATS[container], container_options=_muxer_options(container, gps, faststart,
@@ -45,10 +48,10 @@ def make_clip(path, seconds: float = 2.0, width: int = 320, height: int = 240, c
             output.metadata.update(_phone_tags(container))
         streams = []
         if video:
-            streams.append(_video_stream(output, codec, width, height, fps, rotation))
+            streams.append(_video_stream(output, codec, width, height, fps, rotation, bit_rate))
         if audio:
             streams.append(_audio_stream(output, audio_codec or ("libopus" if container == "webm" else "aac")))
-        _write_frames(output, streams, seconds, fps)
+        _write_frames(output, streams, seconds, fps, grain)
     return path
 
 
@@ -67,10 +70,12 @@ def _phone_tags(container: str) -> dict:
     return tags
 
 
-def _video_stream(output, codec: str, width: int, height: int, fps: int, rotation: int):
+def _video_stream(output, codec: str, width: int, height: int, fps: int, rotation: int, bit_rate: int | None):
     name, options = _ENCODERS[codec]
     stream = output.add_stream(name, rate=fps, options=dict(options))
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    if bit_rate:
+        stream.bit_rate = bit_rate
     stream.metadata.update({"creation_time": CREATED, "handler_name": f"Core Media Video {MAKE}"})
     if rotation:
         stream.set_display_rotation(rotation)
@@ -83,27 +88,41 @@ def _audio_stream(output, codec: str):
     return stream
 
 
-def _write_frames(output, streams, seconds: float, fps: int) -> None:
+def _write_frames(output, streams, seconds: float, fps: int, grain: int) -> None:
     for stream in streams:
-        frames = _video_frames(stream, seconds, fps) if stream.type == "video" else _audio_frames(stream, seconds)
+        if stream.type == "video":
+            frames = _video_frames(stream, seconds, fps, grain)
+        else:
+            frames = _audio_frames(stream, seconds)
         for frame in frames:
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
 
 
-def _video_frames(stream, seconds: float, fps: int):
+def _video_frames(stream, seconds: float, fps: int, grain: int = 0):
     """Diagonal bands that drift a little every frame, so the encoder has motion to code."""
     x = np.arange(stream.width, dtype=np.uint32)[None, :]
     y = np.arange(stream.height, dtype=np.uint32)[:, None]
     rgb = np.empty((stream.height, stream.width, 3), dtype=np.uint8)
+    noise = _noise(stream.height, stream.width, grain)
     for index in range(round(seconds * fps)):
         shift = index * 4
         rgb[..., 0] = (x + shift) % 256
         rgb[..., 1] = (y + 2 * shift) % 256
         rgb[..., 2] = ((x + y) // 2 + 2 * shift) % 256
+        if noise:
+            np.add(rgb, noise[index % len(noise)], out=rgb, casting="unsafe")  # wraps at 255: fine for a test
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         frame.pts, frame.time_base = index, Fraction(1, fps)
         yield frame
+
+
+def _noise(height: int, width: int, grain: int, kinds: int = 7) -> list:
+    """A few frames of random grain, cycled (drawing new grain for every frame would be slower than encoding)."""
+    if not grain:
+        return []
+    generator = np.random.default_rng(19)
+    return [generator.integers(0, grain + 1, (height, width, 3), dtype=np.uint8) for _ in range(kinds)]
 
 
 def _audio_frames(stream, seconds: float, rate: int = 48000, size: int = 960):
