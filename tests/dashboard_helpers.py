@@ -1,5 +1,6 @@
 """A signed-in browser, as the test client sees the dashboard: forms with their CSRF token."""
 import re
+from html.parser import HTMLParser
 
 from tests.helpers import PASSWORD
 
@@ -30,3 +31,34 @@ class Browser:
 
     def post_form(self, form_page: str, path: str, **fields):
         return self.client.post(path, data={"csrf_token": csrf_from(self.page(form_page)), **fields})
+
+
+class _Elements(HTMLParser):
+    def __init__(self, tag: str):
+        super().__init__()
+        self.tag, self.found = tag, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == self.tag:
+            self.found.append(dict(attrs))
+
+    handle_startendtag = handle_starttag
+
+
+def elements(page: str, tag: str) -> list[dict]:
+    """The attributes of every `tag` element of the page, in order (a valueless attribute maps to None)."""
+    parser = _Elements(tag)
+    parser.feed(page)
+    return parser.found
+
+
+def episode_row(page: str, episode_id: str) -> str:
+    """The HTML of one row of the episode table."""
+    start = page.index(f'<tr id="episode-{episode_id}"')
+    return page[start:page.index("</tr>", start)]
+
+
+def policy(header: str) -> dict[str, str]:
+    """A Content-Security-Policy header as {directive: sources}."""
+    return {name: value.strip() for name, _, value in
+            (part.strip().partition(" ") for part in header.split(";") if part.strip())}

@@ -1,14 +1,17 @@
 """The dashboard through HTTP, as a browser without JavaScript uses it: sign-in, access rules, CSRF,
-notes with EEG results, the audit log, list filters, exports, security headers."""
+notes with EEG results, the audit log, list filters, exports, security headers, episode videos."""
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving
-from tests.dashboard_helpers import Browser, csrf_from
-from tests.helpers import PASSWORD, episode_body
+from tests.dashboard_helpers import Browser, csrf_from, elements, episode_row, policy
+from tests.helpers import PASSWORD, episode_body, statements_of
 from tests.sync_helpers import log_course
+from tests.video_clips import make_clip, make_pdf
+from tests.video_helpers import create, new_episode, patch, process, upload
 
 
 @pytest.fixture
@@ -268,3 +271,110 @@ def test_the_patient_page_shows_chart_data_breakdowns_filters_and_exports(client
     assert clinician_browser.client.get(f"{path}/export/xml").status_code == 404
     svg = clinician_browser.client.get(f"{path}/chart.svg", query_string={"age": "corrected"})
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+
+
+# ---- episode videos -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> bytes:
+    return Path(make_clip(tmp_path_factory.mktemp("clips") / "clip.mp4", seconds=2.0)).read_bytes()
+
+
+@pytest.fixture
+def episode(client, family):
+    return new_episode(client, family["owner"], family["child"]["id"])
+
+
+@pytest.fixture
+def ready_video(app, client, family, episode, clip) -> str:
+    upload(client, family["owner"], episode, clip, video_id="clip1")
+    assert "1 ready" in process(app)
+    return "clip1"
+
+
+def access_actions(client, family) -> list[str]:
+    log = client.get(f"/api/v1/children/{family['child']['id']}/access-log", headers=family["owner"].headers)
+    return [event["action"] for event in log.json["items"]]
+
+
+def test_a_ready_video_plays_in_its_episode_row_under_the_pages_media_policy(family, episode, ready_video,
+                                                                               clinician_browser):
+    response = clinician_browser.client.get(patient_path(family["child"]["id"]))
+    assert response.status_code == 200
+    row = episode_row(response.get_data(as_text=True), episode)
+    (video,) = elements(row, "video")
+    assert video["poster"] == "/dashboard/videos/clip1/poster.jpg"
+    assert video["preload"] == "none" and "controls" in video
+    assert elements(row, "source") == [{"src": "/dashboard/videos/clip1/content", "type": "video/mp4"}]
+    page_policy = policy(response.headers["Content-Security-Policy"])
+    assert page_policy["media-src"] == "'self'" and page_policy["img-src"] == "'self' data:"
+    assert page_policy["default-src"] == "'self'" and page_policy["object-src"] == "'none'"
+    assert policy(clinician_browser.client.get("/dashboard/").headers["Content-Security-Policy"])[
+        "media-src"] == "'none'"  # only the page that plays videos may load media
+
+
+def test_a_clinicians_playback_from_the_page_is_logged_and_others_get_404(app, api, client, family, ready_video,
+                                                                          clinician_browser, owner_browser, clip):
+    page = clinician_browser.page(patient_path(family["child"]["id"]))
+    (source,) = elements(page, "source")
+    (video,) = elements(page, "video")
+    assert access_actions(client, family) == ["dashboard.patient_page"]
+    part = clinician_browser.client.get(source["src"], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.mimetype == "video/mp4" and len(part.data) == 100
+    assert part.headers["Content-Range"].startswith("bytes 0-99/") and part.headers["Accept-Ranges"] == "bytes"
+    assert part.headers["Cache-Control"] == "private, no-store"  # a clinic's shared computer keeps no copy
+    poster = clinician_browser.client.get(video["poster"])
+    assert poster.status_code == 200 and poster.mimetype == "image/jpeg" and poster.data[:3] == b"\xff\xd8\xff"
+    assert access_actions(client, family)[:2] == ["dashboard.video_poster", "dashboard.video_content"]
+    whole = owner_browser.client.get(source["src"])  # a caregiver plays it too, unlogged
+    assert whole.status_code == 200 and whole.data == client.get(
+        "/api/v1/videos/clip1/content", headers=family["owner"].headers).data
+    logged = len(access_actions(client, family))
+    stranger = Browser(app.test_client())
+    stranger.sign_in(api.register("clinician").email)
+    for path in (source["src"], video["poster"], "/dashboard/videos/nope/content", "/dashboard/videos/../content"):
+        response = stranger.client.get(path)
+        assert response.status_code == 404, path
+        assert b"clip1" not in response.data and response.data[:3] != b"\xff\xd8\xff"
+    assert len(access_actions(client, family)) == logged
+    signed_out = app.test_client().get(source["src"])
+    assert signed_out.status_code == 302 and "/dashboard/login" in signed_out.headers["Location"]
+
+
+def test_a_video_on_its_way_shows_its_status_in_words(app, client, family, episode, clip, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]
+    upload(client, owner, episode, clip, video_id="clip1")  # all bytes in: processing
+    halfway = new_episode(client, owner, child_id)
+    assert create(client, owner, halfway, len(clip), video_id="clip2").status_code == 201
+    assert patch(client, owner, "clip2", 0, clip[:1000]).status_code == 204
+    page = clinician_browser.page(patient_path(child_id))
+    processing, uploading = episode_row(page, episode), episode_row(page, halfway)
+    assert "Video being processed" in processing and elements(processing, "video") == []
+    assert "Video uploading" in uploading and elements(uploading, "video") == []
+    assert clinician_browser.client.get("/dashboard/videos/clip1/content").status_code == 404
+    assert clinician_browser.client.get("/dashboard/videos/clip2/poster.jpg").status_code == 404
+
+
+def test_a_rejected_video_shows_why(app, client, family, episode, clinician_browser, tmp_path):
+    upload(client, family["owner"], episode, Path(make_pdf(tmp_path / "clip.mp4")).read_bytes(), video_id="clip1")
+    assert "1 rejected" in process(app)
+    reason = client.get("/api/v1/videos/clip1", headers=family["owner"].headers).json["rejected_reason"]
+    row = episode_row(clinician_browser.page(patient_path(family["child"]["id"])), episode)
+    assert "Video not kept" in row and str(escape(reason)) in row and elements(row, "video") == []
+
+
+def test_the_pages_videos_come_in_one_query(app, client, family, clip, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]
+    episodes = [new_episode(client, owner, child_id) for _ in range(3)]
+    for number, episode_id in enumerate(episodes):
+        upload(client, owner, episode_id, clip, video_id=f"clip{number}")
+    process(app)
+    deleted = new_episode(client, owner, child_id)
+    upload(client, owner, deleted, clip, video_id="gone")
+    assert client.delete("/api/v1/videos/gone", headers=owner.headers).status_code == 204
+    pages = []
+    statements = statements_of(app, lambda: pages.append(clinician_browser.page(patient_path(child_id))))
+    assert len([s for s in statements if "FROM episode_videos" in s]) == 1
+    assert sorted(source["src"] for source in elements(pages[0], "source")) == [
+        f"/dashboard/videos/clip{number}/content" for number in range(3)]
+    assert "gone" not in pages[0]

@@ -13,6 +13,8 @@ FLAGS = {"awake_episodes": "Episodes while awake", "not_stopping_on_waking": "No
          "warning_signs": "Warning signs", "long_episode": "Episode over 30 minutes",
          "persists_past_6_months": "Past 6 months (corrected)", "worsening": "Rising trend",
          "abnormal_eeg": "Abnormal EEG"}
+VIDEO_STATUSES = {"uploading": "Video uploading", "processing": "Video being processed", "ready": "Video",
+                  "rejected": "Video not kept"}
 
 
 def words(code: str | None) -> str:
@@ -34,6 +36,8 @@ def duration(seconds: int) -> str:
 def helpers() -> dict:
     return {"verdict_words": lambda code: VERDICTS.get(code, words(code)),
             "condition_words": lambda code: CONDITIONS.get(code, words(code)),
-            "flag_words": lambda code: FLAGS.get(code, words(code)), "words": words, "local_time": local_time,
+            "flag_words": lambda code: FLAGS.get(code, words(code)),
+            "video_status_words": lambda code: VIDEO_STATUSES.get(code, words(code)), "words": words,
+            "local_time": local_time,
             "local_day": local_day, "duration": duration, "chart_alt": chart_alt_text,
             "episode_signs": lambda episode: json.loads(episode.signs or "[]")}

@@ -1,4 +1,5 @@
-"""Everything the patient page shows, read for one child: report, chart data, breakdowns, episodes, notes."""
+"""Everything the patient page shows, read for one child: report, chart data, breakdowns, episodes and their
+videos, notes."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from backend.reminders.models import Reminder
 from backend.trends.engine import axis_age
 from backend.trends.loading import child_report, todays_report
 from backend.trends.report import TrendReport, default_axis
+from backend.videos.models import EpisodeVideo
 
 EPISODES_SHOWN = 200
 
@@ -46,6 +48,7 @@ class PatientPage:
     stopped: list[tuple[str, int]]
     episodes: list[Episode]
     episodes_matching: int
+    videos: dict[str, list[EpisodeVideo]]  # by episode id, oldest first: the live videos of the episodes shown
     filters: EpisodeFilters
     notes: list[ClinicianNote]
     schedule: dict
@@ -60,6 +63,7 @@ def patient_page(child: Child, now: datetime, axis: str | None, filters: Episode
     return PatientPage(
         child=child, report=report, chart=chart_data(report), sleep_states=_counts(child, Episode.sleep_state),
         stopped=_counts(child, Episode.stopped_when_woken), episodes=episodes, episodes_matching=matching,
+        videos=_videos(child, episodes),
         filters=filters, notes=_notes(child), schedule=reminders.describe(reminders.schedule_of(child)),
         reminders=_reminders(child), access_log=_access_log(child) if show_access_log else [])
 
@@ -102,6 +106,18 @@ def _episodes(child: Child, filters: EpisodeFilters) -> tuple[list[Episode], int
     matching = db.session.scalar(select(func.count()).select_from(query.subquery()))
     shown = db.session.scalars(query.order_by(Episode.started_at.desc(), Episode.id).limit(EPISODES_SHOWN)).all()
     return list(shown), matching
+
+
+def _videos(child: Child, episodes: list[Episode]) -> dict[str, list[EpisodeVideo]]:
+    """The shown episodes' live videos, in one query (the ids are at most EPISODES_SHOWN)."""
+    if not episodes:
+        return {}
+    by_episode: dict[str, list[EpisodeVideo]] = {}
+    for video in db.session.scalars(select(EpisodeVideo).where(
+            EpisodeVideo.child_id == child.id, EpisodeVideo.episode_id.in_([episode.id for episode in episodes]),
+            EpisodeVideo.deleted_at.is_(None)).order_by(EpisodeVideo.created_at, EpisodeVideo.id)):
+        by_episode.setdefault(video.episode_id, []).append(video)
+    return by_episode
 
 
 def _notes(child: Child) -> list[ClinicianNote]:

@@ -1,8 +1,9 @@
 """The clinician and family dashboard: server-rendered pages on the same accounts, progressively enhanced.
 
-/dashboard/login, the patient list at /dashboard/, a patient at /dashboard/children/<child_id>.
+/dashboard/login, the patient list at /dashboard/, a patient at /dashboard/children/<child_id>, an
+episode video's file at /dashboard/videos/<video_id>/content and /poster.jpg (the page's <video> plays it).
 Every page answers only for children of the user's care teams (child_for: 404 otherwise), and every
-clinician view is in the audit log. Exports are the API's, behind the session instead of a token.
+clinician view is in the audit log. Exports and videos are the API's, behind the session instead of a token.
 """
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -19,15 +20,30 @@ from backend.extensions import db, limiter
 from backend.trends import charts, downloads
 from backend.trends.loading import child_report
 from backend.trends.report import AXES
+from backend.videos.models import READY
+from backend.videos.playback import send_object
+from backend.videos.storage import storage
+from backend.videos.views import video_for
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
+PAGE_POLICY = {"default-src": "'self'", "img-src": "'self' data:", "media-src": "'none'", "style-src": "'self'",
+               "script-src": "'self'", "object-src": "'none'", "base-uri": "'none'", "form-action": "'self'",
+               "frame-ancestors": "'none'"}
+# The patient page plays its episodes' videos, served by this app (never a storage's presigned URL).
+PATIENT_PAGE_POLICY = {**PAGE_POLICY, "media-src": "'self'"}
+
+
+def content_security_policy(directives: dict[str, str]) -> str:
+    return "; ".join(f"{name} {sources}" for name, sources in directives.items())
+
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": content_security_policy(PAGE_POLICY),
     "Referrer-Policy": "same-origin",  # nosniff and DENY framing: backend/headers.py, on every response
     "Cache-Control": "no-store",
 }
+VIDEO_CACHE = "private, no-store"  # a clinic's shared computer keeps no copy of a family's video
 
 
 @bp.record_once
@@ -102,8 +118,9 @@ def patient_page(child_id):
     axis = request.args.get("age") if request.args.get("age") in AXES else None
     page = patient.patient_page(child, utcnow(), axis, patient.EpisodeFilters.from_args(request.args),
                                 show_access_log=child.owner_id == g.current_user.id)
-    return render_template("dashboard/patient.html", page=page, eeg_results=EEG_RESULTS, axes=AXES,
+    html = render_template("dashboard/patient.html", page=page, eeg_results=EEG_RESULTS, axes=AXES,
                            can_write_notes=notes.is_clinician(g.current_user, child.id))
+    return html, 200, {"Content-Security-Policy": content_security_policy(PATIENT_PAGE_POLICY)}
 
 
 @bp.route("/children/<child_id>/chart.svg", methods=["GET"])
@@ -161,3 +178,30 @@ def export(child_id, kind):
     if kind not in downloads.KINDS:
         abort(404)
     return downloads.download(kind, child, child_report(child, utcnow()))
+
+
+@bp.route("/videos/<video_id>/content", methods=["GET"])
+@auth.page_login_required
+def video_content(video_id):
+    """The MP4 with HTTP Range, as GET /api/v1/videos/{id}/content; a clinician's playback is in the access log."""
+    return _send_video(video_id, "media_key")
+
+
+@bp.route("/videos/<video_id>/poster.jpg", methods=["GET"])
+@auth.page_login_required
+def video_poster(video_id):
+    return _send_video(video_id, "poster_key")
+
+
+def _send_video(video_id: str, key_column: str) -> Response:
+    video = video_for(video_id)  # the API's check: a live video of an episode of the user's care teams, else 404
+    key = getattr(video, key_column)
+    if video.status != READY or key is None:
+        abort(404, f"No playable file yet: the video is {video.status}.")
+    audit.note_clinician_view(g.current_user, video.child_id)
+    content_type = video.content_type if key_column == "media_key" else "image/jpeg"
+    etag = f"{video.id}-{video.version}-{key_column[0]}"
+    db.session.commit()  # no transaction stays open while the bytes go out
+    response = send_object(storage(), key, content_type, etag)
+    response.headers["Cache-Control"] = VIDEO_CACHE
+    return response
