@@ -313,3 +313,13 @@ def test_the_served_file_has_no_device_tags(client, app, family, episode, tmp_pa
     with av.open(str(path)) as container:
         tags = {**container.metadata, **container.streams.video[0].metadata}
     assert not any(word in key.lower() for key in tags for word in ("location", "make", "model"))
+
+
+def test_the_last_patch_fills_the_upload_exactly_behind_a_server_that_ends_the_input(client, family, episode):
+    """gunicorn marks its input terminated: werkzeug then caps the body at the request's limit, and a read
+    past an exactly full body must be the end, not a 413."""
+    create(client, family["owner"], episode, 100)
+    response = client.patch("/api/v1/uploads/clip1", data=b"x" * 100, environ_overrides={
+        "wsgi.input_terminated": True}, headers={**family["owner"].headers, **TUS, "Upload-Offset": "0",
+                                                 "Content-Type": OCTETS})
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == "100"

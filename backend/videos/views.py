@@ -116,7 +116,7 @@ def append_to_upload(video_id):
     video = uploads.upload_for(current_user(), video_id)
     digest, expected = uploads.expected_checksum(request.headers.get("Upload-Checksum"))
     writer = uploads.take_upload(video, offset)
-    request.max_content_length = video.upload_length - offset
+    request.max_content_length = video.upload_length - offset + 1  # one byte more: Body tells a longer body (413)
     body = uploads.Body(request.stream, video.upload_length - offset, digest)
     size, key = uploads.receive_chunk(video.id, offset, writer, body)
     if body.too_long or (expected is not None and not body.cut and digest.digest() != expected):
