@@ -168,7 +168,8 @@ def purge_command(now_text):
     result = purge(_instant_option(now_text))
     click.echo(f"purged {result.children} children and {result.accounts} accounts "
                f"(older than {current_app.config['PURGE_AFTER_DAYS']} days); {result.kept_accounts} deleted "
-               "accounts stay as nameless rows that kept records name")
+               "accounts stay as nameless rows that kept records name; "
+               f"files of {result.swept_videos} deleted videos removed")
 
 
 @users_cli.command("set-password")

@@ -12,6 +12,14 @@ scrubbed) user row goes too, unless records that outlive it name it: entries it 
 wrote in children that stay, access-log rows. Then the nameless row stays, so that they still
 say "a deleted account" instead of pointing nowhere.
 
+Episode videos go with their child, files first: the purge removes every file of the children's videos
+from the storage (backend.videos.lifecycle.remove_files_of_children) before their rows go, so no file
+outlives its record. A child one of whose videos a worker is processing right now (its claim running)
+waits for the next purge, so that no file is written after its record is gone. The daily purge also
+removes the files of deleted videos that the sweep after their deletion left (a crash in between).
+Videos that the deleted account uploaded for children that stay are kept like the entries it logged:
+its nameless user row stays with them.
+
 Each chunk is one transaction, and a purge run again does nothing more: the job is idempotent.
 """
 import json
@@ -32,11 +40,13 @@ from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.trends.models import ChildSummary
+from backend.videos import lifecycle as video_lifecycle
+from backend.videos.models import PROCESSING, EpisodeVideo, UploadChunk
 
 CHUNK = 50
 DIARY = {"episodes": Episode, "sleep_sessions": SleepSession}
-CHILD_ROWS = (Episode, SleepSession, ClinicianNote, ChildSummary, Reminder, ReminderSchedule, ReminderOptOut, Invite,
-              Membership)
+CHILD_ROWS = (EpisodeVideo, Episode, SleepSession, ClinicianNote, ChildSummary, Reminder, ReminderSchedule,
+              ReminderOptOut, Invite, Membership)  # a video before its episode
 NO_SYNC = {"synchronize_session": False}
 
 
@@ -45,6 +55,7 @@ class PurgeResult:
     children: int = 0
     accounts: int = 0
     kept_accounts: int = 0  # scrubbed rows other records still name
+    swept_videos: int = 0  # deleted videos whose files were still there
 
 
 def purge_cutoff(now: datetime) -> datetime:
@@ -54,12 +65,14 @@ def purge_cutoff(now: datetime) -> datetime:
 def purge(now: datetime | None = None) -> PurgeResult:
     """Remove what was deleted before the retention period; commits a chunk at a time."""
     with writing_transactions():  # SQLite: take the write lock at BEGIN, as the reminder dispatch does
-        return _purge(purge_cutoff(now or utcnow()))
+        result = _purge(purge_cutoff(now or utcnow()))
+        result.swept_videos = _sweep_deleted_videos()
+        return result
 
 
 def _purge(cutoff: datetime) -> PurgeResult:
     result = PurgeResult()
-    due_children = select(Child.id).where(Child.deleted_at <= cutoff).limit(CHUNK)
+    due_children = select(Child.id).where(Child.deleted_at <= cutoff, ~_video_in_processing()).limit(CHUNK)
     while ids := db.session.scalars(due_children).all():
         purge_children(list(ids))
         db.session.commit()
@@ -74,8 +87,26 @@ def _purge(cutoff: datetime) -> PurgeResult:
     return result
 
 
+def _video_in_processing():
+    """A video of the child that a worker has claimed and may be storing files of (by the real clock, not a
+    pretended `now`: the claim is a real worker's)."""
+    return exists().where(EpisodeVideo.child_id == Child.id, EpisodeVideo.status == PROCESSING,
+                          EpisodeVideo.claimed_until > utcnow())
+
+
+def _sweep_deleted_videos() -> int:
+    swept = total = video_lifecycle.sweep()
+    while swept:
+        swept = video_lifecycle.sweep()
+        total += swept
+    return total
+
+
 def purge_children(child_ids: list[str]) -> None:
     _keep_tombstones(child_ids)
+    video_lifecycle.remove_files_of_children(child_ids)  # before the rows naming the files go
+    db.session.execute(delete(UploadChunk).where(UploadChunk.video_id.in_(
+        select(EpisodeVideo.id).where(EpisodeVideo.child_id.in_(child_ids)))), execution_options=NO_SYNC)
     for model in CHILD_ROWS:
         db.session.execute(delete(model).where(model.child_id.in_(child_ids)), execution_options=NO_SYNC)
     db.session.execute(delete(Child).where(Child.id.in_(child_ids)), execution_options=NO_SYNC)
@@ -127,4 +158,5 @@ def _forget_as_recipient(user_id: str) -> None:
 
 def _still_named(user_id: str) -> bool:
     return bool(db.session.scalar(select(or_(*(exists().where(column == user_id) for column in (
-        Child.owner_id, Episode.logged_by, SleepSession.logged_by, ClinicianNote.author_id, AccessEvent.user_id))))))
+        Child.owner_id, Episode.logged_by, SleepSession.logged_by, EpisodeVideo.uploaded_by, ClinicianNote.author_id,
+        AccessEvent.user_id))))))
