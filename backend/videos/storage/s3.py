@@ -86,12 +86,14 @@ def _error_code(error: ClientError) -> str:
 class S3Storage:
     name = "s3"
 
-    def __init__(self, endpoint_url: str | None, bucket: str):
+    def __init__(self, endpoint_url: str | None, bucket: str, *, attempts: int = 5):
+        """`attempts`: tries of each request (botocore's standard retries, with backoff)."""
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
         region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         options = {"s3": {"addressing_style": "path"}, "signature_version": "s3v4",
-                   "retries": {"mode": "standard", "max_attempts": 5}}
+                   "retries": {"mode": "standard", "max_attempts": attempts},
+                   "connect_timeout": 5, "read_timeout": 60}  # a store out of reach fails in seconds
         try:  # botocore >= 1.36 adds CRC checksums to every upload; send them only where S3 requires them
             config = Config(**options, request_checksum_calculation="when_required",
                             response_checksum_validation="when_required")
