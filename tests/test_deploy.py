@@ -1,11 +1,16 @@
 """Deployment files: the Dockerfile passes hadolint, the compose file is sound."""
+import importlib.util
+import json
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.s3_server import s3_client, s3_endpoint  # noqa: F401  (s3_endpoint: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +59,92 @@ def test_compose_runs_several_web_replicas_behind_a_proxy_after_one_migration():
     assert services["proxy"]["ports"] == ["8000:80"]
     assert (ROOT / "deploy" / "nginx.conf").read_text().count("proxy_pass") == 1
     assert web["environment"]["RATELIMIT_STORAGE_URI"].startswith("redis://")  # limits shared by replicas
+
+
+def test_compose_keeps_videos_in_seaweedfs_s3_with_its_bucket_made_before_the_app_starts():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    s3 = services["s3"]
+    image, _, tag = s3["image"].partition(":")
+    assert image == "chrislusf/seaweedfs" and tag and tag != "latest"  # a pinned release
+    assert "s3data:/data" in s3["volumes"] and "s3data" in compose["volumes"]
+    assert "./deploy/seaweedfs.sh:/deploy/seaweedfs.sh:ro" in s3["volumes"]
+    assert s3["entrypoint"][-1] == "/deploy/seaweedfs.sh" and (ROOT / "deploy" / "seaweedfs.sh").is_file()
+    assert "ports" not in s3 and s3["expose"] == ["8333"]  # inside the compose network only
+    assert "8333/healthz" in " ".join(s3["healthcheck"]["test"])
+
+    bucket = services["s3-bucket"]
+    assert bucket["build"] == "." and bucket["command"] == ["python", "/deploy/create_bucket.py"]
+    assert "./deploy/create_bucket.py:/deploy/create_bucket.py:ro" in bucket["volumes"]
+    assert (ROOT / "deploy" / "create_bucket.py").is_file()
+    assert bucket["depends_on"]["s3"]["condition"] == "service_healthy"
+    assert bucket["environment"]["S3_BUCKET"] == services["web"]["environment"]["S3_BUCKET"]
+
+    for name in ("web", "scheduler"):
+        service = services[name]
+        environment = service["environment"]
+        assert environment["VIDEO_STORAGE"] == "s3", name
+        assert environment["S3_ENDPOINT_URL"] == f"http://s3:{s3['expose'][0]}", name
+        assert environment["S3_BUCKET"] == "${S3_BUCKET:-myodiary-media}", name
+        # The app signs with the one identity the S3 gateway is started with.
+        assert environment["AWS_ACCESS_KEY_ID"] == s3["environment"]["S3_ACCESS_KEY"], name
+        assert environment["AWS_SECRET_ACCESS_KEY"] == s3["environment"]["S3_SECRET_KEY"], name
+        assert service["depends_on"]["s3-bucket"]["condition"] == "service_completed_successfully", name
+
+
+def _run_seaweedfs_entrypoint(tmp_path, access_key: str, secret_key: str) -> subprocess.CompletedProcess:
+    """deploy/seaweedfs.sh with a stand-in `weed` that records its arguments instead of starting a server."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    weed = bin_dir / "weed"
+    weed.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/weed-arguments"\n')
+    weed.chmod(0o755)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "S3_ACCESS_KEY": access_key, "S3_SECRET_KEY": secret_key,
+                   "S3_IDENTITIES_FILE": str(tmp_path / "identities.json")}
+    return subprocess.run(["sh", str(ROOT / "deploy" / "seaweedfs.sh")], env=environment,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_the_seaweedfs_entrypoint_starts_the_s3_gateway_with_the_one_identity(tmp_path):
+    result = _run_seaweedfs_entrypoint(tmp_path, "myodiary", "k3y+with/slash=")
+    assert result.returncode == 0, result.stderr
+    identities = json.loads((tmp_path / "identities.json").read_text())["identities"]
+    assert identities == [{"name": "myodiary",
+                           "credentials": [{"accessKey": "myodiary", "secretKey": "k3y+with/slash="}],
+                           "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]
+    assert (tmp_path / "identities.json").stat().st_mode & 0o077 == 0  # the secret readable by its owner only
+    arguments = (tmp_path / "weed-arguments").read_text().split()
+    assert arguments[:2] == ["server", "-dir=/data"]
+    assert "-s3" in arguments and "-s3.port=8333" in arguments
+    assert f"-s3.config={tmp_path / 'identities.json'}" in arguments
+
+
+@pytest.mark.parametrize("secret", ['a"quote', "a space", "", "back\\slash"])
+def test_the_seaweedfs_entrypoint_refuses_a_key_that_would_break_its_json(tmp_path, secret):
+    result = _run_seaweedfs_entrypoint(tmp_path, "myodiary", secret)
+    assert result.returncode != 0
+    assert "S3_SECRET_KEY" in result.stderr
+    assert not (tmp_path / "weed-arguments").exists()
+
+
+def _create_bucket_module():
+    spec = importlib.util.spec_from_file_location("create_bucket", ROOT / "deploy" / "create_bucket.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bucket_script_creates_the_bucket_once(s3_endpoint):  # noqa: F811
+    ensure_bucket = _create_bucket_module().ensure_bucket
+    name = f"myodiary-deploy-{uuid.uuid4().hex[:12]}"
+    assert ensure_bucket(s3_endpoint, name, wait_seconds=5) == "created"
+    assert ensure_bucket(s3_endpoint, name, wait_seconds=5) == "exists"  # a second `docker compose up`
+    s3_client(s3_endpoint).head_bucket(Bucket=name)
+
+
+def test_the_bucket_script_says_which_bucket_it_could_not_make(s3_endpoint, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.setenv("S3_BUCKET", "myodiary-media")
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("S3_WAIT_SECONDS", "0")
+    assert _create_bucket_module().main() == 1
+    assert "'myodiary-media' (S3_BUCKET) could not be created at http://127.0.0.1:9" in capsys.readouterr().err
