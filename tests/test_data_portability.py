@@ -165,6 +165,12 @@ def _spoil(document: dict, how: str) -> str:
         child["episodes"][1]["started_at"] = "0001-01-01T00:00:00+01:00"
     elif how == "unknown user":
         child["episodes"][0]["logged_by"] = "nobody-we-know"
+    elif how == "video of no episode":
+        child["videos"].append({"id": "clip-9", "episode_id": "not-in-the-file", "uploaded_by": child["owner_id"],
+                                "status": "ready", "content_type": "video/mp4", "size_bytes": 1000,
+                                "duration_ms": 2000, "width": 320, "height": 240, "created_at": child["created_at"],
+                                "updated_at": child["created_at"], "content_url": None, "poster_url": None,
+                                "sync": child["sync"]})
     elif how == "duplicate outbox row":  # passes the schema; the database's unique key refuses it at the end
         child["reminders"].append({**child["reminders"][0], "id": "another-id"})
     return json.dumps(document)
@@ -174,7 +180,7 @@ def _spoil(document: dict, how: str) -> str:
     ("not json", "not JSON"), ("wrong format", "not a Myodiary family document"),
     ("version 2", "this server reads version 1"),
     ("bad episode", "children.0.episodes.3.sleep_state"), ("unknown user", "nobody-we-know"),
-    ("text no form takes", "children.0.name"),
+    ("text no form takes", "children.0.name"), ("video of no episode", "videos of episodes it does not hold: clip-9"),
     ("duplicate outbox row", "The database refused"),
 ])
 def test_a_bad_file_imports_nothing_and_says_why(app, rich_family, tmp_path, how, says):
@@ -193,6 +199,17 @@ def test_a_bad_file_imports_nothing_and_says_why(app, rich_family, tmp_path, how
     assert set(table_counts(target).values()) == {0}, "nothing half-written"
     with target.app_context():
         db.engine.dispose()
+
+
+def test_a_document_made_before_videos_still_imports(app, rich_family, fresh_app, tmp_path):
+    document = export(app, rich_family["owner"].email, tmp_path / "family.json")
+    assert all(child["videos"] == [] for child in document["children"])
+    for child in document["children"]:
+        del child["videos"]
+    (tmp_path / "older.json").write_text(json.dumps(document))
+    result = import_file(fresh_app, tmp_path / "older.json")
+    assert result.exit_code == 0, result.output
+    assert "not restored" not in result.output
 
 
 def test_export_names_a_missing_account_clearly(app):

@@ -1,19 +1,27 @@
-"""Episode videos and the family's privacy: no file outlives its record when a child or an account is
+"""Episode videos and the family's privacy: the family document lists them, `flask data import` of a plain
+document says which videos it could not bring, and no file outlives its record when a child or an account is
 deleted and purged. On SQLite and PostgreSQL, with real clips processed by the job.
 """
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask_migrate import upgrade
 
+from backend import create_app
 from backend.db_types import utcnow
 from backend.extensions import db
-from tests.helpers import PASSWORD, run_sql
+from tests.helpers import PASSWORD, config_for, run_sql
 from tests.test_video_uploads import media_files
 from tests.video_clips import make_clip
 from tests.video_helpers import create, new_episode, patch, process, upload
 
 RETENTION_DAYS = 30
+VIDEO_FIELDS = {"id", "episode_id", "status", "content_type", "size_bytes", "duration_ms", "width", "height",
+                "uploaded_by", "created_at", "updated_at", "content_url", "poster_url", "sync"}
+INTERNALS = ("media_key", "poster_key", "upload_offset", "upload_length", "filename", "declared_type", "writer",
+             "claimed_until", "attempts", "sha256", "files_removed_at", "rejected_reason")
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +42,42 @@ def filmed(app, client, family, clip):
     return {**family, "episode": episode}
 
 
+@pytest.fixture
+def fresh_app(request, database_url, tmp_path):
+    """An app on an empty, migrated database of its own (the same backend as `app`) and its own media folder."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    else:
+        url = request.getfixturevalue("scratch_database")()
+    target = create_app(config_for(url, INSTANCE_DIR=str(tmp_path / "restored-instance")))
+    with target.app_context():
+        upgrade()
+    yield target
+    with target.app_context():
+        db.engine.dispose()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def served(client, headers: dict, video_id: str) -> tuple[bytes, bytes]:
     """The MP4 and the poster the server plays, asserting both answer 200."""
     content = client.get(f"/api/v1/videos/{video_id}/content", headers=headers)
     poster = client.get(f"/api/v1/videos/{video_id}/poster.jpg", headers=headers)
     assert content.status_code == 200 and poster.status_code == 200, (content.status_code, poster.status_code)
     return content.data, poster.data
+
+
+def import_file(app, path: Path):
+    return app.test_cli_runner().invoke(args=["data", "import", str(path)])
+
+
+def signed_in(app, email: str) -> dict:
+    result = app.test_cli_runner().invoke(args=["users", "set-password", email, "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    token = app.test_client().post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).json["token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def purge(app, days_from_now: float) -> str:
@@ -55,6 +93,58 @@ def count(app, table: str, where: str = "1=1", **params) -> int:
 
 def delete_me(client, account):
     return client.delete("/api/v1/me", json={"password": PASSWORD}, headers=account.headers)
+
+
+# ---- the family document --------------------------------------------------------------------------
+
+def test_the_family_document_lists_each_childs_videos_without_storage_keys_or_upload_internals(
+        client, filmed, clip):
+    owner = filmed["owner"]
+    response = client.get("/api/v1/me/export", headers=owner.headers)
+    assert response.status_code == 200
+    [child] = response.json["children"]
+    videos = {video["id"]: video for video in child["videos"]}
+    assert set(videos) == {"clip1", "half"}
+    ready, half = videos["clip1"], videos["half"]
+    assert set(ready) == VIDEO_FIELDS and set(half) == VIDEO_FIELDS
+    assert (ready["episode_id"], ready["status"], ready["content_type"]) == (filmed["episode"], "ready", "video/mp4")
+    assert (ready["width"], ready["height"], ready["uploaded_by"]) == (320, 240, owner.id)
+    assert 1900 <= ready["duration_ms"] <= 2100 and ready["created_at"]
+    assert ready["content_url"] == "/api/v1/videos/clip1/content"
+    assert ready["poster_url"] == "/api/v1/videos/clip1/poster.jpg"
+    content, _ = served(client, owner.headers, "clip1")
+    assert ready["size_bytes"] == len(content)
+    assert (half["status"], half["content_url"], half["poster_url"]) == ("uploading", None, None)
+
+    text = response.get_data(as_text=True)
+    assert '"videos/' not in text and "video.mp4" not in text and "uploads/" not in text, "no storage key"
+    assert "clip.mp4" not in text, "nor the file name the phone announced"
+    assert not [key for video in child["videos"] for key in video if key in INTERNALS]
+    assert sha(clip) not in text, "the uploaded file's hash is the upload's, not the family's"
+
+
+def test_a_deleted_video_is_not_in_the_document(client, filmed):
+    owner = filmed["owner"]
+    assert client.delete("/api/v1/videos/clip1", headers=owner.headers).status_code == 204
+    [child] = client.get("/api/v1/me/export", headers=owner.headers).json["children"]
+    assert [video["id"] for video in child["videos"]] == ["half"]
+
+
+# ---- import -----------------------------------------------------------------------------------
+
+def test_the_plain_document_still_imports_and_says_which_videos_it_could_not_bring(app, filmed, fresh_app, tmp_path):
+    owner = filmed["owner"]
+    plain = app.test_cli_runner().invoke(args=["data", "export", "--email", owner.email,
+                                               "--out", str(tmp_path / "family.json")])
+    assert plain.exit_code == 0, plain.output
+    result = import_file(fresh_app, tmp_path / "family.json")
+    assert result.exit_code == 0, result.output
+    assert "2 videos were not restored" in result.output and "--with-media" in result.output
+    headers = signed_in(fresh_app, owner.email)
+    target = fresh_app.test_client()
+    assert target.get(f"/api/v1/episodes/{filmed['episode']}", headers=headers).status_code == 200
+    assert target.get("/api/v1/videos/clip1", headers=headers).status_code == 404
+    assert count(fresh_app, "episode_videos") == 0 and media_files(fresh_app) == []
 
 
 # ---- deletion and the purge ------------------------------------------------------------------------

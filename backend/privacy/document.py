@@ -2,7 +2,9 @@
 
 It holds the account (id, email, name, role) and every live child the account cares for (owner or
 caregiver) with its care team, episodes and sleep sessions (deleted ones too, with `deleted_at`),
-clinician notes, reminder schedule, opt-outs and reminder history, and, for the children the account
+clinician notes, reminder schedule, opt-outs and reminder history, the episodes' videos (their
+metadata and where this server plays them; the files themselves travel in the archive of
+`flask data export --with-media`, backend.privacy.archive), and, for the children the account
 owns, the access log (which of its clinicians viewed what, and when: the owner's to read, as in the
 API). `flask data import` recreates the family from it.
 
@@ -18,6 +20,10 @@ Deliberately left out:
 - each record's `version` (the server change counter of its last write): one server's clock; an import
   re-stamps it. Versions phones compare against their own state (when a record or membership was
   created) are kept under `sync`, so phones go on syncing with the imported copy.
+- a video's storage keys and its upload's state (offset, chunks, the file name and type the phone
+  announced, who is writing, the processing claim and attempts, the hash of the bytes uploaded, a
+  rejected upload's reason): one server's bookkeeping of a file, not the family's data. Deleted videos
+  are left out: their files are gone.
 - server state: the reminder dispatcher's claim token and where it handed an email over (SMTP server
   or file path), the scheduler's heartbeat, rate-limit counters.
 """
@@ -25,6 +31,7 @@ import json
 from collections import defaultdict
 from functools import cache
 
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
 from backend.accounts.models import User
@@ -38,6 +45,7 @@ from backend.extensions import db
 from backend.privacy import schemas as s
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.versioning import current_version
+from backend.videos.models import READY, EpisodeVideo
 
 
 def family_children(user_id: str):
@@ -65,7 +73,9 @@ PARTS = {  # what each child holds: model, order, schema
                           s.ExportedOptOutSchema),
     "reminders": (Reminder, (Reminder.created_at, Reminder.id), s.ExportedReminderSchema),
     "access_log": (AccessEvent, (AccessEvent.at, AccessEvent.id), s.ExportedAccessEventSchema),
+    "videos": (EpisodeVideo, (EpisodeVideo.created_at, EpisodeVideo.id), s.ExportedVideoSchema),
 }
+ONLY = {EpisodeVideo: (EpisodeVideo.deleted_at.is_(None),)}  # rows of a part left out
 
 
 def _child_records(children: list[Child], user_id: str) -> list[dict]:
@@ -83,12 +93,14 @@ def _child_records(children: list[Child], user_id: str) -> list[dict]:
 
 def _part(name: str, row) -> dict:
     values = _values(row, PARTS[name][2])
+    if name == "videos":
+        values.update(_video(row))
     return {**values, "sync": SYNCED[name](row)} if name in SYNCED else values
 
 
 def _rows(model, child_ids: list[str], *order) -> list:
-    return [row for some in id_chunks(child_ids)
-            for row in db.session.scalars(select(model).where(model.child_id.in_(some)).order_by(*order))]
+    return [row for some in id_chunks(child_ids) for row in db.session.scalars(
+        select(model).where(model.child_id.in_(some), *ONLY.get(model, ())).order_by(*order))]
 
 
 def _grouped(model, child_ids: list[str], *order) -> dict[str, list]:
@@ -118,7 +130,22 @@ def _grant(membership: Membership) -> dict:
             "granted_version": membership.granted_version, "revoked_version": membership.revoked_version}
 
 
-SYNCED = {"care_team": _grant, "episodes": _stamp, "sleep_sessions": _stamp}  # each row's sync bookkeeping
+SYNCED = {"care_team": _grant, "episodes": _stamp, "sleep_sessions": _stamp,
+          "videos": _stamp}  # each row's sync bookkeeping
+
+
+def _video(video: EpisodeVideo) -> dict:
+    """Where this server plays a ready video: paths, never storage keys."""
+    ready = video.status == READY
+    return {"content_url": _path("videos.video_content", video_id=video.id) if ready else None,
+            "poster_url": _path("videos.video_poster", video_id=video.id) if ready else None}
+
+
+def _path(endpoint: str, **values) -> str:
+    """The route's path, in a request (GET /me/export) as outside one (`flask data export`)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("", script_name=current_app.config["APPLICATION_ROOT"]).build(endpoint, values)
 
 
 def _existing_users(schedules) -> set[str]:

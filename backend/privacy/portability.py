@@ -12,6 +12,11 @@ the normal counter and stamps every child, episode and sleep session with it. Ph
 the whole family once more, as `updated`, and get anything the source had changed after their last
 pull. What tells a phone whether it already has a record (when the record or membership was created,
 by which device) is kept from the document.
+
+Videos: a ready video comes back only with its files, which the archive of `flask data export
+--with-media` carries (backend.privacy.archive puts them into the storage before the rows are written).
+From a plain document, and for videos not ready at export (an upload in progress cannot be resumed on
+another server, a rejected one has no file), the rows are left out and the report names them.
 """
 import json
 from collections.abc import Callable, Iterator
@@ -34,10 +39,17 @@ from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.privacy.schemas import FORMAT, VERSION, family_document_schema
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.versioning import SyncCounter, claim_version, current_version
+from backend.videos.lifecycle import POSTER_KEY, VIDEO_KEY
+from backend.videos.models import READY, EpisodeVideo
 
 INSERT_CHUNK = 1000
 RECORD_TABLES = {"care_team": Membership, "episodes": Episode, "sleep_sessions": SleepSession,
-                 "clinician_notes": ClinicianNote, "reminders": Reminder, "access_log": AccessEvent}
+                 "clinician_notes": ClinicianNote, "reminders": Reminder, "access_log": AccessEvent,
+                 "videos": EpisodeVideo}
+NOT_RESTORED = {READY: "its files are only in the archive that `flask data export --with-media` writes",
+                "uploading": "its upload had not finished; upload the clip again",
+                "processing": "it was still being processed; upload the clip again",
+                "rejected": "it had been rejected; it has no file"}
 CHILD_PARTS = {*RECORD_TABLES, "reminder_schedule", "reminder_opt_outs"}
 
 
@@ -51,6 +63,7 @@ class ImportResult:
     linked_people: int = 0
     placeholder_people: list[str] = field(default_factory=list)  # their placeholder emails
     counts: dict[str, int] = field(default_factory=dict)
+    videos_left_out: list[tuple[str, str]] = field(default_factory=list)  # (id, why)
 
     def report(self) -> Iterator[str]:
         counts = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in self.counts.items())
@@ -62,6 +75,9 @@ class ImportResult:
                    "accounts that cannot sign in; give one its address and a password with "
                    "`flask users set-password PLACEHOLDER --new-email THEIRS`:")
             yield from (f"  {email}" for email in self.placeholder_people)
+        if left := len(self.videos_left_out):
+            yield f"{left} video{' was' if left == 1 else 's were'} not restored:"
+            yield from (f"  {video_id}: {why}" for video_id, why in self.videos_left_out)
         yield (f"Passwords are never exported: give {self.account_email} one with "
                f"`flask users set-password {self.account_email}`.")
 
@@ -108,21 +124,25 @@ def record_count(document: dict) -> int:
         for child in document["children"])
 
 
-def import_document(document: dict, advance: Callable[[int], None] = lambda n: None) -> ImportResult:
-    """Write the family into the session's transaction (the caller commits); ImportRefused on a clash."""
-    _refuse_clashes(document)
+def import_document(document: dict, advance: Callable[[int], None] = lambda n: None,
+                    videos_with_files: frozenset[str] = frozenset()) -> ImportResult:
+    """Write the family into the session's transaction (the caller commits); ImportRefused on a clash.
+    `videos_with_files`: the ready videos whose files are in the storage already, under the keys
+    backend.videos.lifecycle names; the other videos are left out (the module's docstring)."""
+    refuse_clashes(document)
     version = _version_after(document["sync_timestamp"])
     result = ImportResult(document["account"]["email"])
     _insert_users(document, result)
     advance(1 + len(document["people"]))
     for child in document["children"]:
         _insert_child(child, version, result.counts, advance)
+        _insert_videos(child, version, videos_with_files, result, advance)
     return result
 
 
 # ---- refusing ----------------------------------------------------------------------------------
 
-def _refuse_clashes(document: dict) -> None:
+def refuse_clashes(document: dict) -> None:
     account = document["account"]
     if db.session.scalar(select(User.id).where(User.email == account["email"])):
         raise ImportRefused(f"An account with the email {account['email']} exists here already; import does "
@@ -198,6 +218,21 @@ def _insert_child(child: dict, version: int, counts: dict, advance: Callable[[in
     # A child purged here once and now back: its phones must not be told it is gone.
     db.session.execute(delete(PurgedChild).where(PurgedChild.child_id == child_id))
     db.session.execute(delete(PurgedEntry).where(PurgedEntry.child_id == child_id))
+
+
+def _insert_videos(child: dict, version: int, with_files: frozenset[str], result: ImportResult,
+                   advance: Callable[[int], None]) -> None:
+    rows = []
+    for video in child["videos"]:
+        if video["status"] != READY or video["id"] not in with_files:
+            result.videos_left_out.append((video["id"], NOT_RESTORED[video["status"]]))
+            continue
+        own = {key: value for key, value in video.items() if key not in ("content_url", "poster_url")}
+        rows.append({**_stamped(own, version), "child_id": child["id"], "upload_length": video["size_bytes"],
+                     "upload_offset": video["size_bytes"], "media_key": VIDEO_KEY.format(id=video["id"]),
+                     "poster_key": POSTER_KEY.format(id=video["id"])})
+    advance(len(child["videos"]) - len(rows))
+    _write(EpisodeVideo, rows, result.counts, "videos", advance)
 
 
 def _plain(record: dict) -> dict:

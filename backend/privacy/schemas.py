@@ -17,6 +17,7 @@ from backend.diary.schemas import WordList
 from backend.reminders.models import CADENCES, KINDS, STATUSES, WEEKDAYS
 from backend.reminders.schemas import validate_local_time
 from backend.validation import Instant, validate_client_id, validate_name, validate_text, validate_timezone
+from backend.videos.models import STATUSES as VIDEO_STATUSES
 
 FORMAT, VERSION = "myodiary-family", 1
 USER_ID = [validate.Length(min=1, max=36)]
@@ -154,6 +155,29 @@ class ExportedAccessEventSchema(ma.Schema):
     at = _instant()
 
 
+class ExportedVideoSchema(ma.Schema):
+    """An episode's video as the family sees it; its MP4 and poster travel in the archive that
+    `flask data export --with-media` writes (videos/<id>.mp4, videos/<id>.jpg), never in this document."""
+
+    id = fields.String(required=True, validate=validate_client_id)
+    episode_id = fields.String(required=True, validate=validate_client_id)
+    uploaded_by = fields.String(required=True, validate=USER_ID)
+    status = fields.String(required=True, validate=validate.OneOf(VIDEO_STATUSES))
+    content_type = _optional(fields.String, validate=validate.OneOf(["video/mp4"]))
+    size_bytes = fields.Integer(required=True, validate=validate.Range(min=0), metadata={
+        "description": "of the MP4 once ready; the size announced at upload before"})
+    duration_ms = _optional(fields.Integer, validate=validate.Range(min=0))
+    width = _optional(fields.Integer, validate=validate.Range(min=1))
+    height = _optional(fields.Integer, validate=validate.Range(min=1))
+    created_at = _instant()
+    updated_at = _instant()
+    content_url = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "where the server plays it (ready videos); a path of this server, ignored on import"})
+    poster_url = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "its still (ready videos); a path of this server, ignored on import"})
+    sync = fields.Nested(ExportedStampSchema, required=True)
+
+
 class ExportedChildSchema(ma.Schema):
     id = fields.String(required=True, validate=validate_client_id)
     name = fields.String(required=True, validate=NAME)
@@ -176,6 +200,8 @@ class ExportedChildSchema(ma.Schema):
         "description": "the reminder emails sent, waiting, failed or skipped"})
     access_log = fields.List(fields.Nested(ExportedAccessEventSchema), required=True, metadata={
         "description": "every view of the child's data by one of its clinicians (the owner's export only)"})
+    videos = fields.List(fields.Nested(ExportedVideoSchema), load_default=list, metadata={
+        "description": "the episodes' videos (deleted ones left out); absent from documents made before videos"})
 
 
 class FamilyDocumentSchema(ma.Schema):
@@ -199,9 +225,14 @@ class FamilyDocumentSchema(ma.Schema):
         if len(known) != 1 + len(data["people"]):
             errors["people"] = ["An id appears twice among the account and the people."]
         for index, child in enumerate(data["children"]):
+            problems = []
             if unknown := sorted(set(user_ids_of(child)) - known):
-                errors.setdefault("children", {})[index] = {
-                    "_schema": [f"Names users that are neither the account nor in people: {', '.join(unknown)}."]}
+                problems.append(f"Names users that are neither the account nor in people: {', '.join(unknown)}.")
+            episodes = {episode["id"] for episode in child["episodes"]}
+            if orphans := sorted(video["id"] for video in child["videos"] if video["episode_id"] not in episodes):
+                problems.append(f"Has videos of episodes it does not hold: {', '.join(orphans)}.")
+            if problems:
+                errors.setdefault("children", {})[index] = {"_schema": problems}
         seen: set = set()
         for what, record_id in _record_ids(data["children"]):
             if (what, record_id) in seen:
@@ -216,7 +247,7 @@ def user_ids_of(child: dict):
     yield child["owner_id"]
     for table, column in (("care_team", "user_id"), ("episodes", "logged_by"), ("sleep_sessions", "logged_by"),
                           ("clinician_notes", "author_id"), ("reminder_opt_outs", "user_id"),
-                          ("reminders", "user_id"), ("access_log", "user_id")):
+                          ("reminders", "user_id"), ("access_log", "user_id"), ("videos", "uploaded_by")):
         yield from (record[column] for record in child[table])
     yield from (child["reminder_schedule"] or {}).get("recipients") or []
 
@@ -224,7 +255,8 @@ def user_ids_of(child: dict):
 def _record_ids(children: list[dict]):
     for child in children:
         yield "child", child["id"]
-        for table in ("care_team", "episodes", "sleep_sessions", "clinician_notes", "reminders", "access_log"):
+        for table in ("care_team", "episodes", "sleep_sessions", "clinician_notes", "reminders", "access_log",
+                      "videos"):
             yield from ((table, record["id"]) for record in child[table])
 
 
