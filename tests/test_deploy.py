@@ -57,7 +57,8 @@ def test_compose_runs_several_web_replicas_behind_a_proxy_after_one_migration():
     assert "db upgrade" not in " ".join(web["command"])  # replicas never race to migrate
     assert services["migrate"]["command"][-2:] == ["db", "upgrade"]
     assert services["proxy"]["ports"] == ["8000:80"]
-    assert (ROOT / "deploy" / "nginx.conf").read_text().count("proxy_pass") == 1
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert nginx.count("set $upstream http://web:8000;") == nginx.count("proxy_pass $upstream;") == 2  # API, uploads
     assert web["environment"]["RATELIMIT_STORAGE_URI"].startswith("redis://")  # limits shared by replicas
 
 
@@ -148,3 +149,10 @@ def test_the_bucket_script_says_which_bucket_it_could_not_make(s3_endpoint, monk
     monkeypatch.setenv("S3_WAIT_SECONDS", "0")
     assert _create_bucket_module().main() == 1
     assert "'myodiary-media' (S3_BUCKET) could not be created at http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_the_proxy_takes_video_uploads_whole_before_a_worker_sees_them():
+    """A tus PATCH of up to VIDEO_MAX_BYTES passes the proxy; buffered there, a slow phone never holds a worker."""
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    uploads = nginx[nginx.index("location /api/v1/uploads"):]
+    assert "client_max_body_size 300m;" in uploads and "proxy_request_buffering off" not in uploads
