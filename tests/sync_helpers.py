@@ -31,22 +31,29 @@ def raw_child(record_id: str, **columns) -> dict:
     return {**raw, **columns}
 
 
-def changes(**tables) -> dict:
-    """{"episodes": {"created": [...]}} -> every table with every list."""
+V1_TABLES = ("children", "episodes", "sleep_sessions")
+V2_TABLES = ("treatments", "development_checks", "episode_videos")  # added by schema version 2
+MIGRATION_FROM_1 = {"from": 1, "tables": list(V2_TABLES), "columns": []}  # what WatermelonDB sends once
+
+
+def changes(*, schema_version: int = 1, **tables) -> dict:
+    """{"episodes": {"created": [...]}} -> every table of the schema version (and any named) with every list."""
     empty = {"created": [], "updated": [], "deleted": []}
-    return {name: {**empty, **tables.get(name, {})} for name in ("children", "episodes", "sleep_sessions")}
+    names = [*V1_TABLES, *(V2_TABLES if schema_version >= 2 else ()), *tables]
+    return {name: {**empty, **tables.get(name, {})} for name in dict.fromkeys(names)}
 
 
 class Phone:
-    def __init__(self, client, account, device_id: str):
+    def __init__(self, client, account, device_id: str, schema_version: int = 1):
         self.client, self.account, self.device_id = client, account, device_id
+        self.schema_version = schema_version
         self.last_pulled_at = None
 
-    def pull(self, last_pulled_at="keep"):
+    def pull(self, last_pulled_at="keep", migration: dict | None = None):
         last = self.last_pulled_at if last_pulled_at == "keep" else last_pulled_at
         response = self.client.get("/api/v1/sync", headers=self.account.headers, query_string={
-            "last_pulled_at": "null" if last is None else last, "schema_version": 1,
-            "migration": "null", "device_id": self.device_id})
+            "last_pulled_at": "null" if last is None else last, "schema_version": self.schema_version,
+            "migration": json.dumps(migration), "device_id": self.device_id})
         assert response.status_code == 200, response.json
         self.last_pulled_at = response.json["timestamp"]
         return response.json["changes"]

@@ -35,8 +35,11 @@ def purged_deletions(user_id: str, phone: Phone) -> dict[str, list[str]]:
 
 
 def add_purged_deletions(changes: dict, user_id: str, phone: Phone) -> None:
-    """Extend a pull's `deleted` lists; an id already listed (an id used again since) is not repeated."""
+    """Extend a pull's `deleted` lists; an id already listed (an id used again since) is not repeated. A table
+    missing from `changes` is one the phone does not have (an older schema version): nothing to tell it."""
     for table, ids in purged_deletions(user_id, phone).items():
-        lists = changes[table]
+        lists = changes.get(table)
+        if lists is None:
+            continue
         listed = {*lists["deleted"], *(raw["id"] for kind in ("created", "updated") for raw in lists[kind])}
         lists["deleted"].extend(record_id for record_id in ids if record_id not in listed)

@@ -164,6 +164,7 @@ def to_iso_date(value: date) -> str:
 
 INSTANT = Column(epoch_ms, to_epoch_ms)
 SERVER_INSTANT = Column(ignored, to_epoch_ms, optional=True)  # the server keeps its own times
+SERVER_VALUE = Column(ignored, optional=True)  # of a table phones only read
 
 COLUMNS: dict[str, dict[str, Column]] = {
     "children": {
@@ -204,9 +205,51 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "created_at": SERVER_INSTANT,
         "updated_at": SERVER_INSTANT,
     },
+    # Schema version 2. Made by the upload (backend.videos), never by a push: a phone may only delete one.
+    "episode_videos": {
+        "episode_id": SERVER_VALUE,
+        "child_id": SERVER_VALUE,
+        "status": SERVER_VALUE,
+        "rejected_reason": SERVER_VALUE,
+        "content_type": SERVER_VALUE,
+        "size_bytes": SERVER_VALUE,
+        "duration_ms": SERVER_VALUE,
+        "width": SERVER_VALUE,
+        "height": SERVER_VALUE,
+        "uploaded_by": SERVER_VALUE,
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
 }
-TABLES = tuple(COLUMNS)
+TABLES = tuple(COLUMNS)  # the tables this server keeps and syncs
+READ_ONLY = {"episode_videos": "Videos are added by uploading (POST /api/v1/uploads), never by a push; "
+                               "a push may only delete them."}
 CLIENT_ONLY = frozenset({"_status", "_changed"})
+
+# The phone's schema versions (SYNC_SCHEMA.md): the tables each one added, and the columns it added to tables
+# of earlier versions. A table named here but not in COLUMNS (yet) is accepted and always sent empty.
+ADDED_TABLES: dict[int, tuple[str, ...]] = {
+    1: ("children", "episodes", "sleep_sessions"),
+    2: ("treatments", "development_checks", "episode_videos"),
+}
+ADDED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {1: {}, 2: {}}
+LATEST_SCHEMA_VERSION = max(ADDED_TABLES)
+SCHEMA_TABLES = tuple(table for version in sorted(ADDED_TABLES) for table in ADDED_TABLES[version])
+
+
+def tables_of(schema_version: int) -> tuple[str, ...]:
+    """The tables a phone on this schema version has."""
+    return tuple(table for version in sorted(ADDED_TABLES) if version <= schema_version
+                 for table in ADDED_TABLES[version])
+
+
+def added_since(from_version: int, to_version: int) -> tuple[set[str], set[tuple[str, str]]]:
+    """(tables, (table, column) pairs) the versions after `from_version` up to `to_version` added."""
+    versions = [version for version in ADDED_TABLES if from_version < version <= to_version]
+    tables = {table for version in versions for table in ADDED_TABLES[version]}
+    columns = {(table, column) for version in versions for table, names in ADDED_COLUMNS[version].items()
+               for column in names}
+    return tables, columns
 
 
 def decode_record(table: str, raw: dict) -> tuple[dict, dict[str, str]]:

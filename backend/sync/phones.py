@@ -8,6 +8,8 @@ class Phone:
 
     last_pulled_at: int | None
     device_id: str | None
+    schema_version: int = 1  # the phone's local schema (SYNC_SCHEMA.md): which tables it has
+    migrating: tuple[str, ...] = ()  # tables its schema migration just added: sent whole, once
 
     def made(self, row) -> bool:
         return self.device_id is not None and row.created_by_device == self.device_id

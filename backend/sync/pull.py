@@ -5,6 +5,10 @@ pull, and not made on this phone), as `updated` when it has it, and ids in `dele
 record was deleted or the user lost the child (revoked, or the child deleted). A lost child's ids
 are only those the phone may hold: made on it, or there at its last pull, and made before the loss;
 `last_pulled_at` is the caller's word, so a removed member learns nothing logged after the removal.
+
+A phone gets the tables of its schema version (`tables_of`): a version-1 phone never hears of a table
+version 2 added. Right after its schema migration, the phone names the tables the migration added, and
+gets every record of those it may see, as a first pull would (WatermelonDB's "migration sync").
 """
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,11 +20,14 @@ from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.privacy.tombstones import add_purged_deletions
-from backend.sync.columns import COLUMNS, TABLES, encode_row, tuple_encoder
+from backend.sync.columns import COLUMNS, encode_row, tables_of, tuple_encoder
 from backend.sync.phones import Phone
 from backend.versioning import as_version, current_version, version_column
+from backend.videos.models import EpisodeVideo
 
-DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession}
+# The tables of one child's records, each row with child_id and deleted_at; a table of the phone's schema
+# missing here (SYNC_SCHEMA.md's treatments and development_checks, for now) is sent empty.
+DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}
 SYNC_ONLY_COLUMNS = ("id", "deleted_at", "created_version", "created_by_device")
 
 
@@ -44,13 +51,26 @@ def pull_changes(user_id: str, phone: Phone) -> Pulled:
     """Every write takes the next version, and a purged child's tombstone carries the version at which the
     member lost it, so when the counter still stands at the phone's `last_pulled_at` nothing can have
     changed for it: the empty pull, the commonest, ends after the memberships."""
-    changes = {table: {"created": [], "updated": [], "deleted": []} for table in TABLES}
+    changes = {table: {"created": [], "updated": [], "deleted": []} for table in tables_of(phone.schema_version)}
     plan, timestamp = _plan_children(user_id, phone, changes["children"])
+    since = {table: lists for table, lists in changes.items() if table not in phone.migrating}
     if timestamp != phone.last_pulled_at:  # else no write since: nothing more to read (the docstring)
         for table, model in DIARY_MODELS.items():
-            _add_diary_rows(changes[table], model, table, plan, phone)
-        add_purged_deletions(changes, user_id, phone)  # children purged since
+            if table in since:
+                _add_diary_rows(since[table], model, table, plan, phone)
+        add_purged_deletions(since, user_id, phone)  # children purged since
+    _add_migrated_tables(changes, plan, phone)
     return Pulled({"changes": changes, "timestamp": timestamp}, _read_as_clinician(changes, plan))
+
+
+def _add_migrated_tables(changes: dict, plan: ChildPlan, phone: Phone) -> None:
+    """Every live record of the tables the phone's migration added, of every child it may see, as if it
+    had never pulled them: it cannot hold any, so nothing goes in `deleted`."""
+    everything = ChildPlan(new=plan.new | plan.known)
+    first_pull = Phone(None, phone.device_id, phone.schema_version)
+    for table in phone.migrating:
+        if table in DIARY_MODELS and everything.new:
+            _add_diary_rows(changes[table], DIARY_MODELS[table], table, everything, first_pull)
 
 
 def _read_as_clinician(changes: dict, plan: ChildPlan) -> set[str]:
@@ -58,7 +78,7 @@ def _read_as_clinician(changes: dict, plan: ChildPlan) -> set[str]:
     if not plan.as_clinician:
         return set()
     read = {raw["id"] for kind in ("created", "updated") for raw in changes["children"][kind]}
-    read.update(raw["child_id"] for table in DIARY_MODELS for kind in ("created", "updated")
+    read.update(raw["child_id"] for table in DIARY_MODELS if table in changes for kind in ("created", "updated")
                 for raw in changes[table][kind])
     return read & plan.as_clinician
 

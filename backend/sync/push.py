@@ -8,6 +8,10 @@ Ids are global: a record the push names may belong to a child the caller is no m
 record is not loaded as theirs; its id is only known to be taken. Deleting it is deleting an unknown
 id (nothing happens), writing it is refused with the 403 a record for a child they may not write
 gets, and no answer names its child.
+
+Episode videos (schema version 2) are made by their upload only: a push may delete them (the caregivers
+who may write the child, as for any record), never create or change one (422). Their files are removed
+after the commit (`Pushed.deleted_videos`); an episode the push deletes takes its videos along.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,14 +28,18 @@ from backend.diary.models import Episode, SleepSession
 from backend.diary.rules import instant_problems
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
-from backend.sync.columns import TABLES, Invalid, client_id, decode_record
+from backend.sync.columns import COLUMNS, READ_ONLY, SCHEMA_TABLES, TABLES, Invalid, client_id, decode_record
 from backend.sync.phones import Phone
 from backend.trends.freshness import touch
 from backend.versioning import claim_version
+from backend.videos import lifecycle
+from backend.videos.models import EpisodeVideo
 
-MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
-DIARY_TABLES = ("episodes", "sleep_sessions")
+MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}
+DIARY_TABLES = ("episodes", "sleep_sessions")  # the diary a phone writes
+CHILD_TABLES = (*DIARY_TABLES, "episode_videos")  # every table of one child's records
 RECORD_ID_TAKEN = "This id is taken; choose another."
+NOT_KEPT_YET = "This server does not keep {table} yet; nothing was stored. Update the server first."
 
 
 @dataclass
@@ -54,16 +62,21 @@ class Push:
     def ids(self, table: str) -> list[str]:
         return [*self.tables[table].upserts, *self.tables[table].deleted]
 
-    def diary_children(self) -> set[str]:
-        """The children the diary records point to: as pushed, and as stored once `existing` is loaded."""
+    def diary_children(self, tables: tuple[str, ...] = CHILD_TABLES) -> set[str]:
+        """The children the records point to: as pushed, and as stored once `existing` is loaded."""
         found = set()
-        for table in DIARY_TABLES:
+        for table in tables:
             found.update(values["child_id"] for values in self.tables[table].upserts.values())
             found.update(row.child_id for row in self.existing.get(table, {}).values())
         return found
 
 
-def push_changes(user: User, changes: dict, phone: Phone) -> None:
+@dataclass
+class Pushed:
+    deleted_videos: list[str]  # their files are for lifecycle.sweep once the push is committed
+
+
+def push_changes(user: User, changes: dict, phone: Phone) -> Pushed:
     push = decode_changes(changes)
     if user.role != "caregiver":
         abort(403, message="Clinicians read the diary; only caregivers push changes.")
@@ -75,24 +88,43 @@ def push_changes(user: User, changes: dict, phone: Phone) -> None:
     _drop_records_of_deleted_children(push, tombstoned)
     _check_instants(push)
     _check_conflicts(push, phone)
-    _apply(push, user, phone, version)
+    return Pushed(_apply(push, user, phone, version))
 
 
 # ---- 422: shapes and values ----------------------------------------------------------------
 
 def decode_changes(changes: dict) -> Push:
     errors: dict = {}
+    refused = _refused_tables(changes, errors)
     tables = {table: _decode_table(table, changes.get(table) or {}, errors) for table in TABLES}
     if errors:
         first = next(iter(errors))
-        abort(422, message=f"Some records are not valid, e.g. in {first}; nothing was stored.",
-              errors=errors)
+        message = refused or f"Some records are not valid, e.g. in {first}; nothing was stored."
+        abort(422, message=message, errors=errors)
     return Push(tables)
+
+
+def _refused_tables(changes: dict, errors: dict) -> str | None:
+    """Records created or updated in a table a phone only reads, or one this server does not keep yet: each
+    named in `errors` under its table; the message says why."""
+    message = None
+    for table in SCHEMA_TABLES:
+        if table in COLUMNS and table not in READ_ONLY:
+            continue
+        lists = changes.get(table) or {}
+        records = [*(lists.get("created") or []), *(lists.get("updated") or [])]
+        if not records:
+            continue
+        why = READ_ONLY.get(table) or NOT_KEPT_YET.format(table=table)
+        errors[table] = {str(raw.get("id")): {"id": [why]} for raw in records}
+        message = message or (f"{why} Nothing was stored." if table in READ_ONLY else why)
+    return message
 
 
 def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
     decoded, table_errors = TableChanges(), {}
-    for raw in [*(lists.get("created") or []), *(lists.get("updated") or [])]:
+    upserts = [] if table in READ_ONLY else [*(lists.get("created") or []), *(lists.get("updated") or [])]
+    for raw in upserts:
         record_id = raw.get("id")
         try:
             client_id(record_id)
@@ -115,7 +147,7 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
             table_errors[record_id] = {"id": ["The record is both changed and deleted in this push."]}
         decoded.deleted.append(record_id)
     if table_errors:
-        errors[table] = table_errors
+        errors.setdefault(table, {}).update(table_errors)
     return decoded
 
 
@@ -129,7 +161,7 @@ def _drop_purged(push: Push) -> None:
         select(PurgedChild.child_id).where(PurgedChild.child_id.in_(some)))}
     purged_entries = {table: {found for some in id_chunks(push.ids(table)) for found in db.session.scalars(
         select(PurgedEntry.id).where(PurgedEntry.table_name == table, PurgedEntry.id.in_(some)))}
-        for table in DIARY_TABLES}
+        for table in CHILD_TABLES}
     for table, lists in push.tables.items():
         gone = purged if table == "children" else purged_entries[table]
         for record_id in [rid for rid, values in lists.upserts.items()
@@ -148,7 +180,7 @@ def _memberships(user: User) -> dict[str, Membership]:
 def _load_existing(push: Push, memberships: dict) -> None:
     """The stored rows the push names, and every child its diary records point to; rows of children the
     caller is no member of go into `taken` only."""
-    for table in DIARY_TABLES:
+    for table in CHILD_TABLES:
         rows = _rows_by_id(MODELS[table], push.ids(table))
         push.existing[table] = {rid: row for rid, row in rows.items() if row.child_id in memberships}
         push.taken[table] = set(rows) - set(push.existing[table])
@@ -188,7 +220,7 @@ def _check_access(push: Push, memberships: dict) -> set[str]:
         child = existing_children.get(child_id)
         if child is not None and child.deleted_at is None and _role(memberships, child_id) != "owner":
             denied.setdefault("children", {})[child_id] = ["Only the child's owner may delete it."]
-    for table in DIARY_TABLES:
+    for table in CHILD_TABLES:
         for record_id, problem in _write_problems(push, table, writable, tombstoned):
             denied.setdefault(table, {})[record_id] = [problem]
     if denied:
@@ -272,10 +304,13 @@ def _own_change(row, phone: Phone) -> bool:
 
 # ---- writing ----------------------------------------------------------------------------
 
-def _apply(push: Push, user: User, phone: Phone, version: int) -> None:
+def _apply(push: Push, user: User, phone: Phone, version: int) -> list[str]:
+    """Write the push; the ids of the videos it deleted (their files are still there)."""
     now = utcnow()
     stamp = {"version": version, "updated_by_device": phone.device_id, "updated_at": now}
     for table in TABLES:
+        if table in READ_ONLY:
+            continue
         model, existing = MODELS[table], push.existing[table]
         inserts, updates = [], []
         for record_id, values in push.tables[table].upserts.items():
@@ -292,7 +327,20 @@ def _apply(push: Push, user: User, phone: Phone, version: int) -> None:
                    if rid in existing and existing[rid].deleted_at is None]
         _update(model, [{**stamp, "deleted_at": now, "_id": rid} for rid in deleted])
     _grant_ownership(push, user, version, now)
-    touch(db.session, set(push.tables["children"].upserts) | push.diary_children())
+    touch(db.session, set(push.tables["children"].upserts) | push.diary_children(DIARY_TABLES))
+    return _delete_videos(push, phone, now)
+
+
+def _delete_videos(push: Push, phone: Phone, now) -> list[str]:
+    """The videos the push deletes, and those of the episodes it deletes, marked deleted by this phone."""
+    existing = push.existing["episode_videos"]
+    videos = [existing[vid] for vid in dict.fromkeys(push.tables["episode_videos"].deleted)
+              if vid in existing and existing[vid].deleted_at is None]
+    episodes = [eid for eid in push.tables["episodes"].deleted if eid in push.existing["episodes"]]
+    deleted = lifecycle.delete_videos(videos, now) + lifecycle.delete_videos_of_episodes(episodes, now)
+    for video_id in deleted:
+        db.session.get(EpisodeVideo, video_id).updated_by_device = phone.device_id  # loaded: no query
+    return deleted
 
 
 def _owner_columns(table: str, user: User) -> dict:

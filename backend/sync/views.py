@@ -13,6 +13,7 @@ from backend.sync.phones import Phone
 from backend.sync.pull import pull_changes
 from backend.sync.push import push_changes
 from backend.sync.schemas import ChangesSchema, EmptySchema, PullArgsSchema, PullSchema, PushArgsSchema
+from backend.videos import lifecycle
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Phone sync (WatermelonDB)")
 
@@ -35,7 +36,10 @@ def snapshot_then_login(view):
 def pull(args):
     """Pull every change since last_pulled_at, with the timestamp to send next time"""
     user_id = current_user().id
-    pulled = pull_changes(user_id, Phone(args["last_pulled_at"], args["device_id"]))
+    migration = args["migration"]
+    phone = Phone(args["last_pulled_at"], args["device_id"], args["schema_version"],
+                  migration.tables if migration is not None else ())
+    pulled = pull_changes(user_id, phone)
     db.session.commit()  # ends the snapshot; a ROLLBACK would also drop psycopg's prepared statements
     audit.note_views(user_id, pulled.read_as_clinician)
     # orjson: a first pull is thousands of rows, which the standard library encodes about ten times slower
@@ -52,6 +56,8 @@ def pull(args):
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 def push(args, changes):
     """Push the phone's changes: all stored, or none (409 when the server changed meanwhile)"""
-    push_changes(current_user(), changes, Phone(args["last_pulled_at"], args["device_id"]))
+    pushed = push_changes(current_user(), changes, Phone(args["last_pulled_at"], args["device_id"]))
     db.session.commit()
+    if pushed.deleted_videos:  # their files go once the deletion is committed (else at the video job's next pass)
+        lifecycle.sweep(video_ids=pushed.deleted_videos)
     return {}
