@@ -1,8 +1,9 @@
 """The dashboard end to end in a real headless Chromium (Debian's chromium, driven by Playwright).
 
 Sign in, see the list, filter it, open a patient, the chart draws (a non-empty canvas) and its age
-axis switches, add a note, use the keyboard, read it on a phone, sign out. A screenshot of each page
-is kept under test-artifacts/. Without Chromium (or the vendored Chart.js) these tests skip, saying why.
+axis switches, add a note, use the keyboard, read it on a phone, sign out; play an episode's video in
+its row. A screenshot of each page is kept under test-artifacts/. Without Chromium (or the vendored
+Chart.js) these tests skip, saying why.
 """
 import shutil
 import threading
@@ -15,6 +16,8 @@ from werkzeug.serving import make_server
 from backend.diary.simulation import resolving
 from tests.helpers import PASSWORD, episode_body, in_postgres
 from tests.sync_helpers import log_course
+from tests.video_clips import make_clip
+from tests.video_helpers import new_episode, process, upload
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHART_JS = Path(__file__).resolve().parent.parent / "backend/dashboard/static/vendor/chart.umd.js"
@@ -157,6 +160,88 @@ def test_the_dashboard_works_from_the_keyboard_and_on_a_phone(browser, server, c
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)""")
     assert unlabelled == []
     shot(page, "patient-phone")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> bytes:
+    return Path(make_clip(tmp_path_factory.mktemp("clips") / "clip.mp4", seconds=2.0)).read_bytes()
+
+
+# Every Content-Security-Policy violation of the page, as the page itself hears of them.
+LISTEN_FOR_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+    (e) => window.cspViolations.push(e.effectiveDirective + ' ' + e.blockedURI));"""
+
+LOAD_AND_PLAY = """async (selector) => {
+    const video = document.querySelector(selector);
+    // A <source> that fails fires its error on the source, seen here in the capture phase; nothing hangs.
+    const once = (name) => new Promise((resolve, reject) => {
+        video.addEventListener(name, resolve, {once: true});
+        video.addEventListener('error', (e) => reject(new Error('media error on ' + e.target.tagName + ' '
+            + (video.error ? video.error.code : 'no source played'))), {once: true, capture: true});
+        setTimeout(() => reject(new Error('no ' + name + ' in 10 s')), 10000);
+    });
+    const before = video.readyState;
+    const metadata = once('loadedmetadata');
+    video.preload = 'metadata';
+    video.load();
+    await metadata;
+    const duration = video.duration;
+    video.muted = true;
+    await video.play();
+    while (video.currentTime < 0.5) { await once('timeupdate'); }
+    video.pause();
+    const seeked = once('seeked');
+    video.currentTime = 1.5;
+    await seeked;
+    return {before, duration, width: video.videoWidth, height: video.videoHeight, at: video.currentTime};
+}"""
+
+
+def test_a_clinician_plays_an_episodes_video_in_its_row(browser, server, app, client, family, clip):
+    owner, child_id = family["owner"], family["child"]["id"]
+    filmed = new_episode(client, owner, child_id)
+    upload(client, owner, filmed, clip, video_id="clip1")
+    assert "1 ready" in process(app)
+    awake = client.post(f"/api/v1/children/{child_id}/episodes", json=episode_body(
+        sleep_state="awake", started_at="2026-11-20T21:00:00+01:00", notes="On the sofa"), headers=owner.headers)
+    assert awake.status_code == 201, awake.json
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(LISTEN_FOR_VIOLATIONS)
+    errors, served = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("response", lambda response: served.append((response.url.split(server)[-1], response.status))
+            if "/videos/" in response.url else None)
+    sign_in(page, server, family["clinician"].email)
+    page.goto(f"{server}/dashboard/children/{child_id}#episodes")
+
+    video = page.locator(f"#episode-{filmed} video")
+    assert video.is_visible() and video.get_attribute("preload") == "none"
+    page.wait_for_function("() => [...document.querySelectorAll('video')].every(v => v.poster)")
+    page.wait_for_load_state("networkidle")
+    assert served == [("/dashboard/videos/clip1/poster.jpg", 200)]  # the poster only, until asked to play
+    played = page.evaluate(LOAD_AND_PLAY, f"#episode-{filmed} video")
+    assert played["before"] == 0  # preload none: nothing fetched before load()
+    assert abs(played["duration"] - 2.0) <= 0.2
+    assert (played["width"], played["height"]) == (320, 240) and abs(played["at"] - 1.5) < 0.1
+    assert {status for path, status in served if path.endswith("/content")} <= {200, 206} and any(
+        path == "/dashboard/videos/clip1/content" for path, _ in served)
+    shot(page, "patient-video")
+
+    row = page.locator(f"#episode-{filmed}")
+    assert row.locator("td").nth(2).inner_text() == "asleep"  # the row's other cells read as before
+    page.get_by_label("Sleep state").select_option("awake")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**sleep_state=awake**")
+    assert page.locator("table.episodes tbody tr").count() == 1
+    assert page.locator(f"#episode-{awake.json['id']} td").nth(5).inner_text() == "On the sofa"
+    assert page.locator("video").count() == 0
+    page.get_by_role("link", name="Clear").click()
+    assert page.locator("table.episodes tbody tr").count() == 2 and page.locator("video").count() == 1
+    assert page.evaluate("window.cspViolations") == []
+    assert errors == []
+    page.close()
 
 
 def test_the_api_docs_render_under_their_content_security_policy(browser, server):
