@@ -183,7 +183,7 @@ class _rejecting_ffmpeg_errors:
 
 
 def _open(source: str, family: str):
-    return av.open(source, format=family, options=INPUT_OPTIONS, metadata_errors="replace")
+    return av.open(source, format=family, container_options=INPUT_OPTIONS, metadata_errors="replace")
 
 
 def _streams(container):
