@@ -197,7 +197,14 @@ def test_a_web_page_named_like_a_video_is_refused(tmp_path):
 
 def test_a_picture_is_refused_as_a_picture(tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "clip.mp4", "PNG")
-    assert rejection(tmp_path, tmp_path / "clip.mp4") == "This file is not a video (it looks like a picture (PNG))."
+    reason = rejection(tmp_path, tmp_path / "clip.mp4")
+    assert reason == "This file is not a video (it looks like a picture in PNG format)."
+
+
+def test_a_video_format_we_do_not_read_is_named(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(64))
+    assert rejection(tmp_path, tmp_path / "clip.mp4") == (
+        "Videos in AVI format are not kept; please upload a clip from the phone's camera (MP4, MOV or WebM).")
 
 
 def test_unknown_bytes_are_refused(tmp_path):

@@ -129,6 +129,9 @@ def sniff(path: str) -> str:
         return FAMILIES[kind.mime]
     if kind is None and head[4:8] == b"ftyp":  # an ISO-BMFF brand filetype does not list (3GP, ...)
         return ISO_BMFF
+    if kind is not None and kind.mime.startswith("video/"):  # AVI, WMV, FLV, MPEG
+        raise Rejected(f"Videos in {kind.extension.upper()} format are not kept; please upload a clip from the "
+                       "phone's camera (MP4, MOV or WebM).")
     looks_like = _looks_like(kind, head)
     raise Rejected(f"This file is not a video (it looks like {looks_like})." if looks_like else NOT_A_VIDEO)
 
@@ -139,13 +142,8 @@ def _looks_like(kind, head: bytes) -> str | None:
         return "a web page" if text.startswith((b"<!doctype html", b"<html")) else None
     if kind.mime == "application/pdf":
         return "a PDF document"
-    if kind.mime.startswith("image/"):
-        return f"a picture ({kind.extension.upper()})"
-    if kind.mime.startswith("audio/"):
-        return f"a sound recording ({kind.extension.upper()})"
-    if kind.mime.startswith("video/"):
-        return f"a video in a format we do not read ({kind.extension.upper()})"
-    return f"a {kind.extension.upper()} file"
+    noun = {"image": "a picture", "audio": "a sound recording"}.get(kind.mime.split("/")[0], "a file")
+    return f"{noun} in {kind.extension.upper()} format"
 
 
 def _check_duration(seconds: float | None, limits: Limits) -> None:
