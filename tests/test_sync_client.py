@@ -2,6 +2,8 @@
 
 tests/sync_client/scenarios.js runs the scenarios; this test starts the app on 127.0.0.1 on an
 ephemeral port with a fresh database, runs the script, and checks its report and the database.
+The script asks (a JSON line on its stdout, answered on its stdin) for what a phone's sync cannot do:
+the episode videos' tus uploads and the scheduler's processing, done here with the test client.
 """
 import json
 import os
@@ -19,9 +21,15 @@ from backend.children.models import Child
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.sync.columns import encode_row
+from backend.videos.models import EpisodeVideo
+from tests.test_video_uploads import media_files
+from tests.video_clips import make_clip
+from tests.video_helpers import process, upload
 
 CLIENT_DIR = Path(__file__).resolve().parent / "sync_client"
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
+V2_MODELS = {"episode_videos": EpisodeVideo}  # the version-2 tables this server keeps
+TIMEOUT_SECONDS = 180
 
 
 def _node() -> str:
@@ -44,7 +52,7 @@ def live_server(app):
 
 
 @pytest.fixture
-def report(app, api, live_server, tmp_path):
+def report(app, api, client, live_server, tmp_path):
     node = _node()
     mum, dad = api.register(), api.register()
     child = api.create_child(mum, birth_date=(date.today() - timedelta(days=40)).isoformat())
@@ -52,17 +60,55 @@ def report(app, api, live_server, tmp_path):
     report_file = tmp_path / "report.json"
     config = {"baseUrl": live_server, "mumToken": mum.token, "dadToken": dad.token, "childId": child["id"]}
     env = {**os.environ, "MYODIARY_SYNC_CONFIG": json.dumps(config), "MYODIARY_SYNC_REPORT": str(report_file)}
-    run = subprocess.run([node, "scenarios.js"], cwd=CLIENT_DIR, env=env, capture_output=True,
-                         text=True, timeout=180)
-    assert run.returncode == 0, run.stdout + run.stderr
+    clip = Path(make_clip(tmp_path / "clip.mp4", seconds=1.0)).read_bytes()
+
+    def answer(request: dict) -> dict:
+        assert request["ask"] == "upload_videos", request
+        for video_id in request["video_ids"]:  # mum films the episode and uploads it from her phone
+            upload(client, mum, request["episode_id"], clip, video_id=video_id)
+        process(app)
+        return {video_id: video_status(app, video_id) for video_id in request["video_ids"]}
+
+    returncode, output = _converse(node, env, answer, tmp_path / "stderr.txt")
+    assert returncode == 0, output
     return {entry["name"]: entry for entry in json.loads(report_file.read_text())["scenarios"]}
+
+
+def _converse(node: str, env: dict, answer, stderr_path: Path) -> tuple[int, str]:
+    """Run scenarios.js, answering each `ASK {json}` line it prints with one JSON line; (exit code, output)."""
+    printed = []
+    with open(stderr_path, "w+") as stderr, subprocess.Popen(
+            [node, "scenarios.js"], cwd=CLIENT_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=stderr, text=True) as script:
+        watchdog = threading.Timer(TIMEOUT_SECONDS, script.kill)
+        watchdog.start()
+        try:
+            for line in script.stdout:
+                if line.startswith("ASK "):
+                    script.stdin.write(json.dumps(answer(json.loads(line[4:]))) + "\n")
+                    script.stdin.flush()
+                else:
+                    printed.append(line)
+        except BaseException:
+            script.kill()  # the answer failed: the script would wait for it forever
+            raise
+        finally:
+            watchdog.cancel()
+        returncode = script.wait()
+        stderr.seek(0)
+        return returncode, "".join(printed) + stderr.read()
+
+
+def video_status(app, video_id: str) -> str:
+    with app.app_context():
+        return db.session.get(EpisodeVideo, video_id).status
 
 
 def _server_rows(app) -> dict:
     with app.app_context():
         return {table: sorted((encode_row(table, row) for row in db.session.scalars(
                     select(model).where(model.deleted_at.is_(None)))), key=lambda r: r["id"])
-                for table, model in MODELS.items()}
+                for table, model in {**MODELS, **V2_MODELS}.items()}
 
 
 def _by_id(records: list) -> list:
@@ -73,7 +119,8 @@ def test_two_phones_converge_with_the_server_in_every_scenario(app, report):
     expected = ["offline_logging_then_sync", "edit_and_delete_propagate",
                 "conflict_then_retry_keeps_both_edits", "lost_reply_then_repeated_push",
                 "delete_while_the_other_phone_edits_offline",
-                "edit_offline_while_the_other_phone_deletes_later"]
+                "edit_offline_while_the_other_phone_deletes_later",
+                "a_phone_updated_to_version_2_gets_the_videos_uploaded_before", "a_phone_deletes_a_video"]
     for name, entry in report.items():
         assert "error" not in entry, f"{name}: {entry.get('error')}"
         assert entry["diagnostics"] == [], f"{name}: the client reported {entry['diagnostics']}"
@@ -84,10 +131,14 @@ def test_two_phones_converge_with_the_server_in_every_scenario(app, report):
         for table in MODELS:
             assert _by_id(mum[table]) == _by_id(dad[table]), f"{name}: phones differ in {table}"
     assert list(report) == expected
-    final = report[expected[-1]]["phones"]["mum"]["records"]
+    final = report[expected[-1]]["phones"]
     server = _server_rows(app)
     for table in MODELS:
-        assert _by_id(final[table]) == server[table], f"the server's {table} differ from the phones'"
+        assert _by_id(final["mum"]["records"][table]) == server[table], f"the server's {table} differ from the phones'"
+    assert set(final["mum"]["records"]) == set(MODELS)  # mum's phone stayed on version 1
+    for table in V2_MODELS:
+        assert _by_id(final["dad"]["records"][table]) == server[table], f"the server's {table} differ from dad's"
+    assert final["dad"]["records"]["treatments"] == final["dad"]["records"]["development_checks"] == []
 
 
 def test_offline_logs_reach_the_other_phone(report):
@@ -117,3 +168,26 @@ def test_a_delete_wins_over_an_offline_edit_everywhere(app, report, scenario):
     assert result["on_mum"] is False and result["on_dad"] is False
     with app.app_context():
         assert db.session.get(Episode, result["id"]).deleted_at is not None
+
+
+def test_a_phone_updated_to_version_2_gets_by_its_migration_sync_the_videos_uploaded_before(report):
+    result = report["a_phone_updated_to_version_2_gets_the_videos_uploaded_before"]["result"]
+    assert result["uploaded"] == {"clipkept": "ready", "clipgone": "ready"}
+    assert result["v1_tables"] == result["mum_tables"] == sorted(MODELS)  # version 1 never hears of videos
+    before, after = result["before_upgrade"], result["after_upgrade"]  # the migration keeps the phone's data
+    assert after == {**before, "videos": 0} and before["episodes"] > 0 and before["unsynced"] is False
+    assert result["migration"] == {"from": 1, "tables": ["treatments", "development_checks", "episode_videos"],
+                                   "columns": []}
+    assert result["v2_tables"] == sorted([*MODELS, "treatments", "development_checks", "episode_videos"])
+    assert result["videos"] == [{"id": video_id, "episode_id": result["episode_id"], "status": "ready"}
+                                for video_id in ("clipgone", "clipkept")]
+
+
+def test_a_video_deleted_on_a_phone_is_deleted_on_the_server_with_its_files(app, report):
+    result = report["a_phone_deletes_a_video"]["result"]
+    assert result == {"on_dad": ["clipkept"], "push_status": 200}
+    with app.app_context():
+        assert db.session.get(EpisodeVideo, "clipgone").deleted_at is not None
+        assert db.session.get(EpisodeVideo, "clipkept").deleted_at is None
+    assert {path.name for path in media_files(app) if "clipkept" in path.parts} == {"video.mp4", "poster.jpg"}
+    assert not [path for path in media_files(app) if "clipgone" in path.parts]

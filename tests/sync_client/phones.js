@@ -2,6 +2,7 @@
 'use strict'
 
 const { Database, Model, appSchema, tableSchema } = require('@nozbe/watermelondb')
+const { schemaMigrations, createTable } = require('@nozbe/watermelondb/Schema/migrations')
 const LokiJSAdapter = require('@nozbe/watermelondb/adapters/lokijs').default
 const { synchronize, hasUnsyncedChanges } = require('@nozbe/watermelondb/sync')
 const diagnoseSyncConsistency = require('@nozbe/watermelondb/diagnostics/diagnoseSyncConsistency').default
@@ -17,58 +18,116 @@ useCustomDiagnosticErrorFunction((message) => {
 })
 logger.silence()
 
-// The app's schema, version 1 (../shared/SYNC_SCHEMA.md).
-const schema = appSchema({
-  version: 1,
-  tables: [
-    tableSchema({
-      name: 'children',
-      columns: [
-        { name: 'name', type: 'string' },
-        { name: 'birth_date', type: 'string' },
-        { name: 'gestational_weeks', type: 'number', isOptional: true },
-        { name: 'sex', type: 'string', isOptional: true },
-        { name: 'timezone', type: 'string' },
-        { name: 'condition', type: 'string' },
-        { name: 'created_at', type: 'number' },
-        { name: 'updated_at', type: 'number' },
-      ],
-    }),
-    tableSchema({
-      name: 'episodes',
-      columns: [
-        { name: 'child_id', type: 'string', isIndexed: true },
-        { name: 'started_at', type: 'number' },
-        { name: 'duration_seconds', type: 'number' },
-        { name: 'timezone', type: 'string' },
-        { name: 'sleep_state', type: 'string' },
-        { name: 'stopped_when_woken', type: 'string' },
-        { name: 'side', type: 'string' },
-        { name: 'body_parts', type: 'string' },
-        { name: 'signs', type: 'string' },
-        { name: 'triggers', type: 'string' },
-        { name: 'jerk_count', type: 'number', isOptional: true },
-        { name: 'notes', type: 'string', isOptional: true },
-        { name: 'video_ref', type: 'string', isOptional: true },
-        { name: 'logged_by', type: 'string' },
-        { name: 'created_at', type: 'number' },
-        { name: 'updated_at', type: 'number' },
-      ],
-    }),
-    tableSchema({
-      name: 'sleep_sessions',
-      columns: [
-        { name: 'child_id', type: 'string', isIndexed: true },
-        { name: 'started_at', type: 'number' },
-        { name: 'ended_at', type: 'number', isOptional: true },
-        { name: 'kind', type: 'string' },
-        { name: 'watched', type: 'boolean' },
-        { name: 'notes', type: 'string', isOptional: true },
-        { name: 'created_at', type: 'number' },
-        { name: 'updated_at', type: 'number' },
-      ],
-    }),
-  ],
+// The app's schema (../shared/SYNC_SCHEMA.md): version 1, and version 2 with three more tables. The tables
+// are plain specs: tableSchema() builds the schema's, createTable() the migration step's.
+const V1_TABLES = [
+  {
+    name: 'children',
+    columns: [
+      { name: 'name', type: 'string' },
+      { name: 'birth_date', type: 'string' },
+      { name: 'gestational_weeks', type: 'number', isOptional: true },
+      { name: 'sex', type: 'string', isOptional: true },
+      { name: 'timezone', type: 'string' },
+      { name: 'condition', type: 'string' },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+  {
+    name: 'episodes',
+    columns: [
+      { name: 'child_id', type: 'string', isIndexed: true },
+      { name: 'started_at', type: 'number' },
+      { name: 'duration_seconds', type: 'number' },
+      { name: 'timezone', type: 'string' },
+      { name: 'sleep_state', type: 'string' },
+      { name: 'stopped_when_woken', type: 'string' },
+      { name: 'side', type: 'string' },
+      { name: 'body_parts', type: 'string' },
+      { name: 'signs', type: 'string' },
+      { name: 'triggers', type: 'string' },
+      { name: 'jerk_count', type: 'number', isOptional: true },
+      { name: 'notes', type: 'string', isOptional: true },
+      { name: 'video_ref', type: 'string', isOptional: true },
+      { name: 'logged_by', type: 'string' },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+  {
+    name: 'sleep_sessions',
+    columns: [
+      { name: 'child_id', type: 'string', isIndexed: true },
+      { name: 'started_at', type: 'number' },
+      { name: 'ended_at', type: 'number', isOptional: true },
+      { name: 'kind', type: 'string' },
+      { name: 'watched', type: 'boolean' },
+      { name: 'notes', type: 'string', isOptional: true },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+]
+
+const V2_TABLES = [
+  {
+    name: 'treatments',
+    columns: [
+      { name: 'child_id', type: 'string', isIndexed: true },
+      { name: 'name', type: 'string' },
+      { name: 'kind', type: 'string' },
+      { name: 'dose', type: 'string', isOptional: true },
+      { name: 'started_on', type: 'string' },
+      { name: 'stopped_on', type: 'string', isOptional: true },
+      { name: 'notes', type: 'string', isOptional: true },
+      { name: 'logged_by', type: 'string' },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+  {
+    name: 'development_checks',
+    columns: [
+      { name: 'child_id', type: 'string', isIndexed: true },
+      { name: 'checked_on', type: 'string' },
+      { name: 'new_skills', type: 'string' },
+      { name: 'lost_skills', type: 'string' },
+      { name: 'concerns', type: 'string' },
+      { name: 'notes', type: 'string', isOptional: true },
+      { name: 'logged_by', type: 'string' },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+  {
+    name: 'episode_videos',
+    columns: [
+      { name: 'episode_id', type: 'string', isIndexed: true },
+      { name: 'child_id', type: 'string', isIndexed: true },
+      { name: 'status', type: 'string' },
+      { name: 'rejected_reason', type: 'string', isOptional: true },
+      { name: 'content_type', type: 'string', isOptional: true },
+      { name: 'size_bytes', type: 'number' },
+      { name: 'duration_ms', type: 'number', isOptional: true },
+      { name: 'width', type: 'number', isOptional: true },
+      { name: 'height', type: 'number', isOptional: true },
+      { name: 'uploaded_by', type: 'string' },
+      { name: 'created_at', type: 'number' },
+      { name: 'updated_at', type: 'number' },
+    ],
+  },
+]
+
+const TABLE_SPECS = { 1: V1_TABLES, 2: [...V1_TABLES, ...V2_TABLES] }
+const schemas = {
+  1: appSchema({ version: 1, tables: TABLE_SPECS[1].map(tableSchema) }),
+  2: appSchema({ version: 2, tables: TABLE_SPECS[2].map(tableSchema) }),
+}
+// The app's migration to version 2, as WatermelonDB's docs write it: one createTable step per new table. Its
+// sync sends them in `migration.tables`.
+const migrations = schemaMigrations({
+  migrations: [{ toVersion: 2, steps: V2_TABLES.map((table) => createTable(table)) }],
 })
 
 class Child extends Model {
@@ -80,11 +139,24 @@ class Episode extends Model {
 class SleepSession extends Model {
   static table = 'sleep_sessions'
 }
+class Treatment extends Model {
+  static table = 'treatments'
+}
+class DevelopmentCheck extends Model {
+  static table = 'development_checks'
+}
+class EpisodeVideo extends Model {
+  static table = 'episode_videos'
+}
+const MODEL_CLASSES = {
+  1: [Child, Episode, SleepSession],
+  2: [Child, Episode, SleepSession, Treatment, DevelopmentCheck, EpisodeVideo],
+}
 
-const TABLES = ['children', 'episodes', 'sleep_sessions']
+const TABLES = V1_TABLES.map((table) => table.name)
 
 class Phone {
-  constructor({ name, baseUrl, token, deviceId }) {
+  constructor({ name, baseUrl, token, deviceId, schemaVersion = 1 }) {
     this.name = name
     this.baseUrl = baseUrl
     this.token = token
@@ -92,14 +164,43 @@ class Phone {
     this.pushStatuses = []
     this.beforeNextPush = null // async hook run once before the next push leaves the phone
     this.loseNextPushReply = false // the server gets the push, the phone never hears back
+    this.migrationsSent = [] // the `migration` of every pull, null but for the one after a schema migration
+    this.lastPulledTables = null // the tables of the last pull's changes
+    this.dbName = `${name}-${Date.now()}`
+    this.open(schemaVersion)
+  }
+
+  open(schemaVersion, lokiPersistence) {
+    this.schemaVersion = schemaVersion
     const adapter = new LokiJSAdapter({
-      schema,
-      dbName: `${name}-${Date.now()}`,
+      schema: schemas[schemaVersion],
+      // A version-2 app ships its migrations; version 1 had none to ship.
+      ...(schemaVersion > 1 ? { migrations } : {}),
+      dbName: this.dbName,
       useWebWorker: false,
       useIncrementalIndexedDB: false,
       extraLokiOptions: { autosave: false },
+      // The same in-memory LokiJS store as before (how the adapter's own testClone() reopens a database).
+      ...(lokiPersistence ? { _testLokiAdapter: lokiPersistence } : {}),
     })
-    this.db = new Database({ adapter, modelClasses: [Child, Episode, SleepSession] })
+    this.adapter = adapter
+    this.db = new Database({ adapter, modelClasses: MODEL_CLASSES[schemaVersion] })
+  }
+
+  get tables() {
+    return TABLE_SPECS[this.schemaVersion].map((table) => table.name)
+  }
+
+  // The app updated to a newer schema: its data is saved to the in-memory LokiJS store, the database
+  // closed, and opened again with the new schema and migrations, so that the adapter finds the store on
+  // the old version and runs the migration steps on it (LokiJS's DatabaseDriver._migrateIfNeeded).
+  async upgradeTo(schemaVersion) {
+    const { loki } = this.adapter._driver
+    await new Promise((resolve, reject) => loki.saveDatabase((error) => (error ? reject(error) : resolve())))
+    loki.close()
+    this.open(schemaVersion, loki.persistenceAdapter)
+    const stored = await this.db.adapter.getLocal('_loki_schema_version')
+    if (stored !== String(schemaVersion)) throw new Error(`the store is on version ${stored} after the upgrade`)
   }
 
   async request(method, query, body) {
@@ -114,6 +215,8 @@ class Phone {
     const response = await this.request('GET', query)
     if (!response.ok) throw new Error(`pull ${response.status}: ${await response.text()}`)
     const { changes, timestamp } = await response.json()
+    this.migrationsSent.push(migration === undefined ? null : migration)
+    this.lastPulledTables = Object.keys(changes).sort()
     return { changes, timestamp }
   }
 
@@ -133,7 +236,10 @@ class Phone {
     }
   }
 
-  sync = () => synchronize({ database: this.db, pullChanges: this.pullChanges, pushChanges: this.pushChanges })
+  // From version 2 on, the app turns migration syncs on at the first version it shipped (WatermelonDB's
+  // docs, Sync/Frontend.md, "Migration syncs").
+  sync = () => synchronize({ database: this.db, pullChanges: this.pullChanges, pushChanges: this.pushChanges,
+    ...(this.schemaVersion > 1 ? { migrationsEnabledAtVersion: 1 } : {}) })
 
   // --- what a caregiver does in the app ---
   async create(table, columns) {
@@ -172,7 +278,7 @@ class Phone {
 
   async snapshot() {
     const result = {}
-    for (const table of TABLES) result[table] = await this.records(table)
+    for (const table of this.tables) result[table] = await this.records(table)
     return result
   }
 

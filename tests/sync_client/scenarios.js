@@ -1,8 +1,11 @@
 // Two parents, two phones, one child: the sync scenarios of issue 3, run with WatermelonDB's
 // own synchronize() against the real server. Writes a JSON report for tests/test_sync_client.py.
+// Then (issue 19) dad's phone updates the app to schema version 2 and gets the episode's videos, which
+// the test uploads and processes when asked (askPython); mum's phone stays on version 1.
 'use strict'
 
 const fs = require('fs')
+const readline = require('readline')
 const { Phone, diagnostics, TABLES } = require('./phones')
 
 const config = JSON.parse(process.env.MYODIARY_SYNC_CONFIG)
@@ -23,6 +26,16 @@ function episode(overrides = {}) {
 
 async function find(phone, table, id) {
   return (await phone.records(table)).find((record) => record.id === id)
+}
+
+// What the phones cannot do themselves (the test's side: tus uploads, the scheduler's video job): one JSON
+// line out on stdout, one JSON line back on stdin.
+const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+async function askPython(request) {
+  process.stdout.write(`ASK ${JSON.stringify(request)}\n`)
+  const { value, done } = await answers.next()
+  if (done) throw new Error(`no answer to ${JSON.stringify(request)}`)
+  return JSON.parse(value)
 }
 
 const scenarios = {
@@ -99,6 +112,36 @@ const scenarios = {
     await mum.sync() // then the delete, from a phone that had not seen the edit
     await dad.sync()
     return { id, on_mum: Boolean(await find(mum, 'episodes', id)), on_dad: Boolean(await find(dad, 'episodes', id)) }
+  },
+
+  async a_phone_updated_to_version_2_gets_the_videos_uploaded_before() {
+    const episodeId = await mum.create('episodes', episode({ started_at: now - 5 * HOUR, notes: 'filmed it' }))
+    await mum.sync()
+    const uploaded = await askPython({ ask: 'upload_videos', episode_id: episodeId, video_ids: ['clipkept', 'clipgone'] })
+    await dad.sync() // still version 1: nothing of the videos, and its last pull is now after them
+    const v1Tables = dad.lastPulledTables
+    const beforeUpgrade = { episodes: (await dad.records('episodes')).length, unsynced: await dad.hasUnsynced() }
+    await dad.upgradeTo(2)
+    const afterUpgrade = { episodes: (await dad.records('episodes')).length, unsynced: await dad.hasUnsynced(),
+      videos: (await dad.records('episode_videos')).length }
+    await dad.sync()
+    const videos = (await dad.records('episode_videos')).sort((a, b) => a.id.localeCompare(b.id))
+    return {
+      episode_id: episodeId, uploaded, v1_tables: v1Tables, before_upgrade: beforeUpgrade, after_upgrade: afterUpgrade,
+      migration: dad.migrationsSent[dad.migrationsSent.length - 1], v2_tables: dad.lastPulledTables,
+      videos: videos.map((video) => ({ id: video.id, episode_id: video.episode_id, status: video.status })),
+      mum_tables: mum.lastPulledTables,
+    }
+  },
+
+  async a_phone_deletes_a_video() {
+    await dad.remove('episode_videos', 'clipgone') // markAsDeleted, as the app does: synced, then destroyed
+    await dad.sync()
+    await mum.sync()
+    return {
+      on_dad: (await dad.records('episode_videos')).map((video) => video.id),
+      push_status: dad.pushStatuses[dad.pushStatuses.length - 1],
+    }
   },
 }
 
