@@ -109,41 +109,77 @@ def _account(email: str):
 @data_cli.command("export")
 @click.option("--email", required=True, help="the account whose family document to write")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="a file (default: stdout)")
-def export_family(email, out):
-    """Write an account's family document (JSON): the account, its children and their diaries."""
+@click.option("--with-media", is_flag=True, help="write one zip archive (needs --out): the document as family.json "
+              "and every ready video's MP4 and poster as videos/<id>.mp4 and videos/<id>.jpg")
+def export_family(email, out, with_media):
+    """Write an account's family document (JSON): the account, its children and their diaries; with
+    --with-media, a zip archive of the document and the videos' files."""
     from backend.database import begin_snapshot
     from backend.extensions import db
-    from backend.privacy.portability import export_json
+    from backend.privacy.archive import ArchiveError, media_files, write_archive
+    from backend.privacy.document import build_document
+    from backend.privacy.portability import document_json
     from backend.private_files import write_private
 
+    if with_media and out is None:
+        raise click.UsageError("--with-media writes a zip archive: give its path with --out.")
     begin_snapshot()
     user = _account(email)
-    text = export_json(user)
-    db.session.rollback()
+    document = build_document(user)
+    text = document_json(document)
+    try:
+        files = media_files(document) if with_media else []
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.session.rollback()
     if out is None:
         click.echo(text, nl=False)
         return
-    write_private(Path(out), text.encode())  # a family's health data: the operator's eyes only
-    click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
+    if not with_media:
+        write_private(Path(out), text.encode())  # a family's health data: the operator's eyes only
+        click.echo(f"Wrote the family document of {user.email} to {out}.", err=True)
+        return
+    try:
+        with click.progressbar(length=sum(file.size for file in files), label="Writing the videos",
+                               file=sys.stderr) as bar:
+            write_archive(Path(out), text, files, bar.update)
+    except ArchiveError as error:
+        raise click.ClickException(f"{error} Nothing was written.") from None
+    videos = len({file.video_id for file in files})
+    click.echo(f"Wrote the family archive of {user.email} to {out}: family.json and the files of {videos} "
+               f"video{'' if videos == 1 else 's'} (zip).", err=True)
 
 
 @data_cli.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 def import_family(file):
-    """Recreate a family from its document (one transaction; refuses to merge into existing data)."""
+    """Recreate a family from its document, or from the archive of `export --with-media` with its videos'
+    files (one transaction; refuses to merge into existing data)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from backend.database import writing_transactions
     from backend.extensions import db
-    from backend.privacy.portability import ImportRefused, import_document, read_document, record_count
+    from backend.privacy import archive as family_archive
+    from backend.privacy.portability import ImportRefused, import_document, read_document, record_count, refuse_clashes
     from backend.trends.freshness import refresh
 
+    archive = None
     try:
-        document = read_document(file.read())
-        with writing_transactions(), click.progressbar(length=record_count(document), label="Importing",
-                                                       file=sys.stderr) as bar:
-            result = import_document(document, bar.update)
-            db.session.commit()
+        archive = family_archive.open_archive(file)
+        document = family_archive.read_archive_document(archive) if archive else read_document(_text_of(file))
+        restoring = family_archive.files_to_restore(document, archive)
+        if restoring:
+            refuse_clashes(document)  # before a file is copied
+            db.session.rollback()
+        with family_archive.files_removed_on_failure(restoring):
+            with click.progressbar(length=sum(video.size for video in restoring), label="Copying the videos",
+                                   file=sys.stderr) as bar:
+                family_archive.restore_files(archive, restoring, bar.update)
+            with writing_transactions(), click.progressbar(length=record_count(document), label="Importing",
+                                                           file=sys.stderr) as bar:
+                result = import_document(document, bar.update, frozenset(video.video_id for video in restoring))
+                db.session.commit()
     except ImportRefused as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
@@ -152,11 +188,24 @@ def import_family(file):
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise click.ClickException(f"The database refused the file's data ({reason}); nothing was imported.") \
             from None
+    finally:
+        if archive is not None:
+            archive.close()
     with writing_transactions():
         refresh(db.session, [child["id"] for child in document["children"]])  # the verdicts, for lists
         db.session.commit()
     for line in result.report():
         click.echo(line)
+
+
+def _text_of(file: str) -> str:
+    """The JSON document's text, from a file or stdin ("-")."""
+    from backend.privacy.portability import ImportRefused
+
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ImportRefused("The file is neither a family document (JSON) nor a family archive (zip).") from None
 
 
 @data_cli.command("purge")

@@ -1,8 +1,12 @@
-"""Episode videos and the family's privacy: the family document lists them, `flask data import` of a plain
-document says which videos it could not bring, and no file outlives its record when a child or an account is
-deleted and purged. On SQLite and PostgreSQL, with real clips processed by the job.
+"""Episode videos and the family's privacy: the family document lists them, `flask data export --with-media`
+carries their files in one zip that `flask data import` restores, and no file outlives its record when a
+child or an account is deleted and purged. On SQLite and PostgreSQL, with real clips processed by the job.
 """
 import hashlib
+import json
+import os
+import tracemalloc
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +73,12 @@ def served(client, headers: dict, video_id: str) -> tuple[bytes, bytes]:
     return content.data, poster.data
 
 
+def export_archive(app, email: str, path: Path):
+    result = app.test_cli_runner().invoke(args=["data", "export", "--email", email, "--with-media", "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def import_file(app, path: Path):
     return app.test_cli_runner().invoke(args=["data", "import", str(path)])
 
@@ -130,14 +140,104 @@ def test_a_deleted_video_is_not_in_the_document(client, filmed):
     assert [video["id"] for video in child["videos"]] == ["half"]
 
 
-# ---- import -----------------------------------------------------------------------------------
+# ---- the archive -----------------------------------------------------------------------------------
+
+def test_export_with_media_writes_one_zip_of_the_document_and_each_ready_videos_files(
+        app, client, filmed, tmp_path):
+    owner = filmed["owner"]
+    path = tmp_path / "family.zip"
+    export_archive(app, owner.email, path)
+    assert path.stat().st_mode & 0o777 == 0o600, "a family's videos: the operator's eyes only"
+    assert not list(tmp_path.glob("*.partial"))
+    content, poster = served(client, owner.headers, "clip1")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        assert sorted(archive.namelist()) == ["family.json", "videos/clip1.jpg", "videos/clip1.mp4"]
+        assert archive.getinfo("videos/clip1.mp4").compress_type == zipfile.ZIP_STORED, "an MP4 is compressed"
+        assert archive.read("videos/clip1.mp4") == content and archive.read("videos/clip1.jpg") == poster
+        document = json.loads(archive.read("family.json"))
+    assert document["format"] == "myodiary-family" and document["account"]["email"] == owner.email
+    assert {video["id"] for video in document["children"][0]["videos"]} == {"clip1", "half"}
+
+
+def test_export_with_media_needs_a_file_to_write(app, filmed):
+    result = app.test_cli_runner().invoke(args=["data", "export", "--email", filmed["owner"].email,
+                                                "--with-media"])
+    assert result.exit_code != 0 and "--out" in result.output
+
+
+def test_the_archive_imported_into_a_fresh_database_plays_the_same_bytes(app, client, filmed, fresh_app, tmp_path):
+    owner = filmed["owner"]
+    content, poster = served(client, owner.headers, "clip1")
+    export_archive(app, owner.email, tmp_path / "family.zip")
+
+    result = import_file(fresh_app, tmp_path / "family.zip")
+    assert result.exit_code == 0, result.output
+    assert f"Imported {owner.email}" in result.output and "videos 1" in result.output
+    assert "1 video was not restored" in result.output and "half" in result.output, "the upload in progress"
+
+    headers, target = signed_in(fresh_app, owner.email), fresh_app.test_client()
+    again_content, again_poster = served(target, headers, "clip1")
+    assert sha(again_content) == sha(content) and sha(again_poster) == sha(poster)
+    part = target.get("/api/v1/videos/clip1/content", headers={**headers, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == content[100:200]
+    video = target.get("/api/v1/videos/clip1", headers=headers).json
+    assert (video["status"], video["episode_id"], video["size_bytes"]) == ("ready", filmed["episode"], len(content))
+    assert target.get("/api/v1/videos/half", headers=headers).status_code == 404
+    assert sorted(p.name for p in media_files(fresh_app)) == ["poster.jpg", "video.mp4"]
+
+    restored = target.get("/api/v1/me/export", headers=headers).json
+    assert [v["id"] for v in restored["children"][0]["videos"]] == ["clip1"]
+
+
+def test_a_family_deleted_and_purged_comes_back_from_its_archive_with_its_videos(app, client, filmed, tmp_path):
+    owner, child_id = filmed["owner"], filmed["child"]["id"]
+    content, poster = served(client, owner.headers, "clip1")
+    export_archive(app, owner.email, tmp_path / "family.zip")
+    assert delete_me(client, owner).status_code == 204
+    purge(app, RETENTION_DAYS + 1)
+    assert media_files(app) == [] and count(app, "episode_videos") == 0
+    assert count(app, "children", "id = :c", c=child_id) == 0
+    for person in ("caregiver", "clinician"):  # the co-carers' accounts stay; the family's people are linked
+        assert count(app, "users", "id = :u", u=filmed[person].id) == 1
+
+    result = import_file(app, tmp_path / "family.zip")
+    assert result.exit_code == 0, result.output
+    headers = signed_in(app, owner.email)
+    assert served(client, headers, "clip1") == (content, poster)
+    assert sha(served(client, filmed["caregiver"].headers, "clip1")[0]) == sha(content)
+
+
+def test_export_and_import_stream_the_files_instead_of_holding_a_video_in_memory(app, filmed, fresh_app, tmp_path):
+    big = 24 * 1024 * 1024
+    [stored] = [path for path in media_files(app) if path.name == "video.mp4"]
+    with stored.open("wb") as file:  # a long clip's worth of bytes, as processing would have stored them
+        for _ in range(big // (1024 * 1024)):
+            file.write(os.urandom(1024 * 1024))
+    run_sql(app, "UPDATE episode_videos SET size_bytes = :size WHERE id = 'clip1'", size=big)
+
+    tracemalloc.start()
+    try:
+        export_archive(app, filmed["owner"].email, tmp_path / "family.zip")
+        exported = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        result = import_file(fresh_app, tmp_path / "family.zip")
+        imported = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 0, result.output
+    assert exported < big / 4 and imported < big / 4, (exported, imported)
+    [restored] = [path for path in media_files(fresh_app) if path.name == "video.mp4"]
+    assert sha(restored.read_bytes()) == sha(stored.read_bytes())
+
 
 def test_the_plain_document_still_imports_and_says_which_videos_it_could_not_bring(app, filmed, fresh_app, tmp_path):
     owner = filmed["owner"]
     plain = app.test_cli_runner().invoke(args=["data", "export", "--email", owner.email,
                                                "--out", str(tmp_path / "family.json")])
     assert plain.exit_code == 0, plain.output
-    result = import_file(fresh_app, tmp_path / "family.json")
+    text = (tmp_path / "family.json").read_text()
+    result = fresh_app.test_cli_runner().invoke(args=["data", "import", "-"], input=text)  # from stdin, as before
     assert result.exit_code == 0, result.output
     assert "2 videos were not restored" in result.output and "--with-media" in result.output
     headers = signed_in(fresh_app, owner.email)
@@ -145,6 +245,48 @@ def test_the_plain_document_still_imports_and_says_which_videos_it_could_not_bri
     assert target.get(f"/api/v1/episodes/{filmed['episode']}", headers=headers).status_code == 200
     assert target.get("/api/v1/videos/clip1", headers=headers).status_code == 404
     assert count(fresh_app, "episode_videos") == 0 and media_files(fresh_app) == []
+
+
+def _spoil(path: Path, how: str) -> Path:
+    """A copy of the archive without the MP4, or with 16 bytes of the poster zeroed (its CRC no longer
+    matches; the MP4 before it is copied whole first, and must be removed again)."""
+    spoilt = path.with_name(f"spoilt-{how.replace(' ', '-')}.zip")
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: (info, source.read(info)) for info in source.infolist()}
+    with zipfile.ZipFile(spoilt, "w") as target:
+        for name, (info, data) in members.items():
+            if not (how == "missing video" and name == "videos/clip1.mp4"):
+                target.writestr(info, data)
+    if how == "damaged poster":
+        raw, scan = bytearray(spoilt.read_bytes()), members["videos/clip1.jpg"][1][-200:-184]
+        at = raw.find(scan)
+        assert at > 0 and raw.count(scan) == 1
+        raw[at:at + 16] = bytes(16)
+        spoilt.write_bytes(bytes(raw))
+    return spoilt
+
+
+@pytest.mark.parametrize("how, says", [("missing video", "lacks videos/clip1.mp4"),
+                                       ("damaged poster", "videos/clip1.jpg in the archive is damaged (Bad CRC-32")])
+def test_an_archive_missing_or_damaging_a_video_imports_nothing_and_leaves_no_file(
+        app, filmed, fresh_app, tmp_path, how, says):
+    export_archive(app, filmed["owner"].email, tmp_path / "family.zip")
+    result = import_file(fresh_app, _spoil(tmp_path / "family.zip", how))
+    assert result.exit_code != 0 and says in result.output, result.output
+    assert "nothing was imported" in result.output
+    assert count(fresh_app, "users") == 0 and count(fresh_app, "episode_videos") == 0
+    assert media_files(fresh_app) == []
+
+
+def test_an_archive_of_a_family_already_here_is_refused_and_its_files_stay_as_they_were(
+        app, client, filmed, tmp_path):
+    owner = filmed["owner"]
+    before = {path: path.read_bytes() for path in media_files(app)}
+    export_archive(app, owner.email, tmp_path / "family.zip")
+    result = import_file(app, tmp_path / "family.zip")
+    assert result.exit_code != 0 and "does not merge" in result.output
+    assert {path: path.read_bytes() for path in media_files(app)} == before
+    served(client, owner.headers, "clip1")
 
 
 # ---- deletion and the purge ------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from backend.db_types import utcnow
 from backend.diary.models import Episode, SleepSession
 from backend.extensions import db
 from backend.privacy.deletion import UNUSABLE_PASSWORD, placeholder_email
-from backend.privacy.document import build_document
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.privacy.schemas import FORMAT, VERSION, family_document_schema
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
@@ -82,8 +81,9 @@ class ImportResult:
                f"`flask users set-password {self.account_email}`.")
 
 
-def export_json(user: User) -> str:
-    return json.dumps(family_document_schema.dump(build_document(user)), ensure_ascii=False, indent=1) + "\n"
+def document_json(document: dict) -> str:
+    """The document as the file `flask data export` writes."""
+    return json.dumps(family_document_schema.dump(document), ensure_ascii=False, indent=1) + "\n"
 
 
 def read_document(text: str) -> dict:
