@@ -17,6 +17,7 @@ from backend import create_app
 from backend.db_types import utcnow
 from backend.extensions import db
 from tests.helpers import PASSWORD, config_for, run_sql
+from tests.sync_helpers import Phone, ids
 from tests.test_video_uploads import media_files
 from tests.video_clips import make_clip
 from tests.video_helpers import create, new_episode, patch, process, upload
@@ -345,3 +346,18 @@ def test_a_child_whose_video_is_being_processed_is_purged_once_the_processing_en
             then=utcnow() - timedelta(minutes=1))  # the claim ran out: that pass is over
     assert purge(app, RETENTION_DAYS + 1).startswith("purged 1 children")
     assert media_files(app) == [] and count(app, "episode_videos") == 0
+
+
+def test_a_phone_asleep_through_the_retention_period_hears_that_the_purged_childs_videos_are_gone(
+        app, client, filmed):
+    second, child_id = filmed["caregiver"], filmed["child"]["id"]
+    asleep, older = Phone(client, second, "asleep-phone", schema_version=2), Phone(client, second, "version-1")
+    held = ids(asleep.pull()["episode_videos"], "created")
+    assert "clip1" in held
+    older.pull()
+    assert client.delete(f"/api/v1/children/{child_id}", headers=filmed["owner"].headers).status_code == 204
+    purge(app, RETENTION_DAYS + 1)
+    late = asleep.pull()
+    assert late["children"]["deleted"] == [child_id]
+    assert set(late["episode_videos"]["deleted"]) == held and filmed["episode"] in late["episodes"]["deleted"]
+    assert "episode_videos" not in older.pull(), "a version-1 phone never hears of videos"

@@ -44,7 +44,7 @@ from backend.videos import lifecycle as video_lifecycle
 from backend.videos.models import PROCESSING, EpisodeVideo, UploadChunk
 
 CHUNK = 50
-DIARY = {"episodes": Episode, "sleep_sessions": SleepSession}
+DIARY = {"episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}  # phones' tables
 CHILD_ROWS = (EpisodeVideo, Episode, SleepSession, ClinicianNote, ChildSummary, Reminder, ReminderSchedule,
               ReminderOptOut, Invite, Membership)  # a video before its episode
 NO_SYNC = {"synchronize_session": False}
