@@ -10,7 +10,7 @@ import pytest
 
 BACKEND = Path(__file__).resolve().parent.parent / "backend"
 FEATURES = ("accounts", "care_teams", "children", "diary", "sync", "trends", "reminders", "clinic", "dashboard",
-            "privacy")
+            "privacy", "videos")
 
 
 def module_name(path: Path) -> str:
@@ -93,9 +93,10 @@ def test_accounts_depend_on_no_other_feature():
     assert features_imported_by("accounts") == set()
 
 
-@pytest.mark.parametrize("feature, other", [("children", "accounts"), ("reminders", "privacy")])
+@pytest.mark.parametrize("feature, other", [("children", "accounts"), ("reminders", "privacy"), ("videos", "privacy")])
 def test_features_that_depend_one_way(feature, other):
-    """The family document reads the reminders' tables, so privacy imports reminders and never the reverse."""
+    """The family document reads the reminders' and the videos' tables, and the purge removes the videos' files,
+    so privacy imports reminders and videos and never the reverse."""
     assert other not in features_imported_by(feature)
 
 
