@@ -50,7 +50,8 @@ class Pulled:
 def pull_changes(user_id: str, phone: Phone) -> Pulled:
     """Every write takes the next version, and a purged child's tombstone carries the version at which the
     member lost it, so when the counter still stands at the phone's `last_pulled_at` nothing can have
-    changed for it: the empty pull, the commonest, ends after the memberships."""
+    changed for it: the empty pull, the commonest, ends after the memberships (a migration pull still reads
+    the tables the migration added)."""
     changes = {table: {"created": [], "updated": [], "deleted": []} for table in tables_of(phone.schema_version)}
     plan, timestamp = _plan_children(user_id, phone, changes["children"])
     since = {table: lists for table, lists in changes.items() if table not in phone.migrating}
