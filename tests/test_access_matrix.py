@@ -14,6 +14,7 @@ import pytest
 from backend.db_types import utcnow
 from tests.dashboard_helpers import Browser, csrf_from
 from tests.helpers import episode_body, run_sql, sleep_body
+from tests.video_helpers import TUS, create, metadata, patch, process, upload
 
 PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets, tokens carried in the URL
     ("POST", "/api/v1/users"), ("POST", "/api/v1/tokens"), ("GET", "/healthz"), ("GET", "/readyz"),
@@ -28,7 +29,8 @@ PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets,
 class Row:
     method: str
     rule: str
-    scope: str  # "user": the caller's own things; "child": one child's; "owner"; "writer"; "clinician"
+    scope: str  # "user": the caller's own things; "child": one child's; "owner"; "writer"; "clinician";
+    # "uploader": an upload in progress, its uploader's alone
     body: str | None = None  # which request body to send
 
     @property
@@ -69,6 +71,14 @@ ROWS = [
     Row("GET", "/dashboard/children/<child_id>/export/<kind>", "child"),
     Row("POST", "/dashboard/children/<child_id>/notes", "clinician", "form_note"),
     Row("POST", "/dashboard/children/<child_id>/notes/<note_id>", "clinician", "form_note"),
+    Row("POST", "/api/v1/uploads", "writer"), Row("PATCH", "/api/v1/uploads/<video_id>", "uploader"),
+    Row("DELETE", "/api/v1/uploads/<video_id>", "uploader"),
+    Row("GET", "/api/v1/episodes/<episode_id>/videos", "child"), Row("GET", "/api/v1/videos/<video_id>", "child"),
+    Row("GET", "/api/v1/videos/<video_id>/content", "child"),
+    Row("GET", "/api/v1/videos/<video_id>/poster.jpg", "child"),
+    Row("GET", "/dashboard/videos/<video_id>/content", "child"),
+    Row("GET", "/dashboard/videos/<video_id>/poster.jpg", "child"),
+    Row("DELETE", "/api/v1/videos/<video_id>", "writer"),
     Row("GET", "/api/v1/me/export", "user"),
     Row("DELETE", "/api/v1/me", "user"),  # no body: 422 for whoever gets that far, nothing deleted
     Row("DELETE", "/api/v1/tokens", "user"),  # last: it signs the caller out
@@ -102,6 +112,10 @@ def world(app, api, client):
                         headers=owner.headers).json
     note = client.post(f"/api/v1/children/{child['id']}/notes", json={"text": "seen"},
                        headers=clinician.headers).json
+    upload(client, owner, episode["id"], b"not a video, rejected when processed", "secret-clip")
+    process(app)
+    assert create(client, owner, episode["id"], 1000, "secret-upload").status_code == 201
+    assert patch(client, owner, "secret-upload", 0, b"x" * 10).status_code == 204
     stranger, other_clinician = api.register("caregiver"), api.register("clinician")
     other_child = api.create_child(stranger, name="Other")
     api.join(stranger, other_child["id"], other_clinician)
@@ -120,6 +134,8 @@ def expected(row: Row, caller: str) -> int | None:
     """The status this caller must get, or None where the row does not bar them."""
     if caller in ("anonymous", "expired", "revoked"):
         return 302 if row.dashboard else 401
+    if row.scope == "uploader":
+        return 404
     if row.scope == "user":
         return 404 if row.rule.endswith("/accept") else None  # their own things: checked for leaks only
     if caller in ("stranger", "other_clinician", "removed_member"):
@@ -134,7 +150,8 @@ def expected(row: Row, caller: str) -> int | None:
 def url(row: Row, world: dict) -> str:
     values = {"<child_id>": world["child"]["id"], "<episode_id>": world["episode"]["id"],
               "<sleep_session_id>": world["night"]["id"], "<note_id>": world["note"]["id"],
-              "<user_id>": world["expired"].id, "<code>": "not-a-real-code", "<kind>": "csv"}
+              "<user_id>": world["expired"].id, "<code>": "not-a-real-code", "<kind>": "csv",
+              "<video_id>": "secret-upload" if "/uploads/" in row.rule else "secret-clip"}
     path = row.rule
     for placeholder, value in values.items():
         path = path.replace(placeholder, value)
@@ -161,6 +178,12 @@ def call(app, client, row: Row, caller: str, world: dict):
     if row.dashboard:
         return call_dashboard(app, row, account, world)
     headers = {} if account is None else dict(account.headers)
+    if "/uploads" in row.rule:
+        headers.update(TUS, **{"Upload-Length": "100", "Upload-Offset": "0",
+                               "Content-Type": "application/offset+octet-stream",
+                               "Upload-Metadata": metadata(id="new-clip", episode_id=world["episode"]["id"])})
+        return client.open(url(row, world), method=row.method, data=b"x" if row.method == "PATCH" else None,
+                           headers=headers)
     query = {"last_pulled_at": "null", "schema_version": 1, "migration": "null"} if row.rule.endswith("sync") \
         and row.method == "GET" else ({"last_pulled_at": 0} if row.rule.endswith("sync") else None)
     return client.open(url(row, world), method=row.method, json=body(row, world), headers=headers,

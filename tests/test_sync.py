@@ -323,6 +323,6 @@ def test_pull_arguments_are_checked(client, family):
     headers = family["owner"].headers
     assert_error(client.get("/api/v1/sync", query_string={"last_pulled_at": "yesterday"}, headers=headers),
                  422, field="last_pulled_at")
-    assert_error(client.get("/api/v1/sync", query_string={"schema_version": 2}, headers=headers),
+    assert_error(client.get("/api/v1/sync", query_string={"schema_version": 3}, headers=headers),
                  422, field="schema_version")
 

@@ -17,6 +17,7 @@ from backend.clinic import audit
 from backend.database import commit_keeping_loaded
 from backend.diary.entries import entry_for
 from backend.diary.models import Episode
+from backend.errors import ErrorSchema
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.videos import lifecycle, uploads
@@ -81,6 +82,7 @@ def create_upload():
                             "Upload-Length": {"schema": {"type": "integer"}}})
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(410, response="GONE")
+@blp.alt_response(412, response="PRECONDITION_FAILED")
 @blp.doc(summary="How many bytes of the upload arrived (tus)")
 def upload_offset(video_id):
     """The offset to resume from"""
@@ -92,11 +94,15 @@ def upload_offset(video_id):
 @blp.route("/uploads/<video_id>", methods=["PATCH"])
 @login_required
 @blp.response(204, headers={"Upload-Offset": {"schema": {"type": "integer"}}})
+@blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(410, response="GONE")
+@blp.alt_response(412, response="PRECONDITION_FAILED")
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.alt_response(423, response="LOCKED", description="Another request is uploading to this video now")
+@blp.alt_response(460, schema=ErrorSchema, description="Checksum Mismatch: the bytes do not match Upload-Checksum")
 @blp.doc(summary="Append bytes at Upload-Offset (tus); the last byte starts processing",
          requestBody={"content": {"application/offset+octet-stream": {"schema": {"type": "string",
                                                                                  "format": "binary"}}}},
@@ -106,6 +112,7 @@ def upload_offset(video_id):
 def append_to_upload(video_id):
     """A body cut off mid-way keeps what arrived: ask HEAD and resume from there"""
     uploads.check_tus_version(request.headers)
+    video = uploads.upload_for(current_user(), video_id)
     if request.mimetype != "application/offset+octet-stream":
         abort(415, message="Send the bytes as Content-Type: application/offset+octet-stream.")
     offset = request.headers.get("Upload-Offset", "")
@@ -113,7 +120,6 @@ def append_to_upload(video_id):
         abort(400, message="Upload-Offset must be a whole number.",
               errors={"Upload-Offset": ["Missing or not a number."]})
     offset = int(offset)
-    video = uploads.upload_for(current_user(), video_id)
     digest, expected = uploads.expected_checksum(request.headers.get("Upload-Checksum"))
     writer = uploads.take_upload(video, offset)
     request.max_content_length = video.upload_length - offset + 1  # one byte more: Body tells a longer body (413)
@@ -133,6 +139,7 @@ def append_to_upload(video_id):
 @login_required
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(412, response="PRECONDITION_FAILED")
 @blp.doc(summary="Abandon an upload (tus termination); its bytes are removed")
 def terminate_upload(video_id):
     """The video is deleted with what arrived of it"""
