@@ -4,9 +4,11 @@
 
 Runs, each in its own process and each building its own data: bench/sync_bench.py (push, pulls),
 bench/trends_bench.py (trends, 500 verdicts, the dashboard list), bench/reminders_bench.py (10,000
-reminders to an SMTP sink; 100 with --quick) and bench/http_bench.py (POST episode beside a bare
-endpoint under gunicorn). Each writes bench/results/<name>.json; this reads them back and prints
-the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
+reminders to an SMTP sink; 100 with --quick), bench/http_bench.py (POST episode beside a bare
+endpoint under gunicorn), bench/video_upload_bench.py (tus uploads through gunicorn against the disk,
+10 phones at once, Range) and bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
+database: its figures stand in the first column). Each writes bench/results/<name>.json; this reads
+them back and prints the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
 """
 import argparse
 import json
@@ -17,7 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BENCHES = ("sync", "trends", "reminders", "http")
+BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing")
+FLAT = {"video_processing"}  # no database: its figures go in the first column
 
 # (bench, key, figure, target text, check: value -> met?)
 ROWS = [
@@ -44,6 +47,15 @@ ROWS = [
     ("http", "empty_server_cpu_ms", "bare endpoint, gunicorn CPU ms/request", "", None),
     ("http", "episode_server_cpu_ms", "POST episode, gunicorn CPU ms/request", "", None),
     ("http", "episode_database_cpu_ms", "POST episode, PostgreSQL CPU ms/request", "", None),
+    ("video_upload", "disk_mb_s", "disk write, same bytes, MB/s", "", None),
+    ("video_upload", "upload_mb_s", "200 MB tus upload via gunicorn, MB/s", "", None),
+    ("video_upload", "upload_vs_disk", "upload / disk write", ">= 0.40", lambda v: v >= 0.40),
+    ("video_upload", "rss_growth_mb", "worker RSS growth during it, MB", "< 64", lambda v: v < 64),
+    ("video_upload", "phones_5xx", "10 phones x 50 MB at once: 5xx", "0", lambda v: v == 0),
+    ("video_upload", "phones_sha256_equal", "10 phones: sha256 equal", "10", lambda v: v == 10),
+    ("video_upload", "range_first_byte_p95_ms", "Range first 1 MB, first byte p95 ms", "< 20", lambda v: v < 20),
+    ("video_processing", "h264_720p_60s_s", "60 s 720p H.264 remux+poster, s", "< 3", lambda v: v < 3),
+    ("video_processing", "hevc_1080p_30s_s", "30 s 1080p HEVC transcode, s", "< 60", lambda v: v < 60),
 ]
 
 
@@ -59,7 +71,8 @@ def run(name: str, quick: bool) -> float:
 
 def load(name: str, quick: bool) -> dict:
     path = RESULTS / (f"{name}-quick.json" if quick else f"{name}.json")
-    return json.loads(path.read_text())["results"]
+    results = json.loads(path.read_text())["results"]
+    return {"sqlite": results} if name in FLAT else results
 
 
 def table(results: dict) -> list[str]:
