@@ -9,6 +9,7 @@ WORKERS ?= 2
 # pytest-xdist: one test worker per core; each test file stays on one worker (--dist loadfile)
 TEST_WORKERS ?= auto
 SYNC_CLIENT := tests/sync_client
+TUS_CLIENT := tests/tus_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
 
@@ -24,12 +25,14 @@ $(VENV)/.installed: setup.cfg constraints.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The real WatermelonDB client for the sync tests (skipped, with the reason, without Node).
+# The real WatermelonDB client for the sync tests and tus-js-client for the video upload tests
+# (skipped, with the reason, without Node).
 node-deps:
-	@if ! command -v npm >/dev/null; then echo "npm not found: the WatermelonDB client tests will skip"; \
-	elif [ ! -f $(SYNC_CLIENT)/node_modules/.installed ] || \
-	     [ $(SYNC_CLIENT)/package-lock.json -nt $(SYNC_CLIENT)/node_modules/.installed ]; then \
-	  (cd $(SYNC_CLIENT) && npm ci --no-audit --no-fund) && touch $(SYNC_CLIENT)/node_modules/.installed; fi
+	@if ! command -v npm >/dev/null; then echo "npm not found: the WatermelonDB and tus-js-client tests will skip"; \
+	else for dir in $(SYNC_CLIENT) $(TUS_CLIENT); do \
+	  if [ ! -f $$dir/node_modules/.installed ] || [ $$dir/package-lock.json -nt $$dir/node_modules/.installed ]; then \
+	    (cd $$dir && npm ci --no-audit --no-fund) && touch $$dir/node_modules/.installed || exit 1; fi; \
+	done; fi
 
 # The dashboard's JS libraries, from the npm registry through the lockfile into static/vendor (no CDN).
 # Without npm the dashboard still works: the chart is the server's SVG instead of the interactive one.
