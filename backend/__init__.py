@@ -54,6 +54,9 @@ def _init_extensions(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer",
                        "description": "A token from POST /api/v1/tokens"})
+    api.spec.components.response(  # tus's own status, which HTTP does not name
+        "CHECKSUM_MISMATCH", {"description": "Checksum Mismatch: the bytes do not match Upload-Checksum",
+                              "content": {"application/json": {"schema": "Error"}}})
     limiter.init_app(app)
     csrf.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},

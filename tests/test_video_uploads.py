@@ -323,3 +323,24 @@ def test_the_last_patch_fills_the_upload_exactly_behind_a_server_that_ends_the_i
         "wsgi.input_terminated": True}, headers={**family["owner"].headers, **TUS, "Upload-Offset": "0",
                                                  "Content-Type": OCTETS})
     assert response.status_code == 204 and response.headers["Upload-Offset"] == "100"
+
+
+def test_a_video_whose_row_goes_while_it_is_processed_leaves_no_file(client, app, family, episode, clip, monkeypatch):
+    """The purge removes a child's rows while a pass processes one of its videos: the pass keeps nothing."""
+    from backend.extensions import db
+    from backend.videos import lifecycle
+    from backend.videos.models import EpisodeVideo, UploadChunk
+    upload(client, family["owner"], episode, clip)
+    real = lifecycle.process_file
+
+    def process_then_purge(*args):
+        processed = real(*args)
+        db.session.execute(UploadChunk.__table__.delete())
+        db.session.execute(EpisodeVideo.__table__.delete())
+        db.session.commit()
+        return processed
+
+    monkeypatch.setattr(lifecycle, "process_file", process_then_purge)
+    with app.app_context():
+        lifecycle.run_pass()
+    assert media_files(app) == []

@@ -147,10 +147,11 @@ def _store_ready(video_id: str, processed: Processed, digest: str, chunk_keys: l
     storage().put_file(media_key, processed.video_path, processed.content_type)
     storage().put_file(poster_key, processed.poster_path, "image/jpeg")
     video = db.session.get(EpisodeVideo, video_id)
-    if video.deleted_at is not None or video.status != PROCESSING:  # deleted meanwhile: keep nothing
+    if video is None or video.deleted_at is not None or video.status != PROCESSING:  # deleted meanwhile
+        status = video.status if video is not None else REJECTED
         db.session.commit()
-        _remove_files(video_id)
-        return video.status
+        _remove_files(video_id)  # keep nothing
+        return status
     video.status, video.content_type, video.size_bytes = READY, processed.content_type, processed.size_bytes
     video.duration_ms, video.width, video.height = processed.duration_ms, processed.width, processed.height
     video.sha256, video.media_key, video.poster_key = digest, media_key, poster_key

@@ -17,7 +17,6 @@ from backend.clinic import audit
 from backend.database import commit_keeping_loaded
 from backend.diary.entries import entry_for
 from backend.diary.models import Episode
-from backend.errors import ErrorSchema
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.videos import lifecycle, uploads
@@ -102,7 +101,7 @@ def upload_offset(video_id):
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(423, response="LOCKED", description="Another request is uploading to this video now")
-@blp.alt_response(460, schema=ErrorSchema, description="Checksum Mismatch: the bytes do not match Upload-Checksum")
+@blp.alt_response(460, response="CHECKSUM_MISMATCH")
 @blp.doc(summary="Append bytes at Upload-Offset (tus); the last byte starts processing",
          requestBody={"content": {"application/offset+octet-stream": {"schema": {"type": "string",
                                                                                  "format": "binary"}}}},
