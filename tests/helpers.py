@@ -1,4 +1,6 @@
 """HTTP helpers shared by the tests: accounts, children, care teams, the error shape."""
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import event, text
@@ -23,6 +25,26 @@ class TestConfig(Config):
 def config_for(database_url: str, **overrides) -> type[TestConfig]:
     return type("BoundTestConfig", (TestConfig,),
                 {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+@contextmanager
+def fresh_app(request, backend: str, tmp_path) -> Iterator:
+    """An app on an empty, migrated database of its own (SQLite in tmp_path, or a scratch PostgreSQL
+    database) with its own instance folder: where an export is imported into."""
+    from flask_migrate import upgrade
+
+    from backend import create_app
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    else:
+        url = request.getfixturevalue("scratch_database")()
+    target = create_app(config_for(url, INSTANCE_DIR=str(tmp_path / "restored-instance")))
+    with target.app_context():
+        upgrade()
+    yield target
+    with target.app_context():
+        db.engine.dispose()
 
 
 @dataclass

@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 from backend import create_app
 from backend.diary.simulation import resolving
 from backend.extensions import db
+from tests import helpers
 from tests.helpers import PASSWORD, config_for, episode_body, run_sql, sleep_body
 from tests.sync_helpers import Phone, changes, ids, log_course, raw_episode
 
@@ -48,16 +49,8 @@ def rich_family(app, api, client, family):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_app(request, tmp_path):
     """An app on an empty, migrated database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-    else:
-        url = request.getfixturevalue("scratch_database")()
-    target = create_app(config_for(url, INSTANCE_DIR=str(tmp_path / "restored-instance")))
-    with target.app_context():
-        upgrade()
-    yield target
-    with target.app_context():
-        db.engine.dispose()
+    with helpers.fresh_app(request, request.param, tmp_path) as target:
+        yield target
 
 
 def export(app, email: str, path) -> dict:

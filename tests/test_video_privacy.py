@@ -11,12 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 
-from backend import create_app
 from backend.db_types import utcnow
 from backend.extensions import db
-from tests.helpers import PASSWORD, config_for, run_sql
+from tests import helpers
+from tests.helpers import PASSWORD, run_sql
 from tests.sync_helpers import Phone, ids
 from tests.test_video_uploads import media_files
 from tests.video_clips import make_clip
@@ -50,16 +49,9 @@ def filmed(app, client, family, clip):
 @pytest.fixture
 def fresh_app(request, database_url, tmp_path):
     """An app on an empty, migrated database of its own (the same backend as `app`) and its own media folder."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-    else:
-        url = request.getfixturevalue("scratch_database")()
-    target = create_app(config_for(url, INSTANCE_DIR=str(tmp_path / "restored-instance")))
-    with target.app_context():
-        upgrade()
-    yield target
-    with target.app_context():
-        db.engine.dispose()
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with helpers.fresh_app(request, backend, tmp_path) as target:
+        yield target
 
 
 def sha(data: bytes) -> str:
