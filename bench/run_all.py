@@ -50,6 +50,8 @@ ROWS = [
     ("video_upload", "disk_mb_s", "disk write, same bytes, MB/s", "", None),
     ("video_upload", "upload_mb_s", "200 MB tus upload via gunicorn, MB/s", "", None),
     ("video_upload", "upload_vs_disk", "upload / disk write", ">= 0.40", lambda v: v >= 0.40),
+    ("video_upload", "gunicorn_floor_mb_s", "same PATCHes, do-nothing app, MB/s", "", None),
+    ("video_upload", "upload_vs_gunicorn_floor", "upload / do-nothing app", "", None),
     ("video_upload", "rss_growth_mb", "worker RSS growth during it, MB", "< 64", lambda v: v < 64),
     ("video_upload", "phones_5xx", "10 phones x 50 MB at once: 5xx", "0", lambda v: v == 0),
     ("video_upload", "phones_sha256_equal", "10 phones: sha256 equal", "10", lambda v: v == 10),

@@ -13,6 +13,9 @@ real app, `local` storage under a temporary instance folder). Then, in the same 
   3 rounds and the medians are kept;
 - 10 phones uploading 50 MB each at once (10 with --quick), one thread each: no answer may be 5xx, and
   every upload's stored chunks must cover it exactly once with the sha256 of what was sent;
+- what gunicorn itself costs: the same 5 MiB PATCHes to a do-nothing WSGI app (`sink_app` below,
+  reading each body in 256 KiB blocks and dropping it) under the same gunicorn, MB/s: the floor of
+  the transport, with no database, no storage and no fsync;
 - a ready video (a 10-second 720p clip made by PyAV, uploaded and processed by `flask videos process`):
   200 requests for its first 1 MB (Range: bytes=0-1048575), time to the first byte of the body, p50/p95
   (target p95 < 20 ms).
@@ -54,6 +57,15 @@ PASSWORD = "bench-password"
 
 # ---- the server and its accounts ----------------------------------------------------------------
 
+def sink_app(environ, start_response):
+    """gunicorn's floor: read the body in 256 KiB blocks and drop it."""
+    stream = environ["wsgi.input"]
+    while stream.read(256 * 1024):
+        pass
+    start_response("204 No Content", [])
+    return [b""]
+
+
 def environment(url: str, instance: Path) -> dict:
     return {**os.environ, "DATABASE_URL": url, "MYODIARY_INSTANCE_DIR": str(instance), "SECRET_KEY": "bench",
             "LOG_LEVEL": "WARNING", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "64"}
@@ -76,16 +88,16 @@ def families(app, count: int) -> list[tuple[dict, str]]:
     return found
 
 
-def start_gunicorn(url: str, instance: Path, port: int) -> subprocess.Popen:
+def start_gunicorn(url: str, instance: Path, port: int, app: str = "backend:create_app()") -> subprocess.Popen:
     server = subprocess.Popen([str(GUNICORN), "--workers", "2", "--timeout", "600", "--bind", f"127.0.0.1:{port}",
-                               "backend:create_app()"], cwd=ROOT, env=environment(url, instance),
+                               app], cwd=ROOT, env=environment(url, instance),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
+            if connection.getresponse().status in (200, 204):
                 return server
         except OSError:
             time.sleep(0.2)
@@ -206,6 +218,21 @@ def stored_sha256(app, video_id: str, length: int) -> str | None:
         return digest.hexdigest() if expected == length else None
 
 
+def sink_mb_s(url: str, instance: Path, path: Path) -> float:
+    """The same PATCHes to sink_app under the same gunicorn: the transport's own speed."""
+    port = free_port()
+    server = start_gunicorn(url, instance, port, "bench.video_upload_bench:sink_app")
+    try:
+        started = time.perf_counter()
+        with open(path, "rb") as file:
+            while block := file.read(CHUNK):
+                assert _request(port, "PATCH", "/", {"Content-Type": "application/offset+octet-stream"}, block) == 204
+        return path.stat().st_size / 1e6 / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 # ---- playback -------------------------------------------------------------------------------------
 
 def first_byte_ms(port: int, headers: dict, video_id: str, runs: int) -> list[float]:
@@ -263,6 +290,9 @@ def bench_database(name: str, url: str, quick: bool) -> dict:
         results = {"disk_mb_s": statistics.median(disk), "upload_mb_s": statistics.median(upload),
                    "rss_growth_mb": growth}
         results["upload_vs_disk"] = results["upload_mb_s"] / results["disk_mb_s"]
+        progress(f"{name}: the same PATCHes to a do-nothing app under the same gunicorn")
+        results["gunicorn_floor_mb_s"] = statistics.median(sink_mb_s(url, instance, big_file) for _ in range(ROUNDS))
+        results["upload_vs_gunicorn_floor"] = results["upload_mb_s"] / results["gunicorn_floor_mb_s"]
         progress(f"{name}: {PHONES} phones x {each // 1_000_000} MB at once")
         answers: list[list[int]] = [[] for _ in range(PHONES)]
         threads = [threading.Thread(target=lambda n=n: answers[n].extend(tus_upload(
