@@ -113,6 +113,7 @@ def test_a_clinician_walks_through_the_dashboard(browser, server, clinic):
 
     page.get_by_label("Condition").select_option("bnsm")
     page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**condition=bnsm**")  # count() does not wait: the old list answered 2 or, mid-load, 0
     assert page.locator("table.patients tbody tr").count() == 1
     assert page.locator("table.patients").get_by_role("link", name="Ada").is_visible()
 
@@ -238,6 +239,7 @@ def test_a_clinician_plays_an_episodes_video_in_its_row(browser, server, app, cl
     assert page.locator(f"#episode-{awake.json['id']} td").nth(5).inner_text() == "On the sofa"
     assert page.locator("video").count() == 0
     page.get_by_role("link", name="Clear").click()
+    page.wait_for_url(lambda url: "sleep_state" not in url)
     assert page.locator("table.episodes tbody tr").count() == 2 and page.locator("video").count() == 1
     assert page.evaluate("window.cspViolations") == []
     assert errors == []
