@@ -39,6 +39,8 @@ class Row:
 
 
 C = "/api/v1/children/<child_id>"
+TREATMENT = {"name": "Phenobarbital", "kind": "antiseizure_medication", "started_on": "2026-11-01"}
+DEVELOPMENT_CHECK = {"checked_on": "2026-11-29", "new_skills": "yes", "lost_skills": "no"}
 ROWS = [
     Row("GET", "/api/v1/me", "user"),
     Row("GET", "/api/v1/children", "user"), Row("POST", "/api/v1/children", "user", "child"),
@@ -66,6 +68,17 @@ ROWS = [
     Row("PUT", "/api/v1/sleep-sessions/<sleep_session_id>", "writer", "sleep"),
     Row("PATCH", "/api/v1/sleep-sessions/<sleep_session_id>", "writer", "patch_entry"),
     Row("DELETE", "/api/v1/sleep-sessions/<sleep_session_id>", "writer"),
+    Row("GET", f"{C}/treatments", "child"), Row("POST", f"{C}/treatments", "writer", "treatment"),
+    Row("GET", "/api/v1/treatments/<treatment_id>", "child"),
+    Row("PUT", "/api/v1/treatments/<treatment_id>", "writer", "treatment"),
+    Row("PATCH", "/api/v1/treatments/<treatment_id>", "writer", "patch_entry"),
+    Row("DELETE", "/api/v1/treatments/<treatment_id>", "writer"),
+    Row("GET", f"{C}/development-checks", "child"),
+    Row("POST", f"{C}/development-checks", "writer", "development_check"),
+    Row("GET", "/api/v1/development-checks/<development_check_id>", "child"),
+    Row("PUT", "/api/v1/development-checks/<development_check_id>", "writer", "development_check"),
+    Row("PATCH", "/api/v1/development-checks/<development_check_id>", "writer", "patch_entry"),
+    Row("DELETE", "/api/v1/development-checks/<development_check_id>", "writer"),
     Row("GET", "/dashboard/", "user"), Row("GET", "/dashboard/children/<child_id>", "child"),
     Row("GET", "/dashboard/children/<child_id>/chart.svg", "child"),
     Row("GET", "/dashboard/children/<child_id>/export/<kind>", "child"),
@@ -112,6 +125,10 @@ def world(app, api, client):
                         headers=owner.headers).json
     note = client.post(f"/api/v1/children/{child['id']}/notes", json={"text": "seen"},
                        headers=clinician.headers).json
+    treatment = client.post(f"/api/v1/children/{child['id']}/treatments", json=TREATMENT,
+                            headers=owner.headers).json
+    check = client.post(f"/api/v1/children/{child['id']}/development-checks", json=DEVELOPMENT_CHECK,
+                        headers=owner.headers).json
     upload(client, owner, episode["id"], b"not a video, rejected when processed", "secret-clip")
     process(app)
     assert create(client, owner, episode["id"], 1000, "secret-upload").status_code == 201
@@ -125,7 +142,8 @@ def world(app, api, client):
     assert client.delete("/api/v1/tokens", headers=revoked.headers).status_code == 204
     run_sql(app, "UPDATE tokens SET expires_at = :past WHERE user_id = :user", past=utcnow() - timedelta(hours=1),
             user=expired.id)
-    return {"child": child, "episode": episode, "night": night, "note": note, "owner": owner,
+    return {"child": child, "episode": episode, "night": night, "note": note, "treatment": treatment,
+            "check": check, "owner": owner,
             "second_caregiver": second, "own_clinician": clinician, "removed_member": removed,
             "stranger": stranger, "other_clinician": other_clinician, "expired": expired, "revoked": revoked}
 
@@ -150,6 +168,7 @@ def expected(row: Row, caller: str) -> int | None:
 def url(row: Row, world: dict) -> str:
     values = {"<child_id>": world["child"]["id"], "<episode_id>": world["episode"]["id"],
               "<sleep_session_id>": world["night"]["id"], "<note_id>": world["note"]["id"],
+              "<treatment_id>": world["treatment"]["id"], "<development_check_id>": world["check"]["id"],
               "<user_id>": world["expired"].id, "<code>": "not-a-real-code", "<kind>": "csv",
               "<video_id>": "secret-upload" if "/uploads/" in row.rule else "secret-clip"}
     path = row.rule
@@ -169,7 +188,8 @@ def body(row: Row, world: dict):
         "patch_child": {"name": "Renamed"}, "episode": episode_body(child_id=child_id),
         "sleep": sleep_body(child_id=child_id), "invite": {"role": "caregiver"}, "note": {"text": "a note"},
         "schedule": {"cadence": "weekly", "weekday": "sunday", "local_time": "19:00", "enabled": True},
-        "patch_entry": {"notes": "changed"},
+        "patch_entry": {"notes": "changed"}, "treatment": {**TREATMENT, "child_id": child_id},
+        "development_check": {**DEVELOPMENT_CHECK, "child_id": child_id},
     }.get(row.body)
 
 

@@ -316,15 +316,19 @@ def test_another_familys_video_id_in_deleted_is_ignored_and_leaks_nothing(client
     assert "clip1" not in json.dumps(pulled) and family["child"]["id"] not in json.dumps(pulled)
 
 
-@pytest.mark.parametrize("table", ["treatments", "development_checks"])
-def test_records_of_a_v2_table_this_server_does_not_keep_yet_are_a_422_and_nothing_is_stored(
-        client, app, family, table):
+@pytest.mark.parametrize(("table", "record"), [
+    ("treatments", {"name": "Phenobarbital", "kind": "antiseizure_medication", "started_on": "2026-11-01"}),
+    ("development_checks", {"checked_on": "2026-11-01", "new_skills": "yes", "lost_skills": "no",
+                            "concerns": ""}),
+])
+def test_records_of_the_other_v2_tables_are_stored_with_the_push(client, app, family, table, record):
     phone = v2_phone(client, family["owner"], "mumphone1")
     body = changes(schema_version=2, episodes={"created": [raw_episode("ep-new", family["child"]["id"])]},
-                   **{table: {"created": [{"id": "t1", "child_id": family["child"]["id"]}]}})
-    error = assert_error(phone.push(body), 422, field=table)
-    assert table in error["message"]
-    assert run_sql(app, "SELECT count(*) FROM episodes WHERE id = 'ep-new'").scalar() == 0
+                   **{table: {"created": [{"id": "t1", "child_id": family["child"]["id"], **record}]}})
+    response = phone.push(body)
+    assert response.status_code == 200, response.json
+    assert run_sql(app, "SELECT count(*) FROM episodes WHERE id = 'ep-new'").scalar() == 1
+    assert run_sql(app, f"SELECT count(*) FROM {table} WHERE id = 't1'").scalar() == 1
 
 
 def test_the_push_body_names_every_table_of_every_schema_version():

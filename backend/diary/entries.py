@@ -5,11 +5,12 @@ place that says what an id is to a caller: an entry of theirs, or nothing. Anoth
 live or deleted, and a deleted entry answer alike: 404 where an entry is read, changed or deleted,
 as for an unknown id; one 409 naming no one where it is created under that id.
 """
+from datetime import UTC, datetime, time
 from typing import NamedTuple
 
 from flask_smorest import abort
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Date, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
@@ -18,28 +19,46 @@ from backend.care_teams.access import READ, WRITE, child_for
 from backend.children.models import Child
 from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow
-from backend.diary.rules import instant_problems
+from backend.diary.rules import record_problems
 from backend.extensions import db
+from backend.pagination import encode_cursor, paginate
 from backend.validation import validate_client_id
 
-EQUALITY_FILTERS = ("sleep_state", "kind", "watched")
-OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at")  # cleared by a PUT without them
+EQUALITY_FILTERS = ("sleep_state", "kind", "watched", "lost_skills")
+# cleared by a PUT without them
+OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at", "dose", "stopped_on")
 NO_SUCH_ENTRY = "No such entry."
 ID_EXISTS = "An entry with this id exists; use PUT to replace it."
 ID_TAKEN = "This id is taken; choose another. Deleted entries keep their ids and are not brought back."
 
 
-def entries_of(model, child: Child, filters: dict):
-    """Live entries of a child, filtered by start time and equality filters."""
+def entries_of(model, child: Child, filters: dict, key: str = "started_at"):
+    """Live entries of a child, filtered by their `key` column (start time or date) and equality filters."""
     query = select(model).where(model.child_id == child.id, model.deleted_at.is_(None))
+    column = getattr(model, key)
     if "from_" in filters:
-        query = query.where(model.started_at >= filters["from_"])
+        query = query.where(column >= filters["from_"])
     if "to" in filters:
-        query = query.where(model.started_at < filters["to"])
+        query = query.where(column < filters["to"])
     for name in EQUALITY_FILTERS:
         if name in filters:
             query = query.where(getattr(model, name) == filters[name])
     return query
+
+
+def page_of(query, model, key: str, args: dict) -> dict:
+    """A page of `query`, newest `key` first. The cursor carries an instant: a date key travels in it as
+    its midnight in UTC, and back."""
+    column = getattr(model, key)
+    if not isinstance(column.type, Date):
+        return paginate(query, column, model.id, args, newest_first=True)
+    if cursor := args.get("cursor"):
+        args = {**args, "cursor": (cursor[0].date(), cursor[1])}
+    page = paginate(query, column, model.id, args, newest_first=True)
+    if page["next_cursor"]:
+        last = page["items"][-1]
+        page["next_cursor"] = encode_cursor(datetime.combine(getattr(last, key), time.min, UTC), last.id)
+    return page
 
 
 class Found(NamedTuple):
@@ -71,8 +90,7 @@ def entry_for(user: User, model, entry_id: str, need: str):
 
 
 def _check_instants(entry, child: Child) -> None:
-    problems = instant_problems(entry.started_at, getattr(entry, "ended_at", None),
-                                child.birth_date, child.timezone)
+    problems = record_problems(type(entry), entry, child.birth_date, child.timezone)
     if problems:
         db.session.rollback()
         abort(422, errors={name: [message] for name, message in problems.items()})

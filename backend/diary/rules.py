@@ -1,5 +1,6 @@
 """Rules about when diary entries may lie, shared by REST and sync. Pure functions."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from backend.children.rules import start_of_birth_day
 from backend.diary.vocabulary import CLOCK_SKEW, MAX_SLEEP_SESSION
@@ -22,3 +23,30 @@ def instant_problems(started_at: datetime, ended_at: datetime | None, birth_date
         elif ended_at > now + CLOCK_SKEW:
             problems["ended_at"] = "Lies in the future."
     return problems
+
+
+def date_problems(dates: dict[str, date | None], birth_date: date, timezone: str,
+                  now: datetime | None = None) -> dict[str, str]:
+    """Field -> message for calendar dates after the child's local today, before the birth date, or a
+    `stopped_on` before `started_on`."""
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    problems = {}
+    for name, value in dates.items():
+        if value is None:
+            continue
+        if value > today:
+            problems[name] = "Lies in the future."
+        elif value < birth_date:
+            problems[name] = "Lies before the child's birth date."
+    started, stopped = dates.get("started_on"), dates.get("stopped_on")
+    if started is not None and stopped is not None and stopped < started and "stopped_on" not in problems:
+        problems["stopped_on"] = "Lies before started_on."
+    return problems
+
+
+def record_problems(model, values, birth_date: date, timezone: str) -> dict[str, str]:
+    """Field -> message for a record's instants or dates; `values` a dict or a row."""
+    get = values.get if isinstance(values, dict) else lambda name, default=None: getattr(values, name, default)
+    if model.DATES:
+        return date_problems({name: get(name) for name in model.DATES}, birth_date, timezone)
+    return instant_problems(get("started_at"), get("ended_at"), birth_date, timezone)

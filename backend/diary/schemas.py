@@ -1,11 +1,12 @@
-"""REST bodies of episodes and sleep sessions: ISO instants, real JSON lists."""
+"""REST bodies of episodes, sleep sessions, treatments and development checks: ISO instants and dates,
+real JSON lists."""
 import json
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from backend.diary import vocabulary as v
-from backend.validation import Instant, validate_client_id, validate_text, validate_timezone
+from backend.validation import Instant, validate_client_id, validate_name, validate_text, validate_timezone
 
 
 class WordList(fields.List):
@@ -27,15 +28,18 @@ class WordList(fields.List):
 NOTES = [validate.Length(max=v.MAX_NOTES), validate_text]
 
 
-class DiaryEntrySchema(ma.Schema):
+class ChildRecordSchema(ma.Schema):
     id = fields.String(validate=validate_client_id, metadata={
         "description": "Optional on create: a client-chosen id (1-64 of A-Z a-z 0-9 _ -)"})
     child_id = fields.String(validate=validate_client_id)
-    started_at = Instant(required=True)
     notes = fields.String(allow_none=True, validate=NOTES)
     logged_by = fields.String(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class DiaryEntrySchema(ChildRecordSchema):
+    started_at = Instant(required=True)
 
 
 class EpisodeSchema(DiaryEntrySchema):
@@ -86,3 +90,46 @@ class SleepSessionFilterSchema(ma.Schema):
     to = Instant(metadata={"description": "started before"})
     kind = fields.String(validate=validate.OneOf(v.SLEEP_KINDS))
     watched = fields.Boolean()
+
+
+DATE_RULE = "not after the child's local today, not before the birth date"
+
+
+class TreatmentSchema(ChildRecordSchema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=v.MAX_TREATMENT_NAME), validate_name],
+                         metadata={"description": "one line, e.g. phenobarbital"})
+    kind = fields.String(required=True, validate=validate.OneOf(v.TREATMENT_KINDS))
+    dose = fields.String(allow_none=True, validate=[validate.Length(max=v.MAX_DOSE), validate_text],
+                         metadata={"description": "free text, e.g. 5 mg/kg/day"})
+    started_on = fields.Date(required=True, metadata={"description": DATE_RULE})
+    stopped_on = fields.Date(allow_none=True, metadata={
+        "description": f"null while ongoing; not before started_on, {DATE_RULE}"})
+
+
+class DevelopmentCheckSchema(ChildRecordSchema):
+    checked_on = fields.Date(required=True, metadata={"description": DATE_RULE})
+    new_skills = fields.String(required=True, validate=validate.OneOf(v.ANSWERS), metadata={
+        "description": "learned anything new since the last check?"})
+    lost_skills = fields.String(required=True, validate=validate.OneOf(v.ANSWERS), metadata={
+        "description": "stopped doing anything the child could do before?"})
+    concerns = WordList(v.CONCERNS, load_default=lambda: "[]")
+
+
+class TreatmentPatchSchema(TreatmentSchema):
+    """Any subset of a treatment's fields."""
+
+
+class DevelopmentCheckPatchSchema(DevelopmentCheckSchema):
+    """Any subset of a development check's fields."""
+
+
+class TreatmentFilterSchema(ma.Schema):
+    from_ = fields.Date(data_key="from", metadata={"description": "started on or after"})
+    to = fields.Date(metadata={"description": "started before"})
+    kind = fields.String(validate=validate.OneOf(v.TREATMENT_KINDS))
+
+
+class DevelopmentCheckFilterSchema(ma.Schema):
+    from_ = fields.Date(data_key="from", metadata={"description": "checked on or after"})
+    to = fields.Date(metadata={"description": "checked before"})
+    lost_skills = fields.String(validate=validate.OneOf(v.ANSWERS))

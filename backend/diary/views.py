@@ -1,4 +1,5 @@
-"""REST endpoints of the diary: episodes and sleep sessions, built by one factory.
+"""REST endpoints of the diary: episodes, sleep sessions, treatments and development checks, built by one
+factory.
 
   GET|POST /children/{child_id}/<collection>       list (newest first, filtered) and create
   GET|PUT|PATCH|DELETE /<collection>/{entry_id}    read, create-or-replace, change, delete
@@ -13,21 +14,27 @@ from backend.care_teams.access import READ, WRITE, child_for
 from backend.clinic import audit
 from backend.database import commit_keeping_loaded, reads_first
 from backend.diary import entries
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.diary.schemas import (
+    DevelopmentCheckFilterSchema,
+    DevelopmentCheckPatchSchema,
+    DevelopmentCheckSchema,
     EpisodeFilterSchema,
     EpisodePatchSchema,
     EpisodeSchema,
     SleepSessionFilterSchema,
     SleepSessionPatchSchema,
     SleepSessionSchema,
+    TreatmentFilterSchema,
+    TreatmentPatchSchema,
+    TreatmentSchema,
 )
 from backend.extensions import db
-from backend.pagination import PageArgsSchema, page_schema, paginate
+from backend.pagination import PageArgsSchema, page_schema
 from backend.videos import lifecycle as video_lifecycle
 
 blp = Blueprint("diary", __name__, url_prefix="/api/v1",
-                description="The caregivers' diary: episodes and sleep sessions")
+                description="The caregivers' diary: episodes, sleep sessions, treatments and development checks")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Resource:
     schema: type[ma.Schema]
     patch_schema: type[ma.Schema]
     filter_schema: type[ma.Schema]
+    key: str = "started_at"  # the column lists are ordered (newest first) and filtered by
 
 
 def register(resource: Resource) -> None:
@@ -58,8 +66,8 @@ def register(resource: Resource) -> None:
     @blp.doc(summary=f"The child's {noun}s, newest first")
     def list_entries(args, child_id):
         child = child_for(current_user(), child_id, need=READ)
-        query = entries.entries_of(resource.model, child, args)
-        return paginate(query, resource.model.started_at, resource.model.id, args, newest_first=True)
+        query = entries.entries_of(resource.model, child, args, resource.key)
+        return entries.page_of(query, resource.model, resource.key, args)
 
     @blp.route(f"/children/<child_id>/{resource.path}", methods=["POST"], endpoint=f"create_{name}")
     @reads_first
@@ -135,3 +143,8 @@ register(Resource(Episode, "episodes", "episode_id", "episode", EpisodeSchema, E
                   EpisodeFilterSchema))
 register(Resource(SleepSession, "sleep-sessions", "sleep_session_id", "sleep session", SleepSessionSchema,
                   SleepSessionPatchSchema, SleepSessionFilterSchema))
+register(Resource(Treatment, "treatments", "treatment_id", "treatment", TreatmentSchema, TreatmentPatchSchema,
+                  TreatmentFilterSchema, key="started_on"))
+register(Resource(DevelopmentCheck, "development-checks", "development_check_id", "development check",
+                  DevelopmentCheckSchema, DevelopmentCheckPatchSchema, DevelopmentCheckFilterSchema,
+                  key="checked_on"))

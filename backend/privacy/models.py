@@ -27,11 +27,12 @@ class PurgedChild(db.Model):
 
 
 class PurgedEntry(db.Model):
-    """The id of a purged child's episode, sleep session or video, and what tells which phones may hold it."""
+    """The id of a purged child's record of a phone's table (episode, sleep session, treatment, development
+    check, video), and what tells which phones may hold it."""
 
     __tablename__ = "purged_entries"
 
-    table_name: Mapped[str] = mapped_column(String(16), primary_key=True)  # episodes, sleep_sessions, episode_videos
+    table_name: Mapped[str] = mapped_column(String(32), primary_key=True)  # the phone's table: episodes, ...
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     child_id: Mapped[str] = mapped_column(String(64), index=True)
     created_version: Mapped[int | None] = mapped_column(BigInteger)  # None: purged before it was kept

@@ -1,10 +1,10 @@
 """The purge: deleted children and accounts are removed for real after PURGE_AFTER_DAYS.
 
 A deleted child stays a tombstone for the retention period, so every member's phone receives it in
-`deleted` at its next sync. Then its rows go: episodes, sleep sessions, notes, summary, reminder
-outbox rows, schedule and opt-outs, invites, memberships, the child. The clinician access log is kept
-(access_events has no foreign key to children for this reason). For phones that slept through the
-whole period, the purge keeps ids only (backend.privacy.models), and the pull still lists them in
+`deleted` at its next sync. Then its rows go: episodes, sleep sessions, treatments, development checks,
+notes, summary, reminder outbox rows, schedule and opt-outs, invites, memberships, the child. The
+clinician access log is kept (access_events has no foreign key to children for this reason). For phones
+that slept through the whole period, the purge keeps ids only (backend.privacy.models), and the pull still lists them in
 `deleted` (backend.privacy.tombstones), so no phone keeps, or pushes back, a child the server has forgotten.
 
 A deleted account loses its tokens, memberships, opt-outs, reminders and invites. Its (already
@@ -35,7 +35,7 @@ from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import writing_transactions
 from backend.db_types import utcnow
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
@@ -44,8 +44,10 @@ from backend.videos import lifecycle as video_lifecycle
 from backend.videos.models import PROCESSING, EpisodeVideo, UploadChunk
 
 CHUNK = 50
-DIARY = {"episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}  # phones' tables
-CHILD_ROWS = (EpisodeVideo, Episode, SleepSession, ClinicianNote, ChildSummary, Reminder, ReminderSchedule,
+DIARY = {"episodes": Episode, "sleep_sessions": SleepSession, "treatments": Treatment,  # phones' tables
+         "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
+CHILD_ROWS = (EpisodeVideo, Episode, SleepSession, Treatment, DevelopmentCheck, ClinicianNote,
+              ChildSummary, Reminder, ReminderSchedule,
               ReminderOptOut, Invite, Membership)  # a video before its episode
 NO_SYNC = {"synchronize_session": False}
 
@@ -158,5 +160,6 @@ def _forget_as_recipient(user_id: str) -> None:
 
 def _still_named(user_id: str) -> bool:
     return bool(db.session.scalar(select(or_(*(exists().where(column == user_id) for column in (
-        Child.owner_id, Episode.logged_by, SleepSession.logged_by, EpisodeVideo.uploaded_by, ClinicianNote.author_id,
+        Child.owner_id, Episode.logged_by, SleepSession.logged_by, Treatment.logged_by, DevelopmentCheck.logged_by,
+        EpisodeVideo.uploaded_by, ClinicianNote.author_id,
         AccessEvent.user_id))))))

@@ -130,6 +130,22 @@ def iso_date(raw) -> date:
     return value
 
 
+def calendar_date(raw) -> date:
+    """A YYYY-MM-DD date; whether it may lie where it does is the push's check against the child."""
+    try:
+        value = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise Invalid("Must be a date as YYYY-MM-DD.")
+    return value
+
+
+def optional_date(raw) -> date | None:
+    """A date, or "" while unset (WatermelonDB's empty string)."""
+    return None if raw == "" else calendar_date(raw)
+
+
 def timezone(raw) -> str:
     if raw not in known_timezones():
         raise Invalid("Must be a known IANA timezone, e.g. Europe/Berlin.")
@@ -160,6 +176,10 @@ def to_epoch_ms(value: datetime | None) -> int | None:
 
 def to_iso_date(value: date) -> str:
     return value.isoformat()
+
+
+def to_optional_iso_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 INSTANT = Column(epoch_ms, to_epoch_ms)
@@ -205,7 +225,31 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "created_at": SERVER_INSTANT,
         "updated_at": SERVER_INSTANT,
     },
-    # Schema version 2. Made by the upload (backend.videos), never by a push: a phone may only delete one.
+    # Schema version 2.
+    "treatments": {
+        "child_id": Column(client_id),
+        "name": Column(display_name(v.MAX_TREATMENT_NAME)),
+        "kind": Column(one_of(v.TREATMENT_KINDS)),
+        "dose": Column(text(v.MAX_DOSE), optional=True),
+        "started_on": Column(calendar_date, to_iso_date),
+        "stopped_on": Column(optional_date, to_optional_iso_date, optional=True),
+        "notes": Column(text(v.MAX_NOTES), optional=True),
+        "logged_by": Column(ignored, optional=True),  # the server sets it from the token
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
+    "development_checks": {
+        "child_id": Column(client_id),
+        "checked_on": Column(calendar_date, to_iso_date),
+        "new_skills": Column(one_of(v.ANSWERS)),
+        "lost_skills": Column(one_of(v.ANSWERS)),
+        "concerns": Column(word_list(v.CONCERNS)),  # "" is the empty list
+        "notes": Column(text(v.MAX_NOTES), optional=True),
+        "logged_by": Column(ignored, optional=True),
+        "created_at": SERVER_INSTANT,
+        "updated_at": SERVER_INSTANT,
+    },
+    # Made by the upload (backend.videos), never by a push: a phone may only delete one.
     "episode_videos": {
         "episode_id": SERVER_VALUE,
         "child_id": SERVER_VALUE,
@@ -227,7 +271,8 @@ READ_ONLY = {"episode_videos": "Videos are added by uploading (POST /api/v1/uplo
 CLIENT_ONLY = frozenset({"_status", "_changed"})
 
 # The phone's schema versions (SYNC_SCHEMA.md): the tables each one added, and the columns it added to tables
-# of earlier versions. A table named here but not in COLUMNS (yet) is accepted and always sent empty.
+# of earlier versions. A table named here but not in COLUMNS (yet) is sent empty, and records pushed to it are
+# a 422 (backend.sync.push).
 ADDED_TABLES: dict[int, tuple[str, ...]] = {
     1: ("children", "episodes", "sleep_sessions"),
     2: ("treatments", "development_checks", "episode_videos"),

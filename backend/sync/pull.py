@@ -17,7 +17,7 @@ from sqlalchemy import and_, false, or_, select
 
 from backend.care_teams.models import Membership
 from backend.children.models import Child
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.privacy.tombstones import add_purged_deletions
 from backend.sync.columns import COLUMNS, encode_row, tables_of, tuple_encoder
@@ -26,8 +26,9 @@ from backend.versioning import as_version, current_version, version_column
 from backend.videos.models import EpisodeVideo
 
 # The tables of one child's records, each row with child_id and deleted_at; a table of the phone's schema
-# missing here (SYNC_SCHEMA.md's treatments and development_checks, for now) is sent empty.
-DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}
+# missing here would be sent empty.
+DIARY_MODELS = {"episodes": Episode, "sleep_sessions": SleepSession, "treatments": Treatment,
+                "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
 SYNC_ONLY_COLUMNS = ("id", "deleted_at", "created_version", "created_by_device")
 
 

@@ -24,8 +24,8 @@ from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.database import id_chunks
 from backend.db_types import new_id, utcnow
-from backend.diary.models import Episode, SleepSession
-from backend.diary.rules import instant_problems
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
+from backend.diary.rules import record_problems
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.sync.columns import COLUMNS, READ_ONLY, SCHEMA_TABLES, TABLES, Invalid, client_id, decode_record
@@ -35,8 +35,9 @@ from backend.versioning import claim_version
 from backend.videos import lifecycle
 from backend.videos.models import EpisodeVideo
 
-MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession, "episode_videos": EpisodeVideo}
-DIARY_TABLES = ("episodes", "sleep_sessions")  # the diary a phone writes
+MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession, "treatments": Treatment,
+          "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
+DIARY_TABLES = ("episodes", "sleep_sessions", "treatments", "development_checks")  # the diary a phone writes
 CHILD_TABLES = (*DIARY_TABLES, "episode_videos")  # every table of one child's records
 RECORD_ID_TAKEN = "This id is taken; choose another."
 NOT_KEPT_YET = "This server does not keep {table} yet; nothing was stored. Update the server first."
@@ -264,7 +265,7 @@ def _drop_records_of_deleted_children(push: Push, tombstoned: set[str]) -> None:
             del upserts[record_id]
 
 
-# ---- 422: instants against the child -------------------------------------------------------
+# ---- 422: instants and dates against the child -------------------------------------------------------
 
 def _check_instants(push: Push) -> None:
     children = {cid: (c.birth_date, c.timezone) for cid, c in push.children.items()}
@@ -274,11 +275,12 @@ def _check_instants(push: Push) -> None:
     for table in DIARY_TABLES:
         for record_id, values in push.tables[table].upserts.items():
             birth_date, timezone = children[values["child_id"]]
-            problems = instant_problems(values["started_at"], values.get("ended_at"), birth_date, timezone)
+            problems = record_problems(MODELS[table], values, birth_date, timezone)
             if problems:
                 errors.setdefault(table, {})[record_id] = {k: [m] for k, m in problems.items()}
     if errors:
-        abort(422, message="Some records lie in the future or before the birth; nothing was stored.",
+        abort(422, message="Some records lie in the future or before the birth, or stop before they start; "
+                      "nothing was stored.",
               errors=errors)
 
 
