@@ -100,6 +100,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.made: set[str] = set()
         self.expected: dict[str, dict] = {}  # id -> column -> value of the last accepted edit
         self.ever_deleted: set[str] = set()
+        self.run_prefix, self.logged = uuid.uuid4().hex[:10], 0  # ids unique across runs, ordered within one
         for phone in self.phones:
             phone.pull()
 
@@ -108,7 +109,8 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(index=phone_index, minutes=st.integers(1, 10_000))
     def log_episode(self, index, minutes):
         phone = self.phones[index]
-        record_id = uuid.uuid4().hex[:16]
+        self.logged += 1  # ids sort in the order logged: a replayed example picks the same records
+        record_id = f"{self.run_prefix}{self.logged:06d}"
         raw = raw_episode(record_id, self.child_id)
         raw["started_at"] -= minutes * 60_000
         raw.pop("_status"), raw.pop("_changed")
