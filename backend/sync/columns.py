@@ -119,12 +119,8 @@ def epoch_ms(raw) -> datetime:
 
 
 def iso_date(raw) -> date:
-    try:
-        value = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
-    except ValueError:
-        value = None
-    if value is None:
-        raise Invalid("Must be a date as YYYY-MM-DD.")
+    """A birth date: a YYYY-MM-DD date that birth_date_problem accepts."""
+    value = calendar_date(raw)
     if problem := birth_date_problem(value):
         raise Invalid(problem)
     return value
