@@ -1,13 +1,14 @@
 """Keyset pagination: every list answers {"items": [...], "next_cursor": str | null}.
 
-A cursor is base64 of the JSON [instant with offset, row id] of the last row of the page before.
+A cursor is base64 of the JSON [key, row id] of the last row of the page before: the key an instant with
+offset, or a date (YYYY-MM-DD) for lists ordered by a day.
 `decode_cursor` is the one decoder: a cursor it did not make (naive or out-of-range instant, an id
 no row can have, JSON nested deep, not base64) is a 422 naming `cursor`, never a query.
 """
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from sqlalchemy import and_, or_
@@ -24,7 +25,7 @@ NOT_A_CURSOR = "Not a valid cursor: send next_cursor of the previous page as it 
 class Cursor(ma.fields.String):
     """next_cursor of the previous page, loaded as (instant in UTC, row id); empty is the first page."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> tuple[datetime, str] | None:
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[datetime | date, str] | None:
         text = super()._deserialize(value, attr, data, **kwargs)
         return decode_cursor(text) if text else None
 
@@ -43,24 +44,33 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     }, name=name)
 
 
-def encode_cursor(key: datetime, row_id: str) -> str:
+def encode_cursor(key: datetime | date, row_id: str) -> str:
     raw = json.dumps([key.isoformat(), row_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (instant, row id) an encode_cursor made, or a ValidationError."""
+def decode_cursor(cursor: str) -> tuple[datetime | date, str]:
+    """The (instant or date, row id) an encode_cursor made, or a ValidationError."""
     if len(cursor) > CURSOR_MAX_CHARS:
         raise ma.ValidationError(NOT_A_CURSOR)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()  # strict UTF-8: no surrogates
         key, row_id = json.loads(raw)
-        instant = datetime.fromisoformat(key)
-        if instant.tzinfo is None or not CLIENT_ID.fullmatch(row_id):
-            raise ValueError("naive instant or not an id")
-        return instant.astimezone(UTC), row_id
+        if not CLIENT_ID.fullmatch(row_id):
+            raise ValueError("not an id")
+        return _key(key), row_id
     except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
         raise ma.ValidationError(NOT_A_CURSOR) from None
+
+
+def _key(text: str) -> datetime | date:
+    """A date as YYYY-MM-DD, else an instant with its offset (in UTC); a naive instant is no key."""
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError("naive instant")
+    return instant.astimezone(UTC)
 
 
 def paginate(stmt, key_column, id_column, page_args: dict, newest_first: bool = False) -> dict:

@@ -5,12 +5,11 @@ place that says what an id is to a caller: an entry of theirs, or nothing. Anoth
 live or deleted, and a deleted entry answer alike: 404 where an entry is read, changed or deleted,
 as for an unknown id; one 409 naming no one where it is created under that id.
 """
-from datetime import UTC, datetime, time
 from typing import NamedTuple
 
 from flask_smorest import abort
 from marshmallow import ValidationError
-from sqlalchemy import Date, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
@@ -21,7 +20,7 @@ from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow
 from backend.diary.rules import record_problems
 from backend.extensions import db
-from backend.pagination import encode_cursor, paginate
+from backend.pagination import paginate
 from backend.validation import validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched", "lost_skills")
@@ -47,18 +46,8 @@ def entries_of(model, child: Child, filters: dict, key: str = "started_at"):
 
 
 def page_of(query, model, key: str, args: dict) -> dict:
-    """A page of `query`, newest `key` first. The cursor carries an instant: a date key travels in it as
-    its midnight in UTC, and back."""
-    column = getattr(model, key)
-    if not isinstance(column.type, Date):
-        return paginate(query, column, model.id, args, newest_first=True)
-    if cursor := args.get("cursor"):
-        args = {**args, "cursor": (cursor[0].date(), cursor[1])}
-    page = paginate(query, column, model.id, args, newest_first=True)
-    if page["next_cursor"]:
-        last = page["items"][-1]
-        page["next_cursor"] = encode_cursor(datetime.combine(getattr(last, key), time.min, UTC), last.id)
-    return page
+    """A page of `query`, newest `key` first (an instant or a day: the cursor carries either)."""
+    return paginate(query, getattr(model, key), model.id, args, newest_first=True)
 
 
 class Found(NamedTuple):
