@@ -4,6 +4,8 @@ tests/sync_client/scenarios.js runs the scenarios; this test starts the app on 1
 ephemeral port with a fresh database, runs the script, and checks its report and the database.
 The script asks (a JSON line on its stdout, answered on its stdin) for what a phone's sync cannot do:
 the episode videos' tus uploads and the scheduler's processing, done here with the test client.
+Then (issue 20) mum's phone updates to schema version 2 too, and the phones log, edit on both sides and
+delete the child's treatments and development checks.
 """
 import json
 import os
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from backend.children.models import Child
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.sync.columns import encode_row
 from backend.videos.models import EpisodeVideo
@@ -28,7 +30,7 @@ from tests.video_helpers import process, upload
 
 CLIENT_DIR = Path(__file__).resolve().parent / "sync_client"
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
-V2_MODELS = {"episode_videos": EpisodeVideo}  # the version-2 tables this server keeps
+V2_MODELS = {"treatments": Treatment, "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
 TIMEOUT_SECONDS = 180
 
 
@@ -55,10 +57,12 @@ def live_server(app):
 def report(app, api, client, live_server, tmp_path):
     node = _node()
     mum, dad = api.register(), api.register()
-    child = api.create_child(mum, birth_date=(date.today() - timedelta(days=40)).isoformat())
+    # 10 weeks old: two of the monthly development checks are due
+    child = api.create_child(mum, birth_date=(date.today() - timedelta(days=70)).isoformat())
     api.join(mum, child["id"], dad)
     report_file = tmp_path / "report.json"
-    config = {"baseUrl": live_server, "mumToken": mum.token, "dadToken": dad.token, "childId": child["id"]}
+    config = {"baseUrl": live_server, "mumToken": mum.token, "dadToken": dad.token, "childId": child["id"],
+              "birthDate": child["birth_date"]}
     env = {**os.environ, "MYODIARY_SYNC_CONFIG": json.dumps(config), "MYODIARY_SYNC_REPORT": str(report_file)}
     clip = Path(make_clip(tmp_path / "clip.mp4", seconds=1.0)).read_bytes()
 
@@ -120,7 +124,9 @@ def test_two_phones_converge_with_the_server_in_every_scenario(app, report):
                 "conflict_then_retry_keeps_both_edits", "lost_reply_then_repeated_push",
                 "delete_while_the_other_phone_edits_offline",
                 "edit_offline_while_the_other_phone_deletes_later",
-                "a_phone_updated_to_version_2_gets_the_videos_uploaded_before", "a_phone_deletes_a_video"]
+                "a_phone_updated_to_version_2_gets_the_videos_uploaded_before", "a_phone_deletes_a_video",
+                "a_treatment_edited_on_two_phones_keeps_both_edits",
+                "a_treatment_deleted_on_one_phone_is_deleted_on_the_other"]
     for name, entry in report.items():
         assert "error" not in entry, f"{name}: {entry.get('error')}"
         assert entry["diagnostics"] == [], f"{name}: the client reported {entry['diagnostics']}"
@@ -128,17 +134,20 @@ def test_two_phones_converge_with_the_server_in_every_scenario(app, report):
             assert phone["unsynced"] is False, f"{name}: {phone_name} has unsynced changes"
             assert phone["issue_count"] == 0, f"{name}: {phone_name}\n{phone['diagnosis_log']}"
         mum, dad = entry["phones"]["mum"]["records"], entry["phones"]["dad"]["records"]
-        for table in MODELS:
+        for table in set(mum) & set(dad):  # the tables of both phones' schema versions
             assert _by_id(mum[table]) == _by_id(dad[table]), f"{name}: phones differ in {table}"
     assert list(report) == expected
+    videos_only = report["a_phone_deletes_a_video"]["phones"]
+    assert set(videos_only["mum"]["records"]) == set(MODELS)  # mum's phone was still on version 1 then
+    assert set(videos_only["dad"]["records"]) == {*MODELS, *V2_MODELS}
+    assert videos_only["dad"]["records"]["treatments"] == videos_only["dad"]["records"]["development_checks"] == []
     final = report[expected[-1]]["phones"]
     server = _server_rows(app)
-    for table in MODELS:
-        assert _by_id(final["mum"]["records"][table]) == server[table], f"the server's {table} differ from the phones'"
-    assert set(final["mum"]["records"]) == set(MODELS)  # mum's phone stayed on version 1
-    for table in V2_MODELS:
-        assert _by_id(final["dad"]["records"][table]) == server[table], f"the server's {table} differ from dad's"
-    assert final["dad"]["records"]["treatments"] == final["dad"]["records"]["development_checks"] == []
+    assert server["treatments"] and server["development_checks"]
+    for phone_name, phone in final.items():  # both phones on version 2 by now
+        assert set(phone["records"]) == {*MODELS, *V2_MODELS}
+        for table in {**MODELS, **V2_MODELS}:
+            assert _by_id(phone["records"][table]) == server[table], f"the server's {table} differ from {phone_name}'s"
 
 
 def test_offline_logs_reach_the_other_phone(report):
@@ -191,3 +200,29 @@ def test_a_video_deleted_on_a_phone_is_deleted_on_the_server_with_its_files(app,
         assert db.session.get(EpisodeVideo, "clipkept").deleted_at is None
     assert {path.name for path in media_files(app) if "clipkept" in path.parts} == {"video.mp4", "poster.jpg"}
     assert not [path for path in media_files(app) if "clipgone" in path.parts]
+
+
+def test_a_treatment_edited_offline_on_two_phones_is_a_409_then_both_edits_everywhere(app, report):
+    result = report["a_treatment_edited_on_two_phones_keeps_both_edits"]["result"]
+    assert result["pulled"] == {"treatment": True, "checks": result["checks"]}  # dad's logs reached mum's phone
+    assert "push 409" in result["first_error"]
+    assert result["dad_push_statuses"] == [409, 200]
+    both_edits = {"stopped_on": result["stopped_on"], "dose": "3 mg/kg/day"}
+    assert result["on_mum"] == result["on_dad"] == both_edits
+    with app.app_context():
+        treatment = db.session.get(Treatment, result["id"])
+        assert (treatment.name, treatment.kind) == ("phenobarbital", "antiseizure_medication")
+        assert {"stopped_on": treatment.stopped_on.isoformat(), "dose": treatment.dose} == both_edits
+        assert treatment.deleted_at is None
+        birth_date = db.session.get(Child, treatment.child_id).birth_date
+        checks = db.session.scalars(select(DevelopmentCheck).where(DevelopmentCheck.id.in_(result["checks"]))).all()
+        assert sorted((check.checked_on, check.concerns) for check in checks) == [  # at 4 and 8 weeks old
+            (birth_date + timedelta(weeks=4), "[]"), (birth_date + timedelta(weeks=8), '["less_smiling"]')]
+
+
+def test_a_treatment_deleted_on_one_phone_is_deleted_on_the_other_and_the_server(app, report):
+    result = report["a_treatment_deleted_on_one_phone_is_deleted_on_the_other"]["result"]
+    assert result == {"id": result["id"], "on_dad_before_delete": True, "on_mum": False, "on_dad": False,
+                      "push_status": 200}
+    with app.app_context():
+        assert db.session.get(Treatment, result["id"]).deleted_at is not None

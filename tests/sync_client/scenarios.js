@@ -1,7 +1,8 @@
 // Two parents, two phones, one child: the sync scenarios of issue 3, run with WatermelonDB's
 // own synchronize() against the real server. Writes a JSON report for tests/test_sync_client.py.
 // Then (issue 19) dad's phone updates the app to schema version 2 and gets the episode's videos, which
-// the test uploads and processes when asked (askPython); mum's phone stays on version 1.
+// the test uploads and processes when asked (askPython); mum's phone stays on version 1 until (issue 20)
+// it updates too, and both phones keep the child's treatments and development checks.
 'use strict'
 
 const fs = require('fs')
@@ -10,7 +11,17 @@ const { Phone, diagnostics, TABLES } = require('./phones')
 
 const config = JSON.parse(process.env.MYODIARY_SYNC_CONFIG)
 const HOUR = 3600 * 1000
+const DAY = 24 * HOUR
 const now = Date.now()
+
+// A calendar date (YYYY-MM-DD) some days before today, or after the birth. UTC dates: the child lives in
+// Europe/Berlin, ahead of UTC, so a UTC date of the past is never in the child's future.
+function daysAgo(days) {
+  return new Date(now - days * DAY).toISOString().slice(0, 10)
+}
+function daysAfterBirth(days) {
+  return new Date(Date.parse(`${config.birthDate}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10)
+}
 
 const mum = new Phone({ name: 'mum', baseUrl: config.baseUrl, token: config.mumToken, deviceId: 'mumphone0001' })
 const dad = new Phone({ name: 'dad', baseUrl: config.baseUrl, token: config.dadToken, deviceId: 'dadphone0001' })
@@ -21,6 +32,20 @@ function episode(overrides = {}) {
     sleep_state: 'asleep', stopped_when_woken: 'yes', side: 'both', body_parts: '["arms","legs"]',
     signs: '[]', triggers: '["fatigue"]', jerk_count: 10, notes: null, video_ref: null,
     ...overrides,
+  }
+}
+
+function treatment(overrides = {}) {
+  return {
+    child_id: config.childId, name: 'phenobarbital', kind: 'antiseizure_medication', dose: '5 mg/kg/day',
+    started_on: daysAgo(7), stopped_on: null, notes: null, ...overrides,
+  }
+}
+
+function developmentCheck(overrides = {}) {
+  return {
+    child_id: config.childId, checked_on: daysAfterBirth(28), new_skills: 'yes', lost_skills: 'no', concerns: '[]',
+    notes: null, ...overrides,
   }
 }
 
@@ -141,6 +166,58 @@ const scenarios = {
     return {
       on_dad: (await dad.records('episode_videos')).map((video) => video.id),
       push_status: dad.pushStatuses[dad.pushStatuses.length - 1],
+    }
+  },
+
+  async a_treatment_edited_on_two_phones_keeps_both_edits() {
+    await mum.upgradeTo(2) // mum's phone gets the app's update too
+    await mum.sync()
+    // Dad logs the anti-seizure drug the child was put on a week ago, and the monthly development checks.
+    const id = await dad.create('treatments', treatment())
+    const checks = [
+      await dad.create('development_checks', developmentCheck({ checked_on: daysAfterBirth(28) })),
+      await dad.create('development_checks', developmentCheck({ checked_on: daysAfterBirth(56), new_skills: 'unsure',
+        concerns: '["less_smiling"]', notes: 'smiles less since the new medicine' })),
+    ]
+    await dad.sync()
+    await mum.sync()
+    const pulled = { treatment: Boolean(await find(mum, 'treatments', id)),
+      checks: (await mum.records('development_checks')).map((check) => check.id).sort() }
+    // Both phones offline: mum records that the drug was stopped yesterday, dad that its dose was lowered.
+    await mum.edit('treatments', id, { stopped_on: daysAgo(1) })
+    await dad.edit('treatments', id, { dose: '3 mg/kg/day' })
+    // Mum's phone syncs just after dad's pulled and before his push lands: his push is a 409.
+    dad.beforeNextPush = () => mum.sync()
+    let firstError = null
+    try {
+      await dad.sync()
+    } catch (error) {
+      firstError = String(error.message)
+    }
+    await dad.sync() // the docs' advice: synchronize again (pull, merge per column, push)
+    await mum.sync()
+    const columns = async (phone) => {
+      const record = await find(phone, 'treatments', id)
+      return record && { stopped_on: record.stopped_on, dose: record.dose }
+    }
+    return {
+      id, checks: checks.sort(), pulled, first_error: firstError, dad_push_statuses: dad.pushStatuses.slice(-2),
+      stopped_on: daysAgo(1), on_mum: await columns(mum), on_dad: await columns(dad),
+    }
+  },
+
+  async a_treatment_deleted_on_one_phone_is_deleted_on_the_other() {
+    const id = await mum.create('treatments', treatment({ name: 'fixed bedtime routine', kind: 'sleep_hygiene',
+      dose: null, started_on: daysAgo(3) }))
+    await mum.sync()
+    await dad.sync()
+    const beforeDelete = Boolean(await find(dad, 'treatments', id))
+    await dad.remove('treatments', id)
+    await dad.sync()
+    await mum.sync()
+    return {
+      id, on_dad_before_delete: beforeDelete, on_mum: Boolean(await find(mum, 'treatments', id)),
+      on_dad: Boolean(await find(dad, 'treatments', id)), push_status: dad.pushStatuses[dad.pushStatuses.length - 1],
     }
   },
 }
