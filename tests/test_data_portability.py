@@ -37,6 +37,13 @@ def rich_family(app, api, client, family):
     client.delete(f"/api/v1/episodes/{gone['id']}", headers=owner.headers)
     client.post(f"/api/v1/children/{child_id}/notes", json={"text": "EEG: benign variant", "eeg": "benign_variant"},
                 headers=clinician.headers)
+    week_ago = (date.today() - timedelta(days=7)).isoformat()
+    assert client.post(f"/api/v1/children/{child_id}/treatments", headers=owner.headers, json={
+        "name": "phenobarbital", "kind": "antiseizure_medication", "dose": "5 mg/kg/day",
+        "started_on": week_ago}).status_code == 201
+    checked = client.post(f"/api/v1/children/{child_id}/development-checks", headers=second.headers, json={
+        "checked_on": week_ago, "new_skills": "yes", "lost_skills": "no", "concerns": ["less_smiling"]})
+    assert checked.status_code == 201
     client.get(f"/api/v1/children/{child_id}/trends", headers=clinician.headers)
     client.post(f"/api/v1/children/{child_id}/reminder-schedule/opt-out", headers=second.headers)
     schedule = client.put(f"/api/v1/children/{child_id}/reminder-schedule", json={"enabled": True},
@@ -86,6 +93,9 @@ def test_export_then_import_into_a_fresh_database_loses_nothing(app, client, ric
     before = phone.pull()
     source = export(app, owner.email, tmp_path / "family.json")
     assert len(source["children"]) == 2 and len(source["children"][0]["episodes"]) > 100
+    mila = next(child for child in source["children"] if child["id"] == child_id)
+    assert [t["name"] for t in mila["treatments"]] == ["phenobarbital"]
+    assert [c["concerns"] for c in mila["development_checks"]] == [["less_smiling"]]
 
     result = import_file(fresh_app, tmp_path / "family.json")
     assert result.exit_code == 0, result.output
@@ -106,6 +116,9 @@ def test_export_then_import_into_a_fresh_database_loses_nothing(app, client, ric
         "last_pulled_at": "null", "schema_version": 1, "migration": "null", "device_id": "new-phone"}).json["changes"]
     for table in ("children", "episodes", "sleep_sessions"):
         assert ids(new_phone[table], "created") == ids(before[table], "created"), table
+    v2 = target.get("/api/v1/sync", headers=headers, query_string={
+        "last_pulled_at": "null", "schema_version": 2, "migration": "null", "device_id": "v2-phone"}).json["changes"]
+    assert len(v2["treatments"]["created"]) == len(v2["development_checks"]["created"]) == 1
 
     phone.client, phone.account.headers = target, headers  # the same phone, now talking to the restored server
     after = phone.pull()
@@ -195,10 +208,11 @@ def test_a_bad_file_imports_nothing_and_says_why(app, rich_family, tmp_path, how
 
 
 def test_a_document_made_before_videos_still_imports(app, rich_family, fresh_app, tmp_path):
+    """Nor treatments and development checks: those parts are simply absent from an older document."""
     document = export(app, rich_family["owner"].email, tmp_path / "family.json")
     assert all(child["videos"] == [] for child in document["children"])
     for child in document["children"]:
-        del child["videos"]
+        del child["videos"], child["treatments"], child["development_checks"]
     (tmp_path / "older.json").write_text(json.dumps(document))
     result = import_file(fresh_app, tmp_path / "older.json")
     assert result.exit_code == 0, result.output

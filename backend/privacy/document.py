@@ -1,9 +1,9 @@
 """The family document: everything an account logged, as one versioned JSON file.
 
 It holds the account (id, email, name, role) and every live child the account cares for (owner or
-caregiver) with its care team, episodes and sleep sessions (deleted ones too, with `deleted_at`),
-clinician notes, reminder schedule, opt-outs and reminder history, the episodes' videos (their
-metadata and where this server plays them; the files themselves travel in the archive of
+caregiver) with its care team, episodes, sleep sessions, treatments and development checks (deleted
+ones too, with `deleted_at`), clinician notes, reminder schedule, opt-outs and reminder history, the
+episodes' videos (their metadata and where this server plays them; the files themselves travel in the archive of
 `flask data export --with-media`, backend.privacy.archive), and, for the children the account
 owns, the access log (which of its clinicians viewed what, and when: the owner's to read, as in the
 API). `flask data import` recreates the family from it.
@@ -40,7 +40,7 @@ from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import id_chunks
 from backend.db_types import utcnow
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.privacy import schemas as s
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
@@ -68,6 +68,9 @@ PARTS = {  # what each child holds: model, order, schema
     "care_team": (Membership, (Membership.created_at, Membership.id), s.ExportedMembershipSchema),
     "episodes": (Episode, (Episode.started_at, Episode.id), s.ExportedEpisodeSchema),
     "sleep_sessions": (SleepSession, (SleepSession.started_at, SleepSession.id), s.ExportedSleepSessionSchema),
+    "treatments": (Treatment, (Treatment.started_on, Treatment.id), s.ExportedTreatmentSchema),
+    "development_checks": (DevelopmentCheck, (DevelopmentCheck.checked_on, DevelopmentCheck.id),
+                           s.ExportedDevelopmentCheckSchema),
     "clinician_notes": (ClinicianNote, (ClinicianNote.created_at, ClinicianNote.id), s.ExportedNoteSchema),
     "reminder_opt_outs": (ReminderOptOut, (ReminderOptOut.created_at, ReminderOptOut.user_id),
                           s.ExportedOptOutSchema),
@@ -130,8 +133,8 @@ def _grant(membership: Membership) -> dict:
             "granted_version": membership.granted_version, "revoked_version": membership.revoked_version}
 
 
-SYNCED = {"care_team": _grant, "episodes": _stamp, "sleep_sessions": _stamp,
-          "videos": _stamp}  # each row's sync bookkeeping
+SYNCED = {"care_team": _grant, "episodes": _stamp, "sleep_sessions": _stamp, "treatments": _stamp,
+          "development_checks": _stamp, "videos": _stamp}  # each row's sync bookkeeping
 
 
 def _video(video: EpisodeVideo) -> dict:

@@ -31,7 +31,7 @@ from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
 from backend.database import id_chunks
 from backend.db_types import utcnow
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.privacy.deletion import UNUSABLE_PASSWORD, placeholder_email
 from backend.privacy.models import PurgedChild, PurgedEntry
@@ -43,6 +43,7 @@ from backend.videos.models import READY, EpisodeVideo
 
 INSERT_CHUNK = 1000
 RECORD_TABLES = {"care_team": Membership, "episodes": Episode, "sleep_sessions": SleepSession,
+                 "treatments": Treatment, "development_checks": DevelopmentCheck,
                  "clinician_notes": ClinicianNote, "reminders": Reminder, "access_log": AccessEvent,
                  "videos": EpisodeVideo}
 NOT_RESTORED = {READY: "its files are only in the archive that `flask data export --with-media` writes",
@@ -204,7 +205,8 @@ def _insert_child(child: dict, version: int, counts: dict, advance: Callable[[in
     _write(Child, [_stamped(own, version)], counts, "children", advance)
     _write(Membership, [{**_plain(m), **m["sync"], "child_id": child_id} for m in child["care_team"]],
            counts, "care_team", advance)
-    for name, model in (("episodes", Episode), ("sleep_sessions", SleepSession)):
+    for name, model in (("episodes", Episode), ("sleep_sessions", SleepSession), ("treatments", Treatment),
+                        ("development_checks", DevelopmentCheck)):
         _write(model, [{**_stamped(entry, version), "child_id": child_id} for entry in child[name]],
                counts, name, advance)
     for name, model in (("clinician_notes", ClinicianNote), ("reminder_opt_outs", ReminderOptOut),

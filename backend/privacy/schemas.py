@@ -25,6 +25,7 @@ TEXT_ID = validate.Length(min=1, max=36)
 
 
 NAME = [validate.Length(min=1, max=80), validate_name]  # the same rules as the forms that make them
+NAME_OF_TREATMENT = [validate.Length(min=1, max=v.MAX_TREATMENT_NAME), validate_name]
 
 
 def _instant(**kwargs) -> Instant:
@@ -101,6 +102,33 @@ class ExportedSleepSessionSchema(ExportedEntrySchema):
     ended_at = _instant(allow_none=True)
     kind = fields.String(required=True, validate=validate.OneOf(v.SLEEP_KINDS))
     watched = fields.Boolean(required=True)
+
+
+class ExportedRecordSchema(ma.Schema):
+    """A child's record of schema version 2 (dated, not timed)."""
+
+    id = fields.String(required=True, validate=validate_client_id)
+    notes = _optional(fields.String, validate=[validate.Length(max=v.MAX_NOTES), validate_text])
+    logged_by = fields.String(required=True, validate=USER_ID)
+    created_at = _instant()
+    updated_at = _instant()
+    deleted_at = _instant(allow_none=True, metadata={"description": "set on a deleted record (a tombstone)"})
+    sync = fields.Nested(ExportedStampSchema, required=True)
+
+
+class ExportedTreatmentSchema(ExportedRecordSchema):
+    name = fields.String(required=True, validate=NAME_OF_TREATMENT)
+    kind = fields.String(required=True, validate=validate.OneOf(v.TREATMENT_KINDS))
+    dose = _optional(fields.String, validate=[validate.Length(max=v.MAX_DOSE), validate_text])
+    started_on = fields.Date(required=True)
+    stopped_on = _optional(fields.Date)
+
+
+class ExportedDevelopmentCheckSchema(ExportedRecordSchema):
+    checked_on = fields.Date(required=True)
+    new_skills = fields.String(required=True, validate=validate.OneOf(v.ANSWERS))
+    lost_skills = fields.String(required=True, validate=validate.OneOf(v.ANSWERS))
+    concerns = WordList(v.CONCERNS, required=True)
 
 
 class ExportedNoteSchema(ma.Schema):
@@ -200,6 +228,10 @@ class ExportedChildSchema(ma.Schema):
         "description": "the reminder emails sent, waiting, failed or skipped"})
     access_log = fields.List(fields.Nested(ExportedAccessEventSchema), required=True, metadata={
         "description": "every view of the child's data by one of its clinicians (the owner's export only)"})
+    treatments = fields.List(fields.Nested(ExportedTreatmentSchema), load_default=list, metadata={
+        "description": "what the child was given; absent from documents made before treatments"})
+    development_checks = fields.List(fields.Nested(ExportedDevelopmentCheckSchema), load_default=list, metadata={
+        "description": "the caregivers' development checks; absent from documents made before them"})
     videos = fields.List(fields.Nested(ExportedVideoSchema), load_default=list, metadata={
         "description": "the episodes' videos (deleted ones left out); absent from documents made before videos"})
 
@@ -246,6 +278,7 @@ class FamilyDocumentSchema(ma.Schema):
 def user_ids_of(child: dict):
     yield child["owner_id"]
     for table, column in (("care_team", "user_id"), ("episodes", "logged_by"), ("sleep_sessions", "logged_by"),
+                          ("treatments", "logged_by"), ("development_checks", "logged_by"),
                           ("clinician_notes", "author_id"), ("reminder_opt_outs", "user_id"),
                           ("reminders", "user_id"), ("access_log", "user_id"), ("videos", "uploaded_by")):
         yield from (record[column] for record in child[table])
@@ -255,8 +288,8 @@ def user_ids_of(child: dict):
 def _record_ids(children: list[dict]):
     for child in children:
         yield "child", child["id"]
-        for table in ("care_team", "episodes", "sleep_sessions", "clinician_notes", "reminders", "access_log",
-                      "videos"):
+        for table in ("care_team", "episodes", "sleep_sessions", "treatments", "development_checks",
+                      "clinician_notes", "reminders", "access_log", "videos"):
             yield from ((table, record["id"]) for record in child[table])
 
 
