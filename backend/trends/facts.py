@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession
 from backend.extensions import db
 
 
@@ -21,6 +21,16 @@ class EegFact:
 
 
 @dataclass(frozen=True)
+class DevelopmentFact:
+    """A caregiver's development check: new_skills and lost_skills are yes | no | unsure."""
+
+    id: str
+    checked_on: date  # the child's local date
+    new_skills: str
+    lost_skills: str
+
+
+@dataclass(frozen=True)
 class ChildFacts:
     id: str
     name: str
@@ -29,6 +39,7 @@ class ChildFacts:
     timezone: str
     condition: str
     eeg: EegFact | None = None
+    development: tuple[DevelopmentFact, ...] = ()  # live checks, oldest first
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,11 @@ class SleepFact:
 
 
 def child_facts(child: Child, with_eeg: bool = True) -> ChildFacts:
-    """The child as the engine sees it; the EEG (a query) only where red flags are to be worked out."""
+    """The child as the engine sees it; the EEG and the development checks (queries) only where red flags are to
+    be worked out."""
     return ChildFacts(child.id, child.name, child.birth_date, child.gestational_weeks, child.timezone,
-                      child.condition, latest_eeg(child.id) if with_eeg else None)
+                      child.condition, latest_eeg(child.id) if with_eeg else None,
+                      development_facts(child.id) if with_eeg else ())
 
 
 def latest_eeg(child_id: str) -> EegFact | None:
@@ -62,6 +75,15 @@ def latest_eeg(child_id: str) -> EegFact | None:
         .where(ClinicianNote.child_id == child_id, ClinicianNote.eeg.is_not(None))
         .order_by(ClinicianNote.updated_at.desc(), ClinicianNote.id.desc()).limit(1)).first()
     return EegFact(*row) if row else None
+
+
+def development_facts(child_id: str) -> tuple[DevelopmentFact, ...]:
+    rows = db.session.execute(
+        select(DevelopmentCheck.id, DevelopmentCheck.checked_on, DevelopmentCheck.new_skills,
+               DevelopmentCheck.lost_skills)
+        .where(DevelopmentCheck.child_id == child_id, DevelopmentCheck.deleted_at.is_(None))
+        .order_by(DevelopmentCheck.checked_on, DevelopmentCheck.created_at, DevelopmentCheck.id))
+    return tuple(DevelopmentFact(*row) for row in rows)
 
 
 def episode_facts(child_ids: list[str]) -> dict[str, list[EpisodeFact]]:

@@ -17,7 +17,7 @@ from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
 from backend.database import writing_transactions
 from backend.db_types import utcnow
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession
 from backend.trends import thresholds as t
 from backend.trends.engine import pooled_rate
 from backend.trends.facts import child_facts, episode_facts, sleep_facts
@@ -42,7 +42,7 @@ def _notice_writes(session: Session, flush_context) -> None:
             touch(session, [obj.child_id])
         elif isinstance(obj, Child):
             touch(session, [obj.id])
-        elif isinstance(obj, ClinicianNote):  # an EEG result feeds the red flags
+        elif isinstance(obj, ClinicianNote | DevelopmentCheck):  # an EEG result and development feed the red flags
             touch(session, [obj.child_id])
 
 

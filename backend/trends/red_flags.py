@@ -5,21 +5,21 @@ One-sided jerks alone are not a flag: 4 of 18 benign cases were one-sided (Kaddu
 """
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.children.ages import prematurity_days
 from backend.trends import thresholds as t
 from backend.trends.engine import Verdict
-from backend.trends.facts import ChildFacts, EpisodeFact
+from backend.trends.facts import ChildFacts, DevelopmentFact, EpisodeFact
 
 
 @dataclass
 class RedFlag:
     code: str
     message: str
-    evidence: list[str]  # episode ids; for abnormal_eeg, the clinician note's id
-    since: datetime  # the first evidence
+    evidence: list[str]  # episode ids; abnormal_eeg: the note's id; development flags: the check ids, then episodes
+    since: datetime  # the first evidence; development flags: the (local) date of the check that raised it
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,67 @@ EPISODE_RULES: list[EpisodeRule] = [
 ]
 
 
+# Development (CLINICAL.md "Video, treatments and development"; red flag 3, the infantile-spasms pattern)
+STALL_DAYS = 28  # "no new skills on two checks at least 4 weeks apart"
+SPASMS_WINDOW_DAYS = 28  # waking episodes "within 28 days of that check", before or after it
+SPASMS_MIN_WAKING_EPISODES = 3
+LOST_SKILLS_MESSAGE = "A development check recorded that the child lost skills they had."
+SPASMS_MESSAGE = ("Please contact your doctor soon: repeated episodes on waking came together with lost skills or "
+                  "no new skills at a development check. This is not a diagnosis, but a clinician should see the "
+                  "child soon.")
+
+
+def _local_day(child: ChildFacts, instant: datetime) -> date:
+    return instant.astimezone(ZoneInfo(child.timezone)).date()
+
+
+def _midnight(child: ChildFacts, day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(child.timezone))
+
+
+def _stalls(checks: tuple[DevelopmentFact, ...]) -> list[tuple[DevelopmentFact, DevelopmentFact]]:
+    """(first, last): two "no new skills" checks at least 4 weeks apart, with no "yes" after the first."""
+    stalls = []
+    for i, last in enumerate(checks):
+        if last.new_skills != "no":
+            continue
+        for j, first in enumerate(checks[:i]):
+            later = checks[j + 1:]
+            if (first.new_skills == "no" and (last.checked_on - first.checked_on).days >= STALL_DAYS
+                    and all(c.new_skills != "yes" for c in later)):
+                stalls.append((first, last))
+                break  # the earliest first check
+    return stalls
+
+
+def development_flags(child: ChildFacts, episodes: list[EpisodeFact]) -> list[RedFlag]:
+    """`spasms_pattern` (the most urgent, first) and `lost_skills`."""
+    checks = child.development
+    lost = [c for c in checks if c.lost_skills == "yes"]
+    triggers = [([c], c) for c in lost] + [([first, last], last) for first, last in _stalls(checks)]
+    waking = [(e, _local_day(child, e.started_at)) for e in episodes if e.sleep_state == "waking"]
+    raised, near = [], {}
+    for evidence, check in sorted(triggers, key=lambda trigger: trigger[1].checked_on):
+        around = [e for e, day in waking if abs((day - check.checked_on).days) <= SPASMS_WINDOW_DAYS]
+        if len(around) >= SPASMS_MIN_WAKING_EPISODES:
+            raised.append((evidence, check))
+            near.update((e.id, e) for e in around)
+    flags = []
+    if raised:
+        ids = list(dict.fromkeys(c.id for evidence, _ in raised for c in evidence))
+        episode_ids = [e.id for e in sorted(near.values(), key=lambda e: e.started_at)]
+        flags.append(RedFlag("spasms_pattern", SPASMS_MESSAGE, ids + episode_ids,
+                             _midnight(child, raised[0][1].checked_on)))
+    if lost:
+        flags.append(RedFlag("lost_skills", LOST_SKILLS_MESSAGE, [c.id for c in lost],
+                             _midnight(child, lost[0].checked_on)))
+    return flags
+
+
 def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, now: datetime) -> list[RedFlag]:
-    flags, context = [], _context(child)
+    """Every flag, the infantile-spasms pattern first (the most urgent)."""
+    development = development_flags(child, episodes)
+    flags, context = [f for f in development if f.code == "spasms_pattern"], _context(child)
     for code, message, applies in EPISODE_RULES:
         evidence = [e for e in episodes if applies(context, e)]
         if evidence:
@@ -65,4 +124,4 @@ def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, 
         since = recent[0].started_at if recent else now
         flags.append(RedFlag("worsening", "The episodes become more frequent with age. " + verdict.reasons[0],
                              [e.id for e in recent], since))
-    return flags
+    return flags + [f for f in development if f.code != "spasms_pattern"]

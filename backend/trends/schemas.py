@@ -67,10 +67,13 @@ class ModelSchema(ma.Schema):
 
 
 class RedFlagSchema(ma.Schema):
-    code = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "spasms_pattern comes first: the most urgent"})
     message = fields.String(required=True)
-    evidence = fields.List(fields.String(), required=True, metadata={"description": "episode ids"})
-    since = fields.AwareDateTime(required=True)
+    evidence = fields.List(fields.String(), required=True, metadata={
+        "description": "episode ids; abnormal_eeg: the clinician note's id; lost_skills: the development check ids; "
+                       "spasms_pattern: the development check ids, then the episode ids"})
+    since = fields.AwareDateTime(required=True, metadata={
+        "description": "the first evidence; development flags: the date of the check that raised it"})
 
 
 class ReferencePointSchema(ma.Schema):

@@ -8,6 +8,8 @@ NOT_A_DIAGNOSIS = ("This summary of your diary is not a diagnosis. Please talk t
                    "deviation, mouth movements, breathing pauses or colour change, or last longer than "
                    f"{t.LONG_EPISODE_SECONDS // 60} minutes.")
 
+URGENT_FLAGS = ("spasms_pattern",)  # said first, in the product's most urgent words
+
 VERDICT_WORDS = {
     "resolved": "No episodes on the latest watched nights: the movements look resolved.",
     "resolving": "The movements are becoming less frequent as your child grows.",
@@ -25,12 +27,13 @@ def _windows(report, k: int = t.RECENT_WEEKS):
 
 def caregiver_summary(report) -> str:
     recent, previous = _windows(report)
-    parts = [VERDICT_WORDS[report.verdict.code]]
+    urgent = [flag.message for flag in report.red_flags if flag.code in URGENT_FLAGS]
+    parts = [*urgent, VERDICT_WORDS[report.verdict.code]]
     if recent:  # watched weeks only
         parts.append(_recent_sentence(recent, previous))
-    if report.red_flags:
+    if any(flag.code not in URGENT_FLAGS for flag in report.red_flags):
         parts.append("Some entries are worth showing to your clinician: "
-                     + "; ".join(flag.message for flag in report.red_flags))
+                     + "; ".join(flag.message for flag in report.red_flags if flag.code not in URGENT_FLAGS))
     parts.append(NOT_A_DIAGNOSIS)
     return " ".join(parts)
 
