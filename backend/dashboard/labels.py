@@ -12,7 +12,8 @@ CONDITIONS = {"bnsm": "Benign neonatal sleep myoclonus", "benign_myoclonus_of_in
 FLAGS = {"awake_episodes": "Episodes while awake", "not_stopping_on_waking": "Not stopping on waking",
          "warning_signs": "Warning signs", "long_episode": "Episode over 30 minutes",
          "persists_past_6_months": "Past 6 months (corrected)", "worsening": "Rising trend",
-         "abnormal_eeg": "Abnormal EEG"}
+         "abnormal_eeg": "Abnormal EEG", "lost_skills": "Lost skills",
+         "spasms_pattern": "Waking clusters with lost or stalled development"}
 VIDEO_STATUSES = {"uploading": "Video uploading", "processing": "Video being processed", "ready": "Video",
                   "rejected": "Video not kept"}
 
