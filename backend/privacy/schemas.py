@@ -74,15 +74,20 @@ class ExportedMembershipSchema(ma.Schema):
     sync = fields.Nested(ExportedGrantSchema, required=True)
 
 
-class ExportedEntrySchema(ma.Schema):
+class ExportedRecordSchema(ma.Schema):
+    """A record caregivers write for one child: diary entries, treatments, development checks."""
+
     id = fields.String(required=True, validate=validate_client_id)
-    started_at = _instant()
     notes = _optional(fields.String, validate=[validate.Length(max=v.MAX_NOTES), validate_text])
     logged_by = fields.String(required=True, validate=USER_ID)
     created_at = _instant()
     updated_at = _instant()
-    deleted_at = _instant(allow_none=True, metadata={"description": "set on a deleted entry (a tombstone)"})
+    deleted_at = _instant(allow_none=True, metadata={"description": "set on a deleted record (a tombstone)"})
     sync = fields.Nested(ExportedStampSchema, required=True)
+
+
+class ExportedEntrySchema(ExportedRecordSchema):
+    started_at = _instant()
 
 
 class ExportedEpisodeSchema(ExportedEntrySchema):
@@ -102,18 +107,6 @@ class ExportedSleepSessionSchema(ExportedEntrySchema):
     ended_at = _instant(allow_none=True)
     kind = fields.String(required=True, validate=validate.OneOf(v.SLEEP_KINDS))
     watched = fields.Boolean(required=True)
-
-
-class ExportedRecordSchema(ma.Schema):
-    """A child's record of schema version 2 (dated, not timed)."""
-
-    id = fields.String(required=True, validate=validate_client_id)
-    notes = _optional(fields.String, validate=[validate.Length(max=v.MAX_NOTES), validate_text])
-    logged_by = fields.String(required=True, validate=USER_ID)
-    created_at = _instant()
-    updated_at = _instant()
-    deleted_at = _instant(allow_none=True, metadata={"description": "set on a deleted record (a tombstone)"})
-    sync = fields.Nested(ExportedStampSchema, required=True)
 
 
 class ExportedTreatmentSchema(ExportedRecordSchema):
