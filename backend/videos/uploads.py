@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_smorest import abort
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from backend.accounts.models import User
@@ -280,9 +280,3 @@ def release(video_id: str, writer: str) -> None:
                        .values(writer=None, writer_until=None).execution_options(synchronize_session=False))
     db.session.commit()
 
-
-def expired_uploads(now, limit: int = 100) -> list[str]:
-    """Ids of uploads left incomplete past their Upload-Expires."""
-    return list(db.session.scalars(select(EpisodeVideo.id).where(and_(
-        EpisodeVideo.status == UPLOADING, EpisodeVideo.deleted_at.is_(None),
-        EpisodeVideo.upload_expires_at < now)).limit(limit)))
