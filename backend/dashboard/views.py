@@ -20,10 +20,7 @@ from backend.extensions import db, limiter
 from backend.trends import charts, downloads
 from backend.trends.loading import child_report
 from backend.trends.report import AXES
-from backend.videos.models import READY
-from backend.videos.playback import send_object
-from backend.videos.storage import storage
-from backend.videos.views import video_for
+from backend.videos.views import send_video
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -194,14 +191,6 @@ def video_poster(video_id):
 
 
 def _send_video(video_id: str, key_column: str) -> Response:
-    video = video_for(video_id)  # the API's check: a live video of an episode of the user's care teams, else 404
-    key = getattr(video, key_column)
-    if video.status != READY or key is None:
-        abort(404, f"No playable file yet: the video is {video.status}.")
-    audit.note_clinician_view(g.current_user, video.child_id)
-    content_type = video.content_type if key_column == "media_key" else "image/jpeg"
-    etag = f"{video.id}-{video.version}-{key_column[0]}"
-    db.session.commit()  # no transaction stays open while the bytes go out
-    response = send_object(storage(), key, content_type, etag)
+    response = send_video(video_id, key_column)  # the API's access check, access log and Range
     response.headers["Cache-Control"] = VIDEO_CACHE
     return response

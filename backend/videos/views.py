@@ -211,7 +211,7 @@ def _delete(video: EpisodeVideo) -> None:
 @blp.doc(summary="Play the video (HTTP Range)")
 def video_content(video_id):
     """Every clinician playback is in the child's access log"""
-    return _send(video_id, "media_key")
+    return send_video(video_id, "media_key")
 
 
 @blp.route("/videos/<video_id>/poster.jpg", methods=["GET"])
@@ -220,10 +220,12 @@ def video_content(video_id):
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.doc(summary="The video's still")
 def video_poster(video_id):
-    return _send(video_id, "poster_key")
+    return send_video(video_id, "poster_key")
 
 
-def _send(video_id: str, key_column: str) -> Response:
+def send_video(video_id: str, key_column: str) -> Response:
+    """The ready video's file (`media_key`) or still (`poster_key`) to a member of its care team, else 404;
+    a clinician's read goes in the access log. The API's routes and the dashboard's both serve through it."""
     video = video_for(video_id)
     if video.status != READY or getattr(video, key_column) is None:
         abort(404, message=f"No playable file yet: the video is {video.status}.")
