@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.extensions import db
 from backend.private_files import create_private
@@ -159,6 +160,31 @@ def id_chunks(ids: list) -> Iterator[list]:
     """Long id lists, a statement's worth at a time."""
     for start in range(0, len(ids), ID_CHUNK):
         yield ids[start:start + ID_CHUNK]
+
+
+def dialect_insert(table):
+    """An INSERT that knows the database's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def upsert(session, model, rows: list[dict]) -> None:
+    """Insert these rows or overwrite the ones already there, by primary key, in one statement.
+
+    Not session.merge: its SELECT-then-INSERT fails when another worker inserts the same key in between
+    (two dispatchers refreshing one summary); ON CONFLICT waits for that insert and updates instead.
+    Instances of these rows already loaded in the session are expired, so they read the new values.
+    """
+    if not rows:
+        return
+    keys = [column.name for column in model.__table__.primary_key]
+    statement = dialect_insert(model.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in rows[0] if name not in keys})
+    session.execute(statement, rows)
+    for row in rows:
+        loaded = session.identity_map.get(session.identity_key(model, tuple(row[key] for key in keys)))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def begin_snapshot() -> None:

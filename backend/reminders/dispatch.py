@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from backend.children.models import Child
-from backend.database import kept_after_commit, writing_transactions
+from backend.database import kept_after_commit, upsert, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.reminders import events, recipients
@@ -150,4 +150,5 @@ def claim(now: datetime, worker: str, limit: int) -> list[Reminder]:
 
 
 def beat(now: datetime, worker: str) -> None:
-    db.session.merge(SchedulerHeartbeat(name="scheduler", beat_at=now, details=worker))
+    # An upsert, not merge: two dispatchers beating at once would both INSERT the missing row.
+    upsert(db.session, SchedulerHeartbeat, [{"name": "scheduler", "beat_at": now, "details": worker}])

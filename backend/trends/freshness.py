@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
-from backend.database import writing_transactions
+from backend.database import upsert, writing_transactions
 from backend.db_types import utcnow
 from backend.diary.models import DevelopmentCheck, Episode, SleepSession
 from backend.trends import thresholds as t
@@ -90,27 +90,28 @@ def refresh(session: Session, child_ids: list[str]) -> None:
     """Rebuild the summaries of these children from their diaries."""
     children = session.scalars(select(Child).where(Child.id.in_(child_ids), Child.deleted_at.is_(None))).all()
     episodes, sleeps = episode_facts([c.id for c in children]), sleep_facts([c.id for c in children])
-    now = utcnow()
+    now, rows = utcnow(), []
     for child in children:
         report = build_report(child_facts(child), episodes[child.id], sleeps[child.id], now)
         last = episodes[child.id][-1].started_at if episodes[child.id] else None
-        session.merge(summary_row(report, last))
+        rows.append(summary_row(report, last))
+    upsert(session, ChildSummary, rows)  # not merge: another worker may be inserting the same summary
     for child in children:
         session.expire(child, ["summary"])
 
 
-def summary_row(report: TrendReport, last_logged_at) -> ChildSummary:
-    """The last two weeks of age (the current one included) against the two before."""
+def summary_row(report: TrendReport, last_logged_at) -> dict:
+    """A child_summaries row: the last two weeks of age (the current one included) against the two before."""
     k = t.LIST_WINDOW_WEEKS
     recent, previous = report.weekly[-k:], report.weekly[-2 * k:-k]
-    return ChildSummary(
-        child_id=report.child.id, verdict=report.verdict.code,
-        report_day=report.generated_at.astimezone(ZoneInfo(report.child.timezone)).date(),
-        report_json=trends_schema.dumps(report),
-        red_flag_codes=json.dumps([flag.code for flag in report.red_flags]),
-        rate_recent=_rate(recent), rate_previous=_rate(previous),
-        watched_nights_recent=sum(w.watched_nights for w in recent), episodes_total=report.totals["episodes"],
-        last_logged_at=last_logged_at, computed_at=report.generated_at, stale=False)
+    return {
+        "child_id": report.child.id, "verdict": report.verdict.code,
+        "report_day": report.generated_at.astimezone(ZoneInfo(report.child.timezone)).date(),
+        "report_json": trends_schema.dumps(report),
+        "red_flag_codes": json.dumps([flag.code for flag in report.red_flags]),
+        "rate_recent": _rate(recent), "rate_previous": _rate(previous),
+        "watched_nights_recent": sum(w.watched_nights for w in recent), "episodes_total": report.totals["episodes"],
+        "last_logged_at": last_logged_at, "computed_at": report.generated_at, "stale": False}
 
 
 def _rate(weeks) -> float | None:
