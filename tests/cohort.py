@@ -3,7 +3,8 @@
 Each child: a baseline rate with a per-child random effect (log-normal), a course over age (resolving,
 stable, worsening, or a corner case), week-to-week wobble (log-normal), nightly counts that are negative
 binomial (a gamma-mixed Poisson with a per-child shape), nights nobody watched (per-child watched share,
-missing, never zero), ages 2-30 weeks and diaries of 3-16 weeks. Every child comes from its own seed,
+missing, never zero), ages 2-30 weeks and diaries of 3-16 weeks. The parameters and what counts as a clear
+course are argued in docs/verdicts.md ("The cohort"), fixed before any rule was compared on it. Every child comes from its own seed,
 so a cohort is the same on every run. The verdict is the engine's own pipeline, with no database.
 """
 import math
@@ -46,6 +47,10 @@ class Child:
 # Per 4 weeks of age: a clear fall is to 0.25-0.70 of the rate, a clear rise to 1.5-3 times it.
 RESOLVING_RR4 = (0.25, 0.70)
 WORSENING_RR4 = (1.5, 3.0)
+MEDIAN_RATE = 3.0  # episodes a night: BNSM jerks come in clusters, several a night
+WATCHED_SHARE = (0.6, 0.95)  # diaries are kept on most nights while parents are worried
+CLEAR_WEEKS = (8, 16)  # a clear course: at least 8 weeks (two rate-ratio periods), a 2-fold change or more
+DIARY_WEEKS = {"short_": (3, 5), "medium_": (6, 7), "sparse_month_": (10, 16), "turns_": (10, 16)}
 
 
 def _log_rr_week(rng: np.random.Generator, low: float, high: float) -> float:
@@ -53,15 +58,15 @@ def _log_rr_week(rng: np.random.Generator, low: float, high: float) -> float:
 
 
 def draw_child(course: str, index: int, seed: int = 2026) -> Child:
-    """One child of a course: resolving | stable | worsening (the clear courses, 6-16 weeks of diary) or
-    short_resolving | short_stable | short_worsening (3-5 weeks), turns_worse | turns_better, sparse_month_*."""
+    """One child of a course: resolving | stable | worsening (the clear courses, 8-16 weeks of diary) or
+    short_* (3-5 weeks), medium_* (6-7 weeks), turns_worse | turns_better, sparse_month_* (10-16 weeks)."""
     rng = np.random.default_rng([seed, sum(map(ord, course)), index])
-    kind = course.removeprefix("short_").removeprefix("sparse_month_")
-    weeks = int(rng.integers(3, 6)) if course.startswith("short_") else int(rng.integers(6, 17))
-    if course.startswith("sparse_month_") or course.startswith("turns_"):
-        weeks = int(rng.integers(10, 17))
+    prefix = next((p for p in DIARY_WEEKS if course.startswith(p)), "")
+    kind = course if prefix == "turns_" else course.removeprefix(prefix)
+    low, high = DIARY_WEEKS.get(prefix, CLEAR_WEEKS)
+    weeks = int(rng.integers(low, high + 1))
     start_age = int(rng.integers(2, 30 - weeks + 1))
-    base = float(np.exp(rng.normal(math.log(2.0), 0.6)))  # per-child random effect: median 2 a night
+    base = float(np.exp(rng.normal(math.log(MEDIAN_RATE), 0.6)))  # per-child random effect
     turn, after = None, 0.0
     if kind == "resolving":
         slope = _log_rr_week(rng, *RESOLVING_RR4)
@@ -82,7 +87,7 @@ def draw_child(course: str, index: int, seed: int = 2026) -> Child:
     sparse = int(rng.integers(1, weeks - 4)) if course.startswith("sparse_month_") else None
     return Child(course, index, start_age, weeks, base, slope, turn, after,
                  nb_shape=float(rng.uniform(0.8, 5.0)), week_sd=float(rng.uniform(0.0, 0.25)),
-                 watched_share=float(rng.uniform(0.45, 0.95)), sparse_from=sparse,
+                 watched_share=float(rng.uniform(*WATCHED_SHARE)), sparse_from=sparse,
                  sparse_share=float(rng.uniform(0.05, 0.25)))
 
 
