@@ -62,3 +62,37 @@ def policy(header: str) -> dict[str, str]:
     """A Content-Security-Policy header as {directive: sources}."""
     return {name: value.strip() for name, _, value in
             (part.strip().partition(" ") for part in header.split(";") if part.strip())}
+
+
+class _Fragments(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        if tag == "a" and (attributes.get("href") or "").startswith("#"):
+            self.links.append(attributes["href"][1:])
+
+    handle_startendtag = handle_starttag
+
+
+def in_page_links(page: str) -> tuple[list[str], set[str]]:
+    """The targets of the page's `href="#..."` links, in order, and every element id of the page."""
+    parser = _Fragments()
+    parser.feed(page)
+    return parser.links, parser.ids
+
+
+def check_row(page: str, check_id: str) -> str:
+    """The HTML of one development check of the timeline."""
+    start = page.index(f'<li id="check-{check_id}"')
+    return page[start:page.index("</li>", start)]
+
+
+def flag_item(page: str, code: str) -> str:
+    """The HTML of one red flag of the patient page."""
+    start = page.index(f'id="flag-{code}"')
+    return page[page.rindex("<li", 0, start):page.index("</li>", start)]

@@ -1,5 +1,7 @@
 """The dashboard through HTTP, as a browser without JavaScript uses it: sign-in, access rules, CSRF,
-notes with EEG results, the audit log, list filters, exports, security headers, episode videos."""
+notes with EEG results, the audit log, list filters, exports, security headers, episode videos,
+development checks, treatments and where red flags' evidence links lead."""
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -7,7 +9,16 @@ import pytest
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving
-from tests.dashboard_helpers import Browser, csrf_from, elements, episode_row, policy
+from tests.dashboard_helpers import (
+    Browser,
+    check_row,
+    csrf_from,
+    elements,
+    episode_row,
+    flag_item,
+    in_page_links,
+    policy,
+)
 from tests.helpers import PASSWORD, episode_body, statements_of
 from tests.sync_helpers import log_course
 from tests.video_clips import make_clip, make_pdf
@@ -378,3 +389,131 @@ def test_the_pages_videos_come_in_one_query(app, client, family, clip, clinician
     assert sorted(source["src"] for source in elements(pages[0], "source")) == [
         f"/dashboard/videos/clip{number}/content" for number in range(3)]
     assert "gone" not in pages[0]
+
+
+# ---- development checks, treatments, red-flag evidence -------------------------------------------
+
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
+
+
+def log_check(client, owner, child_id: str, checked_on: str, **fields) -> dict:
+    body = {"checked_on": checked_on, "new_skills": "yes", "lost_skills": "no", "concerns": [], **fields}
+    response = client.post(f"/api/v1/children/{child_id}/development-checks", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def log_treatment(client, owner, child_id: str, **fields) -> dict:
+    body = {"name": "Phenobarbital", "kind": "antiseizure_medication", "dose": "5 mg/kg/day",
+            "started_on": days_ago(20), "stopped_on": None, **fields}
+    response = client.post(f"/api/v1/children/{child_id}/treatments", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def log_episodes(client, owner, child_id: str, *ago: int, sleep_state: str = "waking") -> list[str]:
+    ids = []
+    for days in ago:
+        response = client.post(f"/api/v1/children/{child_id}/episodes", headers=owner.headers, json=episode_body(
+            sleep_state=sleep_state, started_at=f"{days_ago(days)}T05:30:00+01:00"))
+        assert response.status_code == 201, response.json
+        ids.append(response.json["id"])
+    return ids
+
+
+def test_development_checks_are_a_timeline_newest_first_with_ages_words_and_lost_skills_standing_out(
+        client, api, family, clinician_browser):
+    owner = family["owner"]
+    preterm = api.create_child(owner, name="Ada", birth_date=days_ago(70), gestational_weeks=32)
+    api.join(owner, preterm["id"], family["clinician"])
+    older = log_check(client, owner, preterm["id"], days_ago(35), concerns=["less_smiling", "feeding_difficulty"],
+                      notes="Smiles less since the cold")
+    newer = log_check(client, owner, preterm["id"], days_ago(7), new_skills="unsure", lost_skills="yes")
+    deleted = log_check(client, owner, preterm["id"], days_ago(3))
+    assert client.delete(f"/api/v1/development-checks/{deleted['id']}", headers=owner.headers).status_code == 204
+    page = clinician_browser.page(patient_path(preterm["id"]))
+    assert page.index(f'id="check-{newer["id"]}"') < page.index(f'id="check-{older["id"]}"')  # newest first
+    assert f'id="check-{deleted["id"]}"' not in page
+    first, second = check_row(page, newer["id"]), check_row(page, older["id"])
+    assert 'class="check lost"' in first and "⚠ yes" in first and "not sure" in first
+    assert days_ago(7) in first and "5 weeks old, corrected age" in second  # born 8 weeks early
+    assert "smiles less, feeding difficulties" in second and "Smiles less since the cold" in second
+    assert "lost" not in second.split(">", 1)[0] and "Concerns: <span class=\"muted\">none</span>" in first
+    assert "No development check logged yet." in clinician_browser.page(patient_path(family["child"]["id"]))
+
+
+def test_every_evidence_link_leads_to_something_on_the_page_and_the_spasms_pattern_comes_first(
+        client, family, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]
+    stalled = log_check(client, owner, child_id, days_ago(40), new_skills="no")
+    lost = log_check(client, owner, child_id, days_ago(10), new_skills="no", lost_skills="yes")
+    waking = log_episodes(client, owner, child_id, 30, 12, 3)
+    log_episodes(client, owner, child_id, 2, sleep_state="awake")
+    path = patient_path(child_id)
+    clinician_browser.post_form(path, f"{path}/notes", text="EEG today", eeg="abnormal")
+    page = clinician_browser.page(path)
+    links, ids = in_page_links(page)
+    assert links and [link for link in links if link not in ids] == []
+    pattern = flag_item(page, "spasms_pattern")
+    assert f'href="#check-{lost["id"]}"' in pattern and f'href="#check-{stalled["id"]}"' in pattern
+    assert all(f'href="#episode-{episode}"' in pattern for episode in waking)
+    assert f'href="#check-{lost["id"]}"' in flag_item(page, "lost_skills")
+    flags = [item for item in elements(page, "li") if (item.get("id") or "").startswith("flag-")]
+    assert flags[0]["id"] == "flag-spasms_pattern" and "urgent" in flags[0]["class"].split()
+    assert {flag["id"] for flag in flags} == {"flag-spasms_pattern", "flag-lost_skills", "flag-awake_episodes",
+                                             "flag-abnormal_eeg"}
+    assert "Most urgent" in pattern and "Most urgent" not in flag_item(page, "lost_skills")
+
+
+def test_evidence_episodes_the_page_does_not_show_are_counted_not_linked(client, family, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]
+    lost = log_check(client, owner, child_id, days_ago(10), lost_skills="yes")
+    log_episodes(client, owner, child_id, 9, 8, 7)
+    log_episodes(client, owner, child_id, 6, sleep_state="asleep")
+    page = clinician_browser.page(patient_path(child_id), sleep_state="asleep")  # the waking episodes filtered out
+    links, ids = in_page_links(page)
+    assert [link for link in links if link not in ids] == []
+    pattern = flag_item(page, "spasms_pattern")
+    assert f'href="#check-{lost["id"]}"' in pattern and "#episode-" not in pattern
+    assert "3 episodes not among the 1 shown" in pattern
+
+
+def test_treatments_are_a_table_and_bands_in_the_charts_data(client, family, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]  # born 2026-10-01
+    log_course(client, owner, child_id, resolving(4, 3), weeks=4)
+    medicine = log_treatment(client, owner, child_id, started_on=days_ago(20))
+    routine = log_treatment(client, owner, child_id, name="Quiet bedtime", kind="sleep_hygiene", dose=None,
+                            started_on=days_ago(30), stopped_on=days_ago(16))
+    gone = log_treatment(client, owner, child_id, name="Vitamin D", kind="supplement")
+    assert client.delete(f"/api/v1/treatments/{gone['id']}", headers=owner.headers).status_code == 204
+    page = clinician_browser.page(patient_path(child_id))
+    rows = [row["id"] for row in elements(page, "tr") if (row.get("id") or "").startswith("treatment-")]
+    assert rows == [f"treatment-{medicine['id']}", f"treatment-{routine['id']}"]  # newest start first
+    given = page[page.index(f'id="treatment-{medicine["id"]}"'):]
+    given = given[:given.index("</tr>")]
+    assert "Phenobarbital" in given and "5 mg/kg/day" in given and "Anti-seizure medicine" in given
+    assert f"from {days_ago(20)}" in given and "ongoing" in given
+    stopped = page[page.index(f'id="treatment-{routine["id"]}"'):]
+    assert f"from {days_ago(30)} to {days_ago(16)}" in stopped[:stopped.index("</tr>")]
+    assert "Vitamin D" not in page
+    chart = json.loads(page.split('<script type="application/json" id="chart-data">')[1].split("</script>")[0])
+
+    def age(ago: int) -> float:  # chronological weeks, as every age of the chart's data
+        return round((date.today() - timedelta(days=ago) - date(2026, 10, 1)).days / 7, 3)
+
+    assert chart["treatments"] == [
+        {"id": routine["id"], "name": "Quiet bedtime", "start": age(30), "end": age(16), "ongoing": False},
+        {"id": medicine["id"], "name": "Phenobarbital", "start": age(20), "end": age(0), "ongoing": True}]
+
+
+def test_the_list_puts_the_spasms_pattern_before_other_red_flags(client, api, family, clinician_browser):
+    owner = family["owner"]
+    awake = api.create_child(owner, name="Aaron")  # by name before Mila, and flagged too
+    api.join(owner, awake["id"], family["clinician"])
+    log_episodes(client, owner, awake["id"], 3, sleep_state="awake")
+    log_check(client, owner, family["child"]["id"], days_ago(10), lost_skills="yes")
+    log_episodes(client, owner, family["child"]["id"], 9, 8, 7)
+    page = clinician_browser.page("/dashboard/")
+    assert page.index(">Mila</a>") < page.index(">Aaron</a>")
+    assert "Episodes while awake" in page and "Waking clusters with lost or stalled development" in page

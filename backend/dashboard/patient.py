@@ -1,5 +1,5 @@
 """Everything the patient page shows, read for one child: report, chart data, breakdowns, episodes and their
-videos, notes."""
+videos, development checks, treatments, notes, and where each red flag's evidence is on the page."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from backend.children.ages import prematurity_days
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
+from backend.dashboard import records
 from backend.diary.models import Episode
 from backend.diary.vocabulary import SLEEP_STATES, STOPPED_WHEN_WOKEN
 from backend.extensions import db
@@ -53,6 +54,9 @@ class PatientPage:
     notes: list[ClinicianNote]
     schedule: dict
     reminders: list[Reminder]
+    checks: list[records.CheckRow] = field(default_factory=list)
+    treatments: list[records.TreatmentRow] = field(default_factory=list)
+    evidence: dict[str, records.FlagEvidence] = field(default_factory=dict)  # by flag code
     access_log: list[AccessEvent] = field(default_factory=list)
 
 
@@ -60,16 +64,21 @@ def patient_page(child: Child, now: datetime, axis: str | None, filters: Episode
                  show_access_log: bool) -> PatientPage:
     report = child_report(child, now, axis=axis) if axis else todays_report(child, now)
     episodes, matching = _episodes(child, filters)
+    checks, treatments, notes = records.development_checks(child), records.treatments(child, report), _notes(child)
+    anchors = records.page_anchors(child, checks, episodes, notes)
+    today = now.astimezone(ZoneInfo(child.timezone)).date()
     return PatientPage(
-        child=child, report=report, chart=chart_data(report), sleep_states=_counts(child, Episode.sleep_state),
-        stopped=_counts(child, Episode.stopped_when_woken), episodes=episodes, episodes_matching=matching,
-        videos=_videos(child, episodes),
-        filters=filters, notes=_notes(child), schedule=reminders.describe(reminders.schedule_of(child)),
-        reminders=_reminders(child), access_log=_access_log(child) if show_access_log else [])
+        child=child, report=report, chart=chart_data(report, records.treatment_bands(child, treatments, today)),
+        sleep_states=_counts(child, Episode.sleep_state), stopped=_counts(child, Episode.stopped_when_woken),
+        episodes=episodes, episodes_matching=matching, videos=_videos(child, episodes), filters=filters, notes=notes,
+        schedule=reminders.describe(reminders.schedule_of(child)), reminders=_reminders(child), checks=checks,
+        treatments=treatments, evidence={flag.code: records.flag_evidence(flag, anchors) for flag in report.red_flags},
+        access_log=_access_log(child) if show_access_log else [])
 
 
-def chart_data(report: TrendReport) -> dict:
-    """What the interactive chart draws, with both age axes: corrected age is chronological minus a constant."""
+def chart_data(report: TrendReport, treatment_bands: list[dict]) -> dict:
+    """What the interactive chart draws, with both age axes: corrected age is chronological minus a constant.
+    Every age is chronological weeks; the page's script shifts them for the corrected axis."""
     shift = prematurity_days(report.child.gestational_weeks) / 7
     to_chronological = shift if report.axis == "corrected" else 0.0
     return {
@@ -83,6 +92,7 @@ def chart_data(report: TrendReport) -> dict:
              "high": point.high} for point in report.model.curve],
         "references": [{"label": point.label, "age": round(point.age_weeks_on_axis + to_chronological, 3),
                         "share": point.share_resolved} for point in report.reference_points if point.applies],
+        "treatments": treatment_bands,
     }
 
 

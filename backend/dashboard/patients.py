@@ -22,6 +22,7 @@ FILTERS = {
 }
 NOT_LOGGED_DAYS = 7
 VERDICT_ORDER = {"worsening": 0, "stable": 1, "insufficient_data": 2, "resolving": 3, "resolved": 4}
+MOST_URGENT_FLAG = "spasms_pattern"  # "please contact your doctor soon": above every other row
 
 
 @dataclass
@@ -49,14 +50,20 @@ class PatientRow:
 
 
 def patient_rows(user: User, filter_name: str = "all", condition: str | None = None) -> list[PatientRow]:
-    """The user's patients, red flags first, then worsening, then by name; filtered as asked."""
+    """The user's patients, the most urgent red flag first, then other red flags, then worsening, then by name;
+    filtered as asked."""
     query = visible_children(user.id).options(selectinload(Child.summary)).order_by(Child.name, Child.id)
     if condition in CONDITIONS:
         query = query.where(Child.condition == condition)
     ensure_fresh(db.session, list(db.session.scalars(query.with_only_columns(Child.id))))
     rows = [_row(child) for child in db.session.scalars(query).all()]
     rows = [row for row in rows if _keep(row, filter_name)]
-    return sorted(rows, key=lambda row: (not row.red_flags, VERDICT_ORDER.get(row.verdict, 9), row.child.name))
+    return sorted(rows, key=_urgency)
+
+
+def _urgency(row: PatientRow) -> tuple:
+    return (MOST_URGENT_FLAG not in row.red_flags, not row.red_flags, VERDICT_ORDER.get(row.verdict, 9),
+            row.child.name)
 
 
 def _row(child: Child) -> PatientRow:

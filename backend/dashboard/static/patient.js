@@ -1,13 +1,15 @@
 // The patient page's interactive chart (Chart.js from static/vendor): weekly episodes per watched night
 // against age, the fitted line with its 95% band, the 3- and 6-month reference marks, and an age axis
-// switch (chronological / corrected) that redraws in place. Without JS the server's SVG stays.
+// switch (chronological / corrected) that redraws in place, and each treatment's period as a shaded band
+// with its name. Without JS the server's SVG stays.
 (function () {
   "use strict";
   var dataTag = document.getElementById("chart-data");
   var canvas = document.getElementById("trend-chart");
   if (!dataTag || !canvas || typeof window.Chart === "undefined") { return; }
   var data = JSON.parse(dataTag.textContent);
-  var COLOURS = { data: "#0072B2", model: "#D55E00", band: "rgba(213, 94, 0, 0.18)", reference: "#444444" };
+  var COLOURS = { data: "#0072B2", model: "#D55E00", band: "rgba(213, 94, 0, 0.18)", reference: "#444444",
+                  treatment: "rgba(0, 158, 115, 0.13)", treatmentEdge: "#007a5a" };
   var axis = data.axis;
 
   function shift(age) { return axis === "corrected" ? age - data.shift_weeks : age; }
@@ -52,6 +54,35 @@
     return sets.concat(referenceLines(top));
   }
 
+  // Treatment periods behind the data: a rectangle from the start to the stop (or today), clipped to the plot,
+  // the name at the top; the canvas's data-treatment-bands says how many are in view.
+  var treatmentBands = {
+    id: "treatmentBands",
+    beforeDatasetsDraw: function (chart) {
+      var area = chart.chartArea, x = chart.scales.x, ctx = chart.ctx, drawn = 0;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.textBaseline = "top";
+      (data.treatments || []).forEach(function (band) {
+        var left = Math.max(x.getPixelForValue(shift(band.start)), area.left);
+        var right = Math.min(x.getPixelForValue(shift(band.end)), area.right);
+        if (right < left) { return; }
+        right = Math.max(right, left + 2);  // a one-day treatment stays visible
+        ctx.fillStyle = COLOURS.treatment;
+        ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+        ctx.fillStyle = COLOURS.treatmentEdge;
+        ctx.fillRect(left, area.top, 2, area.bottom - area.top);
+        ctx.fillText(band.name + (band.ongoing ? " (ongoing)" : ""), left + 4, area.top + 4 + 14 * (drawn % 4));
+        drawn += 1;
+      });
+      ctx.restore();
+      chart.canvas.dataset.treatmentBands = String(drawn);
+    }
+  };
+
   function ageLabel() { return "Age in weeks (" + axis + ")"; }
 
   canvas.hidden = false;
@@ -59,6 +90,7 @@
   if (fallback) { fallback.hidden = true; }
   var chart = new window.Chart(canvas, {
     data: { datasets: datasets() },
+    plugins: [treatmentBands],
     options: {
       animation: false, responsive: true, maintainAspectRatio: false, parsing: true,
       interaction: { mode: "nearest", intersect: false },
