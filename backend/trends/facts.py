@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
-from backend.diary.models import DevelopmentCheck, Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 
 
@@ -31,6 +31,18 @@ class DevelopmentFact:
 
 
 @dataclass(frozen=True)
+class TreatmentFact:
+    """What the child was given and when: kind is one of backend/diary/vocabulary.py TREATMENT_KINDS."""
+
+    id: str
+    name: str
+    kind: str
+    dose: str | None
+    started_on: date  # the child's local date
+    stopped_on: date | None  # None while ongoing
+
+
+@dataclass(frozen=True)
 class ChildFacts:
     id: str
     name: str
@@ -40,6 +52,7 @@ class ChildFacts:
     condition: str
     eeg: EegFact | None = None
     development: tuple[DevelopmentFact, ...] = ()  # live checks, oldest first
+    treatments: tuple[TreatmentFact, ...] = ()  # live treatments, earliest start first
 
 
 @dataclass(frozen=True)
@@ -61,12 +74,15 @@ class SleepFact:
     watched: bool
 
 
-def child_facts(child: Child, with_eeg: bool = True) -> ChildFacts:
-    """The child as the engine sees it; the EEG and the development checks (queries) only where red flags are to
-    be worked out."""
+def child_facts(child: Child, with_eeg: bool = True,
+                treatments: tuple[TreatmentFact, ...] | None = None) -> ChildFacts:
+    """The child as the engine sees it; the EEG, the development checks and the treatments (queries) only where a
+    whole report is to be built. `treatments`: already loaded with `treatment_facts` for many children."""
+    if with_eeg and treatments is None:
+        treatments = treatment_facts([child.id])[child.id]
     return ChildFacts(child.id, child.name, child.birth_date, child.gestational_weeks, child.timezone,
                       child.condition, latest_eeg(child.id) if with_eeg else None,
-                      development_facts(child.id) if with_eeg else ())
+                      development_facts(child.id) if with_eeg else (), treatments if with_eeg else ())
 
 
 def latest_eeg(child_id: str) -> EegFact | None:
@@ -84,6 +100,19 @@ def development_facts(child_id: str) -> tuple[DevelopmentFact, ...]:
         .where(DevelopmentCheck.child_id == child_id, DevelopmentCheck.deleted_at.is_(None))
         .order_by(DevelopmentCheck.checked_on, DevelopmentCheck.created_at, DevelopmentCheck.id))
     return tuple(DevelopmentFact(*row) for row in rows)
+
+
+def treatment_facts(child_ids: list[str]) -> dict[str, tuple[TreatmentFact, ...]]:
+    """Live treatments per child, earliest start first: one query for all the children."""
+    rows = db.session.execute(
+        select(Treatment.child_id, Treatment.id, Treatment.name, Treatment.kind, Treatment.dose, Treatment.started_on,
+               Treatment.stopped_on)
+        .where(Treatment.child_id.in_(child_ids), Treatment.deleted_at.is_(None))
+        .order_by(Treatment.started_on, Treatment.created_at, Treatment.id))
+    found: dict[str, list[TreatmentFact]] = {child_id: [] for child_id in child_ids}
+    for child_id, *values in rows:
+        found[child_id].append(TreatmentFact(*values))
+    return {child_id: tuple(facts) for child_id, facts in found.items()}
 
 
 def episode_facts(child_ids: list[str]) -> dict[str, list[EpisodeFact]]:

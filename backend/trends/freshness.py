@@ -17,10 +17,10 @@ from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
 from backend.database import upsert, writing_transactions
 from backend.db_types import utcnow
-from backend.diary.models import DevelopmentCheck, Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.trends import thresholds as t
 from backend.trends.engine import pooled_rate
-from backend.trends.facts import child_facts, episode_facts, sleep_facts
+from backend.trends.facts import child_facts, episode_facts, sleep_facts, treatment_facts
 from backend.trends.models import ChildSummary
 from backend.trends.report import TrendReport, build_report
 from backend.trends.schemas import trends_schema
@@ -42,7 +42,7 @@ def _notice_writes(session: Session, flush_context) -> None:
             touch(session, [obj.child_id])
         elif isinstance(obj, Child):
             touch(session, [obj.id])
-        elif isinstance(obj, ClinicianNote | DevelopmentCheck):  # an EEG result and development feed the red flags
+        elif isinstance(obj, ClinicianNote | DevelopmentCheck | Treatment):  # red flags; treatments on the report
             touch(session, [obj.child_id])
 
 
@@ -89,10 +89,12 @@ def _forget(session: Session, *args) -> None:
 def refresh(session: Session, child_ids: list[str]) -> None:
     """Rebuild the summaries of these children from their diaries."""
     children = session.scalars(select(Child).where(Child.id.in_(child_ids), Child.deleted_at.is_(None))).all()
-    episodes, sleeps = episode_facts([c.id for c in children]), sleep_facts([c.id for c in children])
+    ids = [c.id for c in children]
+    episodes, sleeps, treatments = episode_facts(ids), sleep_facts(ids), treatment_facts(ids)
     now, rows = utcnow(), []
     for child in children:
-        report = build_report(child_facts(child), episodes[child.id], sleeps[child.id], now)
+        report = build_report(child_facts(child, treatments=treatments[child.id]), episodes[child.id], sleeps[child.id],
+                              now)
         last = episodes[child.id][-1].started_at if episodes[child.id] else None
         rows.append(summary_row(report, last))
     upsert(session, ChildSummary, rows)  # not merge: another worker may be inserting the same summary

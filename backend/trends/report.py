@@ -1,5 +1,5 @@
-"""One child's trend report: the weekly series, the model, the verdict, red flags, summaries."""
-from dataclasses import dataclass
+"""One child's trend report: the weekly series, the model, the verdict, red flags, treatments, summaries."""
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from backend.trends.engine import (
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
 from backend.trends.red_flags import RedFlag, red_flags
 from backend.trends.summaries import caregiver_summary, clinician_summary
+from backend.trends.treatments import TreatmentPeriod, treatment_periods
 
 AXES = ("chronological", "corrected")
 
@@ -46,6 +47,7 @@ class TrendReport:
     reference_points: list[ReferencePoint]
     summary: dict[str, str]  # "caregiver", "clinician"
     totals: dict[str, int]  # "episodes", "watched_nights", "observed_weeks"
+    treatments: list[TreatmentPeriod] = field(default_factory=list)  # earliest start first
 
 
 def default_axis(child: ChildFacts) -> str:
@@ -72,7 +74,7 @@ def build_report(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[Sl
               "observed_weeks": sum(w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK for w in weekly)}
     corrected = None if corrected_now is None else round(corrected_now, 2)
     report = TrendReport(child, axis, now, round(age_now, 2), corrected, weekly, model, decided, flags, references, {},
-                         totals)
+                         totals, treatment_periods(child, days, sleeps, today, axis))
     report.summary = {"caregiver": caregiver_summary(report), "clinician": clinician_summary(report)}
     return report
 

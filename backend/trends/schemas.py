@@ -1,4 +1,4 @@
-"""The trends response: weekly series, model, verdict, red flags, summaries."""
+"""The trends response: weekly series, model, verdict, red flags, treatments, summaries."""
 import json
 
 import marshmallow as ma
@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from backend.trends import thresholds as t
 from backend.trends.report import AXES
+from backend.trends.treatments import RESULTS
 
 VERDICTS = ("resolved", "resolving", "stable", "worsening", "insufficient_data")
 
@@ -85,6 +86,37 @@ class ReferencePointSchema(ma.Schema):
     passed = fields.Boolean()
 
 
+class WindowCountSchema(ma.Schema):
+    nights = fields.Integer(required=True, metadata={"description": "watched nights in the window"})
+    episodes = fields.Integer(required=True, metadata={"description": "episodes on those nights"})
+    rate = fields.Float(required=True, allow_none=True, metadata={"description": "null: nobody watched"})
+
+
+class TreatmentComparisonSchema(ma.Schema):
+    result = fields.String(required=True, metadata={"enum": list(RESULTS)})
+    before = fields.Nested(WindowCountSchema, required=True, metadata={
+        "description": f"the {t.TREATMENT_WINDOW_DAYS} diary days before the start"})
+    after = fields.Nested(WindowCountSchema, required=True, metadata={
+        "description": f"the {t.TREATMENT_WINDOW_DAYS} diary days from the start, up to today and the stop"})
+    rate_ratio = fields.Float(required=True, allow_none=True, metadata={
+        "description": "after over before; null without an episode before or with too few nights"})
+    p_value = fields.Float(required=True, allow_none=True, metadata={"description": "two-sample Poisson score test"})
+    summary = fields.String(required=True, metadata={"description": "plain words; never advice about a medicine"})
+
+
+class TreatmentPeriodSchema(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    dose = fields.String(required=True, allow_none=True)
+    started_on = fields.Date(required=True)
+    stopped_on = fields.Date(required=True, allow_none=True, metadata={"description": "null while ongoing"})
+    started_age_weeks = fields.Float(required=True, metadata={"description": "on the report's age axis"})
+    stopped_age_weeks = fields.Float(required=True, allow_none=True, metadata={"description": "null while ongoing"})
+    comparison = fields.Nested(TreatmentComparisonSchema, required=True, allow_none=True, metadata={
+        "description": "medicines only: episodes per watched night before and after the start"})
+
+
 class SummarySchema(ma.Schema):
     caregiver = fields.String(required=True, metadata={"description": "plain words; says it is not a diagnosis"})
     clinician = fields.String(required=True)
@@ -104,6 +136,7 @@ class TrendsSchema(ma.Schema):
     reference_points = fields.List(fields.Nested(ReferencePointSchema))
     summary = fields.Nested(SummarySchema)
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
+    treatments = fields.List(fields.Nested(TreatmentPeriodSchema), metadata={"description": "earliest start first"})
 
 
 trends_schema = TrendsSchema()

@@ -36,3 +36,12 @@ LONG_EPISODE_SECONDS = 30 * 60  # rarely over 30 minutes (Paro-Panjan 2008; Kadd
 WARNING_SIGNS = ("eye_deviation", "mouth_movements", "breathing_pause", "colour_change", "crying")
 # Benign myoclonus of early infancy happens mostly awake (Caraballo 2009): awake is no red flag there.
 AWAKE_EXPECTED_CONDITIONS = ("benign_myoclonus_of_infancy",)
+
+# --- treatments (issue 20; CLINICAL.md "Video, treatments and development": product choices) -----------------
+# A medicine's episodes per watched night in the diary days before its start against the days from it (the
+# same two-sample test and SAME_WITHIN / CLEAR_CHANGE_P as the recent change). Two weeks: long enough for a few
+# watched nights on each side, short enough that the course's own fall with age moves the rate little.
+TREATMENT_WINDOW_DAYS = 14
+# Fewer watched nights than this on either side: insufficient_data. Half the window, so that a family that
+# watches every other night still gets a comparison, and a handful of nights never reads as a change.
+MIN_TREATMENT_WATCHED_NIGHTS = 7
