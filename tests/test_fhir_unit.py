@@ -1,4 +1,5 @@
 """The FHIR export, without a database: plain objects in, a valid R4B Bundle out."""
+import dataclasses
 import json
 import random
 import re
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from backend.diary.simulation import resolving, simulate
 from backend.trends.exports.fhir import fhir_bundle, urn
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
+from backend.trends.red_flags import RedFlag
 from backend.trends.report import build_report
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -317,3 +319,51 @@ def test_invalid_data_raises():
     _, report, _ = example()
     with pytest.raises(ValidationError):
         fhir_bundle(make_child(birth_date="2026-13-45"), CAREGIVERS, [], report)
+
+
+# ---- treatments, development checks, red flags ----------------------------------------------------
+
+TREATMENTS = [SimpleNamespace(id="t1", name="Phenobarbital", kind="antiseizure_medication", dose="5 mg/kg/day",
+                              started_on=date(2026, 9, 1), stopped_on=date(2026, 9, 20), notes=None, logged_by="u1"),
+              SimpleNamespace(id="t2", name="Melatonin", kind="supplement", dose=None, started_on=date(2026, 9, 10),
+                              stopped_on=None, notes="at bedtime", logged_by="someone-else")]
+CHECKS = [SimpleNamespace(id="d1", checked_on=date(2026, 9, 5), new_skills="yes", lost_skills="no", concerns="[]",
+                          notes=None, logged_by="u2"),
+          SimpleNamespace(id="d2", checked_on=date(2026, 10, 5), new_skills="unsure", lost_skills="yes",
+                          concerns='["stiff"]', notes=None, logged_by="u1")]
+
+
+def flagged(*flags: RedFlag):
+    """The example's report with these red flags instead of its own."""
+    _, report, _ = example()
+    return dataclasses.replace(report, red_flags=list(flags))
+
+
+def test_treatments_checks_and_flags_in_any_order_give_the_same_valid_bundle():
+    episodes, _, _ = example()
+    report = flagged(RedFlag("lost_skills", "Lost skills.", ["d2"], datetime(2026, 10, 5, tzinfo=UTC)))
+    bundle = fhir_bundle(make_child(), CAREGIVERS, episodes, report, TREATMENTS, CHECKS)
+    Bundle.model_validate(bundle)
+    again = fhir_bundle(make_child(), CAREGIVERS, episodes, report, TREATMENTS[::-1], CHECKS[::-1])
+    assert json.dumps(again, sort_keys=True) == json.dumps(bundle, sort_keys=True)
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds[-6:] == ["MedicationStatement", "MedicationStatement", "Observation", "Observation", "Observation",
+                          "Flag"]
+
+
+def test_a_treatment_logged_by_someone_not_in_the_bundle_has_no_information_source():
+    _, report, _ = example()
+    statements = resources(fhir_bundle(make_child(), CAREGIVERS, [], report, TREATMENTS), "MedicationStatement")
+    assert statements[0]["informationSource"] == {"reference": urn("user", "u1")}
+    assert "informationSource" not in statements[1] and statements[1]["note"] == [{"text": "at bedtime"}]
+
+
+def test_flag_detail_references_only_evidence_in_the_bundle():
+    episodes, _, _ = example()
+    report = flagged(RedFlag("abnormal_eeg", "A clinician recorded an abnormal EEG.", ["note-1"], NOW),
+                     RedFlag("awake_episodes", "Awake.", [episodes[3].id, "deleted-episode"], episodes[3].started_at))
+    eeg, awake = resources(fhir_bundle(make_child(), CAREGIVERS, episodes, report, [], CHECKS), "Flag")
+    assert "extension" not in eeg
+    assert awake["extension"] == [{"url": "http://hl7.org/fhir/StructureDefinition/flag-detail",
+                                   "valueReference": {"reference": urn("episode", episodes[3].id)}}]
+    assert instant(awake["period"]["start"]) == episodes[3].started_at

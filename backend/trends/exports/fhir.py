@@ -2,21 +2,30 @@
 
 The mapping is ../shared/CLINICAL.md "Interoperability (HL7 FHIR R4)": the child is a Patient, each
 caregiver a RelatedPerson, each episode an Observation (SNOMED CT 17450006 Myoclonus) and the trend
-report one more Observation derived from the episodes in its window. Entries are addressed by
+report one more Observation derived from the episodes in its window. Each treatment is a MedicationStatement,
+non-drug measures (sleep routine, other) too, told apart by a local category for the kind: the phone's "other"
+may be a medicine or not, Procedure has no dose and no "ongoing" period of its own, and one resource type with
+one shape lets a receiver list everything the child was given in one query. Each development check is an
+Observation (category survey, local codes), and each red flag a Flag pointing at its evidence in the bundle with
+the flag-detail extension. Entries are addressed by
 urn:uuid fullUrls made with uuid5 from the record ids, and the timestamp is the report's, so the same
 input gives the same bundle. Every resource is built through the fhir.resources models, so invalid
 data raises pydantic.ValidationError.
 """
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.flag import Flag
+from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
 
+from backend.dashboard.labels import ANSWERS, CONCERNS, TREATMENT_KINDS
 from backend.trends.engine import diary_day
 
 BASE = "https://myodiary.example/fhir"
@@ -34,16 +43,27 @@ STOPPED = {"yes": True, "no": False}
 VERDICTS = {"resolved": "Resolved", "resolving": "Resolving", "stable": "Stable", "worsening": "Worsening",
             "insufficient_data": "Insufficient data"}
 DIARY = {"system": f"{CODES}/observation-category", "code": "symptom-diary", "display": "Symptom diary"}
+SURVEY = {"system": CATEGORY, "code": "survey", "display": "Survey"}
+FLAG_CATEGORY = {"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": "clinical",
+                 "display": "Clinical"}
+FLAG_DETAIL = "http://hl7.org/fhir/StructureDefinition/flag-detail"
 
 
-def fhir_bundle(child, caregivers, episodes, report) -> dict:
+def fhir_bundle(child, caregivers, episodes, report, treatments: Iterable = (), checks: Iterable = ()) -> dict:
     """The whole export as a JSON-ready dict, validated by the fhir.resources R4B models."""
     people = sorted(caregivers, key=lambda person: person.id)
     events = sorted(episodes, key=lambda episode: (episode.started_at, episode.id))
+    given = sorted(treatments, key=lambda treatment: (treatment.started_on, treatment.id))
+    checked = sorted(checks, key=lambda check: (check.checked_on, check.id))
     caregiver_ids = {person.id for person in people}
+    evidence = {**{check.id: urn("development-check", check.id) for check in checked},
+                **{episode.id: urn("episode", episode.id) for episode in events}}
     resources = [_patient(child), *(_related_person(person, child) for person in people),
                  *(_episode(episode, child, caregiver_ids) for episode in events),
-                 _trend(report, child, _in_window(events, report, child))]
+                 *(_medication_statement(treatment, child, caregiver_ids) for treatment in given),
+                 *(_development_check(check, child, caregiver_ids) for check in checked),
+                 _trend(report, child, _in_window(events, report, child)),
+                 *(_flag(flag, report, child, evidence) for flag in report.red_flags)]
     # Same result as model_dump(mode="json", exclude_none=True), measured 20-60% faster on this bundle.
     return json.loads(_bundle(resources, report, child).model_dump_json(exclude_none=True))
 
@@ -131,6 +151,60 @@ def _stopped(answer: str) -> dict:
     absent = {"coding": [{"system": ABSENT, "code": "not-performed", "display": "Not Performed"}],
               "text": "Waking was not tried"}
     return _component("stopped-on-waking", "Stopped on waking", dataAbsentReason=absent)
+
+
+def _medication_statement(treatment, child, caregiver_ids: set) -> MedicationStatement:
+    """A treatment: active while it has no stop date, completed once it has one."""
+    period = {"start": treatment.started_on, "end": treatment.stopped_on} if treatment.stopped_on else {
+        "start": treatment.started_on}
+    source = _ref("user", treatment.logged_by) if treatment.logged_by in caregiver_ids else None
+    return MedicationStatement(
+        id=_uuid(urn("treatment", treatment.id)), identifier=_identifier("treatment", treatment.id),
+        status="completed" if treatment.stopped_on else "active",
+        category=_local("treatment-kind", treatment.kind, TREATMENT_KINDS.get(treatment.kind)),
+        medicationCodeableConcept={"text": treatment.name}, subject=_ref("child", child.id),
+        effectivePeriod=period, informationSource=source,
+        dosage=[{"text": treatment.dose}] if treatment.dose else None,
+        note=[{"text": treatment.notes}] if treatment.notes else None)
+
+
+def _development_check(check, child, caregiver_ids: set) -> Observation:
+    """A caregiver's development check as a survey Observation on the check's date."""
+    performer = [_ref("user", check.logged_by)] if check.logged_by in caregiver_ids else None
+    return Observation(
+        id=_uuid(urn("development-check", check.id)), identifier=_identifier("development-check", check.id),
+        status="final", category=[{"coding": [SURVEY]}],
+        code={**_local("development", "development-check", "Development check"),
+              "text": "Caregiver's development check"},
+        subject=_ref("child", child.id), performer=performer, effectiveDateTime=check.checked_on,
+        note=[{"text": check.notes}] if check.notes else None, component=_development_components(check))
+
+
+def _development_components(check) -> list[dict]:
+    """New skills and lost skills (yes / no / unsure), then one component per concern."""
+    def part(code: str, display: str, value: dict) -> dict:
+        return {"code": _local("development", code, display), "valueCodeableConcept": value}
+    return [part("new-skills", "New skills since the last check", _local("answer", check.new_skills,
+                                                                          ANSWERS.get(check.new_skills))),
+            part("lost-skills", "Lost skills the child had", _local("answer", check.lost_skills,
+                                                                   ANSWERS.get(check.lost_skills))),
+            *(part("concern", "Caregiver's concern", _local("development-concern", concern, CONCERNS.get(concern)))
+              for concern in concern_codes(check.concerns))]
+
+
+def concern_codes(concerns: str | list | None) -> list[str]:
+    """A check's concerns, stored as the phone's JSON text."""
+    return json.loads(concerns or "[]") if isinstance(concerns, str | None) else list(concerns)
+
+
+def _flag(flag, report, child, evidence: dict[str, str]) -> Flag:
+    """A red flag, with a flag-detail extension for each piece of its evidence that is in the bundle."""
+    details = [{"url": FLAG_DETAIL, "valueReference": {"reference": evidence[record_id]}}
+               for record_id in flag.evidence if record_id in evidence]
+    return Flag(id=_uuid(urn("flag", f"{_trend_key(report, child)}/{flag.code}")), status="active",
+                category=[{"coding": [FLAG_CATEGORY]}],
+                code={**_local("red-flag", flag.code, flag.message), "text": flag.message},
+                subject=_ref("child", child.id), period={"start": flag.since}, extension=details or None)
 
 
 def _window(report, child) -> tuple | None:
