@@ -1,9 +1,9 @@
 """The dashboard end to end in a real headless Chromium (Debian's chromium, driven by Playwright).
 
-Sign in, see the list, filter it, open a patient, the chart draws (a non-empty canvas) and its age
-axis switches, add a note, use the keyboard, read it on a phone, sign out; play an episode's video in
-its row. A screenshot of each page is kept under test-artifacts/. Without Chromium (or the vendored
-Chart.js) these tests skip, saying why.
+Sign in, see the list, filter it, open a patient, the chart draws (a non-empty canvas) with a treatment's
+period as a band and its age axis switches, follow a development flag's evidence to the check, add a note,
+use the keyboard, read it on a phone, sign out; play an episode's video in its row. A screenshot of each
+page is kept under test-artifacts/. Without Chromium (or the vendored Chart.js) these tests skip, saying why.
 """
 import shutil
 import threading
@@ -70,7 +70,7 @@ def clinic(client, api):
     client.post(f"/api/v1/children/{flagged['id']}/episodes", json=episode_body(sleep_state="awake",
                                                                                  stopped_when_woken="no"),
                 headers=owner.headers)
-    return {"clinician": clinician, "preterm": preterm, "flagged": flagged}
+    return {"owner": owner, "clinician": clinician, "preterm": preterm, "flagged": flagged}
 
 
 def shot(page, name: str) -> None:
@@ -86,6 +86,29 @@ def sign_in(page, server: str, email: str) -> None:
     page.wait_for_url(f"{server}/dashboard/")
 
 
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
+
+
+def log_treatment_and_lost_skills(client, owner, child_id: str) -> str:
+    """A medicine given for two weeks inside the diary, and a check with lost skills; the check's id."""
+    given = client.post(f"/api/v1/children/{child_id}/treatments", headers=owner.headers, json={
+        "name": "Phenobarbital", "kind": "antiseizure_medication", "dose": "5 mg/kg/day",
+        "started_on": days_ago(28), "stopped_on": days_ago(14)})
+    assert given.status_code == 201, given.json
+    check = client.post(f"/api/v1/children/{child_id}/development-checks", headers=owner.headers, json={
+        "checked_on": days_ago(10), "new_skills": "no", "lost_skills": "yes", "concerns": ["less_eye_contact"]})
+    assert check.status_code == 201, check.json
+    return check.json["id"]
+
+
+def in_viewport(page, selector: str) -> bool:
+    return page.evaluate("""(selector) => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top >= 0 && box.top < window.innerHeight;
+    }""", selector)
+
+
 def canvas_ink(page) -> int:
     """Pixels the chart drew on its canvas (alpha above zero)."""
     return page.evaluate("""() => {
@@ -98,7 +121,7 @@ def canvas_ink(page) -> int:
 
 
 @pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
-def test_a_clinician_walks_through_the_dashboard(browser, server, clinic):
+def test_a_clinician_walks_through_the_dashboard(browser, server, client, clinic):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -117,14 +140,23 @@ def test_a_clinician_walks_through_the_dashboard(browser, server, clinic):
     assert page.locator("table.patients tbody tr").count() == 1
     assert page.locator("table.patients").get_by_role("link", name="Ada").is_visible()
 
+    check_id = log_treatment_and_lost_skills(client, clinic["owner"], clinic["preterm"]["id"])
     page.get_by_role("link", name="Ada").click()
     page.wait_for_selector("#trend-chart[data-ready=true]")
     assert canvas_ink(page) > 2_000
-    assert page.locator("#trend-chart").get_attribute("data-axis") == "corrected"  # born at 33 weeks
+    chart = page.locator("#trend-chart")
+    assert chart.get_attribute("data-axis") == "corrected"  # born at 33 weeks
+    assert chart.get_attribute("data-treatment-bands") == "1"
     page.get_by_label("chronological").check()
     page.wait_for_selector("#trend-chart[data-axis=chronological]")
-    assert canvas_ink(page) > 2_000
+    assert canvas_ink(page) > 2_000 and chart.get_attribute("data-treatment-bands") == "1"
     shot(page, "patient")
+
+    assert not in_viewport(page, f"#check-{check_id}")
+    page.locator("#flag-lost_skills a").first.click()
+    page.wait_for_url(f"**#check-{check_id}")
+    assert page.evaluate("document.querySelector(':target').id") == f"check-{check_id}"
+    assert in_viewport(page, f"#check-{check_id}") and "less eye contact" in page.locator(":target").inner_text()
 
     page.get_by_label("New note").fill("Seen today; EEG normal, reassured the family.")
     page.get_by_label("EEG", exact=True).select_option("normal")
