@@ -71,17 +71,8 @@ def treatments(child: Child, report: TrendReport) -> list[TreatmentRow]:
     rows = db.session.scalars(select(Treatment).where(
         Treatment.child_id == child.id, Treatment.deleted_at.is_(None)).order_by(
         Treatment.started_on.desc(), Treatment.id))
-    sentences = _comparison_sentences(report)
+    sentences = {period.id: period.comparison.summary for period in report.treatments if period.comparison}
     return [TreatmentRow(treatment, sentences.get(treatment.id)) for treatment in rows]
-
-
-def _comparison_sentences(report: TrendReport) -> dict[str, str]:
-    found = {}
-    for treatment in getattr(report, "treatments", None) or []:  # the trends' comparison, where it has one
-        comparison = treatment.comparison
-        if comparison is not None:
-            found[treatment.id] = comparison["summary"] if isinstance(comparison, dict) else comparison.summary
-    return found
 
 
 def treatment_bands(child: Child, rows: list[TreatmentRow], today: date) -> list[dict]:
