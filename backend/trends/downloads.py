@@ -7,7 +7,7 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
-from backend.diary.models import Episode, SleepSession
+from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.trends.exports.csv_export import export_csv
 from backend.trends.exports.fhir import fhir_bundle
@@ -30,14 +30,16 @@ def fhir_download(child: Child, report: TrendReport) -> Response:
     caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.child_id == child.id, Membership.revoked_at.is_(None),
         Membership.role.in_(("owner", "caregiver")))).all()
-    bundle = fhir_bundle(child, caregivers, _diary(Episode, child.id), report)
+    bundle = fhir_bundle(child, caregivers, _diary(Episode, child.id), report, treatments(child.id),
+                         development_checks(child.id))
     return Response(json.dumps(bundle), mimetype="application/fhir+json", headers={
         "Content-Disposition": f'attachment; filename="myodiary-{child.id}.fhir.json"',
         "Cache-Control": "private, no-store"})
 
 
 def pdf_download(child: Child, report: TrendReport) -> Response:
-    response = _attachment(report_pdf(report), "application/pdf", f"myodiary-{child.id}.pdf")
+    body = report_pdf(report, treatments=treatments(child.id), checks=development_checks(child.id))
+    response = _attachment(body, "application/pdf", f"myodiary-{child.id}.pdf")
     response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child.id}.pdf"'
     return response
 
@@ -45,6 +47,19 @@ def pdf_download(child: Child, report: TrendReport) -> Response:
 def _diary(model, child_id: str) -> list:
     return db.session.scalars(select(model).where(model.child_id == child_id, model.deleted_at.is_(None))
                               .order_by(model.started_at)).all()
+
+
+def treatments(child_id: str) -> list[Treatment]:
+    """The child's live treatments, oldest first."""
+    return db.session.scalars(select(Treatment).where(Treatment.child_id == child_id, Treatment.deleted_at.is_(None))
+                              .order_by(Treatment.started_on, Treatment.created_at, Treatment.id)).all()
+
+
+def development_checks(child_id: str) -> list[DevelopmentCheck]:
+    """The child's live development checks, oldest first."""
+    return db.session.scalars(select(DevelopmentCheck).where(
+        DevelopmentCheck.child_id == child_id, DevelopmentCheck.deleted_at.is_(None))
+        .order_by(DevelopmentCheck.checked_on, DevelopmentCheck.created_at, DevelopmentCheck.id)).all()
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:

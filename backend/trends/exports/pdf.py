@@ -1,4 +1,6 @@
-"""The clinic-visit report as an A4 PDF: who, the verdict, the chart, the numbers, red flags, the latest weeks."""
+"""The clinic-visit report as an A4 PDF: who, the verdict, the chart, the numbers, red flags, treatments,
+development checks, the latest weeks."""
+from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -14,9 +16,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from backend.children.ages import PRETERM_BEFORE_WEEKS
+from backend.dashboard.labels import ANSWERS, CONCERNS, TREATMENT_KINDS
 from backend.trends import thresholds as t
 from backend.trends.charts import SIZE_INCHES, chart_png, verdict_label
 from backend.trends.engine import axis_age
+from backend.trends.exports.fhir import concern_codes
 from backend.trends.summaries import VERDICT_WORDS
 
 FOOTER = "Myodiary diary summary - not a diagnosis"
@@ -33,6 +37,12 @@ CONDITIONS = {
 WEEK_COLUMNS = ["Week from", "Age in weeks\n({axis})", "Watched\nnights", "Episodes", "Per night", "Mean\nduration"]
 WEEK_WIDTHS = [26 * mm, 30 * mm, 22 * mm, 22 * mm, 22 * mm, 24 * mm]
 FLAG_COLUMNS = ["Flag", "What was seen", "Episodes", "Since"]
+URGENT_FLAG = "spasms_pattern"  # red_flags() puts it first; its row stands out
+URGENT_BACKGROUND = colors.HexColor("#FBE3E1")
+TREATMENT_COLUMNS = ["Treatment", "Dose", "From", "To"]
+TREATMENT_WIDTHS = [52 * mm, 50 * mm, 24 * mm, 24 * mm]
+CHECK_COLUMNS = ["Date", "New skills", "Lost skills", "Concerns"]
+CHECK_WIDTHS = [24 * mm, 24 * mm, 24 * mm, None]
 
 
 def _register_fonts() -> tuple[str, str]:
@@ -55,21 +65,24 @@ STYLES = {
 }
 
 
-def report_pdf(report, episodes_by_id: dict[str, object] | None = None, *, compress: bool = True) -> bytes:
-    """The clinic-visit report; episodes_by_id is kept for a future evidence listing."""
+def report_pdf(report, episodes_by_id: dict[str, object] | None = None, *, compress: bool = True,
+               treatments: Sequence = (), checks: Sequence = ()) -> bytes:
+    """The clinic-visit report; episodes_by_id is kept for a future evidence listing. Treatments and development
+    checks are the child's records, oldest first."""
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=15 * mm, bottomMargin=20 * mm,
         title=f"Myodiary report: {report.child.name}", author="Myodiary", creator="Myodiary",
         subject=FOOTER, lang="en", invariant=1, pageCompression=int(compress))
-    document.build(report_story(report), onFirstPage=_footer, onLaterPages=_footer)
+    document.build(report_story(report, treatments, checks), onFirstPage=_footer, onLaterPages=_footer)
     return buffer.getvalue()
 
 
-def report_story(report) -> list[Flowable]:
+def report_story(report, treatments: Sequence = (), checks: Sequence = ()) -> list[Flowable]:
     """The report's flowables in reading order."""
     return [*_header(report), *_verdict(report), _chart(report), *_clinician_summary(report),
-            *_red_flags(report), *_recent_weeks(report)]
+            *_red_flags(report, checks), *_treatments(treatments), *_development_checks(checks),
+            *_recent_weeks(report)]
 
 
 def _footer(canvas, document) -> None:
@@ -129,13 +142,54 @@ def _clinician_summary(report) -> list[Flowable]:
     return [_paragraph("Clinician summary", "heading"), _paragraph(report.summary["clinician"])]
 
 
-def _red_flags(report) -> list[Flowable]:
+def _red_flags(report, checks: Sequence) -> list[Flowable]:
     heading = _paragraph("Red flags", "heading")
     if not report.red_flags:
         return [heading, _paragraph("No red flags")]
-    rows = [[_paragraph(flag.code.replace("_", " "), "cell"), _paragraph(flag.message, "cell"),
-             str(len(flag.evidence)), f"{_local(report, flag.since):%Y-%m-%d}"] for flag in report.red_flags]
-    return [heading, _table([FLAG_COLUMNS, *rows], [32 * mm, None, 18 * mm, 22 * mm])]
+    checked_on = {check.id: check.checked_on for check in checks}
+    rows = [_flag_row(report, flag, checked_on) for flag in report.red_flags]
+    table = _table([FLAG_COLUMNS, *rows], [32 * mm, None, 18 * mm, 22 * mm])
+    urgent = [i for i, flag in enumerate(report.red_flags, start=1) if flag.code == URGENT_FLAG]
+    table.setStyle(TableStyle([("BACKGROUND", (0, i), (-1, i), URGENT_BACKGROUND) for i in urgent]))
+    return [heading, table]
+
+
+def _flag_row(report, flag, checked_on: dict) -> list:
+    """Code, message (and the dates of the development checks among its evidence), episodes, since."""
+    style = "label" if flag.code == URGENT_FLAG else "cell"
+    days = [f"{checked_on[record_id]:%Y-%m-%d}" for record_id in flag.evidence if record_id in checked_on]
+    seen = flag.message + (f" Development checks: {', '.join(days)}." if days else "")
+    episodes = len(flag.evidence) - len(days)
+    return [_paragraph(flag.code.replace("_", " "), style), _paragraph(seen, style), str(episodes),
+            f"{_local(report, flag.since):%Y-%m-%d}"]
+
+
+def _treatments(treatments: Sequence) -> list[Flowable]:
+    """Each treatment: name and kind, dose, from and to."""
+    heading = _paragraph("Treatments", "heading")
+    if not treatments:
+        return [heading, _paragraph("No treatments recorded")]
+    rows = [[_paragraph(f"{given.name} ({TREATMENT_KINDS.get(given.kind, given.kind).lower()})", "cell"),
+             _paragraph(given.dose or "-", "cell"), f"{given.started_on:%Y-%m-%d}",
+             f"{given.stopped_on:%Y-%m-%d}" if given.stopped_on else "ongoing"] for given in treatments]
+    return [heading, _table([TREATMENT_COLUMNS, *rows], TREATMENT_WIDTHS, align="LEFT")]
+
+
+def _development_checks(checks: Sequence) -> list[Flowable]:
+    """Each check: its date, the two answers (lost skills in bold when yes), the concerns in words."""
+    heading = _paragraph("Development checks", "heading")
+    if not checks:
+        return [heading, _paragraph("No development checks recorded")]
+    rows = [[f"{check.checked_on:%Y-%m-%d}", _paragraph(ANSWERS.get(check.new_skills, check.new_skills), "cell"),
+             _paragraph(ANSWERS.get(check.lost_skills, check.lost_skills),
+                        "label" if check.lost_skills == "yes" else "cell"),
+             _paragraph(_concerns(check), "cell")] for check in checks]
+    return [heading, _table([CHECK_COLUMNS, *rows], CHECK_WIDTHS, align="LEFT")]
+
+
+def _concerns(check) -> str:
+    words = ", ".join(CONCERNS.get(code, code.replace("_", " ")) for code in concern_codes(check.concerns))
+    return (words or "none") + (f". Note: {check.notes}" if check.notes else "")
 
 
 def recent_week_rows(report) -> list[list[str]]:
@@ -161,11 +215,12 @@ def _recent_weeks(report) -> list[Flowable]:
     return [KeepTogether([heading, _table([columns, *rows], WEEK_WIDTHS), Spacer(0, 2 * mm), note])]
 
 
-def _table(rows: list[list], widths: list) -> Table:
+def _table(rows: list[list], widths: list, align: str = "RIGHT") -> Table:
+    """A grid with a grey header row; every column but the first aligned by `align`."""
     table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTNAME", (0, 0), (-1, 0), BOLD),
-        ("FONTSIZE", (0, 0), (-1, -1), 9), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ("FONTSIZE", (0, 0), (-1, -1), 9), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (-1, -1), align),
         ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8E8E8")),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#B0B0B0"))]))
