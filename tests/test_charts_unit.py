@@ -1,12 +1,13 @@
 """The trend charts (SVG, PNG, the Pillow email PNG, alt text), the clinic-visit PDF, and a report read back from
 its JSON, from reports built without a database."""
+import json
 import math
 import random
 import re
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -25,13 +26,14 @@ from backend.trends.charts import (
     chart_svg,
     weekly_points,
 )
-from backend.trends.email_chart import PLOT, Canvas, email_chart_png
+from backend.trends.email_chart import PLOT, TREATMENT_BAND_COLOUR, Canvas, email_chart_png
 from backend.trends.engine import axis_age
 from backend.trends.exports.pdf import FOOTER, TABLE_WEEKS, recent_week_rows, report_pdf, report_story
-from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
+from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact, TreatmentFact
 from backend.trends.loading import report_from_json
 from backend.trends.report import build_report
 from backend.trends.schemas import trends_schema
+from backend.trends.treatments import treatments_from_json
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -40,8 +42,9 @@ UNWATCHED = (date(2026, 8, 31), date(2026, 9, 19))  # week 4 keeps two nights at
 
 
 def make_report(course: Course, nights: int = 100, first_night: date = date(2026, 8, 10), now: datetime = NOW,
-                name: str = "Mila", gestational_weeks: float | None = 39.0, unwatched=None):
-    child = ChildFacts("c1", name, date(2026, 8, 1), gestational_weeks, "Europe/Berlin", "bnsm")
+                name: str = "Mila", gestational_weeks: float | None = 39.0, unwatched=None, treatments=()):
+    child = ChildFacts("c1", name, date(2026, 8, 1), gestational_weeks, "Europe/Berlin", "bnsm",
+                       treatments=tuple(treatments))
     rows = list(simulate(random.Random(1), "c1", "Europe/Berlin", first_night, nights, course))
     episodes = [EpisodeFact(v["id"], v["started_at"], v["duration_seconds"], v["sleep_state"],
                             v["stopped_when_woken"], ()) for table, v in rows if table == "episodes"]
@@ -378,3 +381,49 @@ def test_a_report_with_red_flags_reads_back(worsening_report):
     assert worsening_report.red_flags
     again = report_from_json(worsening_report.child, trends_schema.dumps(worsening_report))
     assert again.red_flags == worsening_report.red_flags
+
+
+# ---- treatments ------------------------------------------------------------------------------------
+
+BIRTH = date(2026, 8, 1)
+TREATMENTS = (
+    TreatmentFact("t-routine", "Quiet <bedroom> & $5 lamp", "sleep_hygiene", None, BIRTH + timedelta(weeks=4),
+                  BIRTH + timedelta(weeks=7)),
+    TreatmentFact("t-pheno", "Phenobarbital", "antiseizure_medication", "5 mg/kg/day", BIRTH + timedelta(weeks=10),
+                  None),
+    TreatmentFact("t-before", "Vitamin D", "supplement", "400 IU", BIRTH - timedelta(weeks=30),
+                  BIRTH - timedelta(weeks=20)),  # long over before the chart's weeks: not drawn
+)
+
+
+@pytest.fixture(scope="module")
+def treated_report():
+    return make_report(stable(2), treatments=TREATMENTS)
+
+
+def test_svg_shades_each_treatment_period_in_range_with_its_name(treated_report):
+    root = svg_tree(treated_report)
+    assert group(root, "treatment-t-routine") is not None and group(root, "treatment-t-pheno") is not None
+    assert group(root, "treatment-t-before") is None
+    words = svg_text(root)
+    assert "Quiet <bedroom> & $5 lamp" in words and "Phenobarbital" in words and "Vitamin D" not in words
+
+
+def test_alt_text_names_the_treatment_periods(treated_report, resolving_report):
+    words = chart_alt_text(treated_report)
+    assert "Shaded treatment periods: Quiet <bedroom> & $5 lamp from week 4.0 to 7.0; " in words
+    assert "Phenobarbital from week 10.0, ongoing" in words
+    assert "treatment" not in chart_alt_text(resolving_report).lower()
+
+
+def test_email_chart_shades_treatment_periods(treated_report):
+    plot = pixels(email_chart_png(treated_report))[PLOT[1]:PLOT[3], PLOT[0]:PLOT[2]]
+    assert near(plot, TREATMENT_BAND_COLOUR, 4).sum() > 5_000
+    untreated = pixels(email_chart_png(make_report(stable(2))))[PLOT[1]:PLOT[3], PLOT[0]:PLOT[2]]
+    assert near(untreated, TREATMENT_BAND_COLOUR, 4).sum() == 0
+
+
+def test_treatments_read_back_from_the_report_json(treated_report):
+    assert [t.comparison is None for t in treated_report.treatments] == [True, False, True]
+    data = json.loads(trends_schema.dumps(treated_report))
+    assert treatments_from_json(data["treatments"]) == treated_report.treatments

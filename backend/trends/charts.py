@@ -1,4 +1,5 @@
-"""The trend chart: episodes per watched night against age, the fitted model and its band, reference marks.
+"""The trend chart: episodes per watched night against age, the fitted model and its band, reference marks, and
+each treatment's period as a shaded, labelled band.
 
 Built with matplotlib's object API on an Agg canvas (no pyplot), so it is safe in a threaded web server.
 """
@@ -22,6 +23,9 @@ SIZE_INCHES, DPI = (6, 3.4), 100
 FONT_SIZE, TITLE_SIZE = 9, 11
 HEADROOM = 1.4  # the reference labels sit above the highest point and the fitted line
 DATA_COLOUR, MODEL_COLOUR, REFERENCE_COLOUR = "#0072B2", "#D55E00", "#444444"  # Okabe-Ito, colour-blind safe
+TREATMENT_COLOUR, TREATMENT_ALPHA = "#009E73", 0.12  # Okabe-Ito bluish green, faint: the data stays on top
+TREATMENT_TEXT_COLOUR = "#00664F"  # the same green, dark enough to read on the band (contrast above 4.5:1)
+TREATMENT_LABEL_ROWS = 4  # labels of overlapping periods stack in this many rows, then start again
 
 
 def verdict_label(code: str) -> str:
@@ -47,14 +51,36 @@ def chart_title(report) -> str:
 
 
 def chart_alt_text(report) -> str:
-    """One sentence describing the chart, for an email's alt attribute."""
+    """A sentence describing the chart, and one naming the treatment periods, for an email's alt attribute."""
     ages, rates = weekly_points(report)
     shown = ages[~np.isnan(rates)] - 0.5
     if not shown.size:
         return f"Trend chart for {report.child.name}: no watched nights yet."
     return (f"Trend chart of {report.child.name}'s episodes per watched night in {shown.size} watched week(s), "
             f"age {shown.min():.0f} to {shown.max():.0f} weeks ({report.axis}): "
-            f"{verdict_label(report.verdict.code)}{_rate_ratio_words(report.model)}.")
+            f"{verdict_label(report.verdict.code)}{_rate_ratio_words(report.model)}.{_treatment_words(report)}")
+
+
+def _treatment_words(report) -> str:
+    if not report.treatments:
+        return ""
+    periods = [f"{one_line(treatment.name)} from week {treatment.started_age_weeks:.1f}"
+               + (", ongoing" if treatment.stopped_age_weeks is None else f" to {treatment.stopped_age_weeks:.1f}")
+               for treatment in report.treatments]
+    return f" Shaded treatment periods: {'; '.join(periods)}."
+
+
+def one_line(words: str) -> str:
+    return " ".join(words.split())
+
+
+def treatment_spans(report) -> list[tuple[object, float, float]]:
+    """Each treatment with its start and end on the report's age axis (an ongoing one ends now)."""
+    now = report.corrected_age_weeks_now if report.axis == "corrected" and report.corrected_age_weeks_now is not None \
+        else report.age_weeks_now
+    return [(treatment, treatment.started_age_weeks,
+             now if treatment.stopped_age_weeks is None else treatment.stopped_age_weeks)
+            for treatment in report.treatments]
 
 
 def _rate_ratio_words(model) -> str:
@@ -122,6 +148,7 @@ def _draw_data(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
     if report.model is not None:
         _draw_model(axes, report.model)
     _set_limits(axes, report, ages, rates)
+    _draw_treatments(axes, report)
     _draw_references(axes, report)
     axes.figure.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=FONT_SIZE, frameon=False)
 
@@ -152,6 +179,20 @@ def _set_limits(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
         top = max(top, *(point.rate for point in report.model.curve))
     axes.set_ylim(0, top * HEADROOM if top > 0 else 1)
     axes.set_xlim(ages.min() - 0.75, ages.max() + 0.75)
+
+
+def _draw_treatments(axes, report) -> None:
+    """Each treatment's period as a faint band from start to stop (or now), its name at the band's foot."""
+    low, high = axes.get_xlim()
+    shown = [(treatment, start, end) for treatment, start, end in treatment_spans(report)
+             if start <= high and end >= low]
+    for row, (treatment, start, end) in enumerate(shown):
+        axes.axvspan(max(start, low), min(end, high), color=TREATMENT_COLOUR, alpha=TREATMENT_ALPHA, linewidth=0,
+                     zorder=0, gid=f"treatment-{treatment.id}")
+        axes.annotate(one_line(treatment.name).replace("$", r"\$"), xy=(max(start, low), 0),
+                      xycoords=("data", "axes fraction"), xytext=(3, 3 + 12 * (row % TREATMENT_LABEL_ROWS)),
+                      textcoords="offset points", ha="left", va="bottom", fontsize=FONT_SIZE - 1,
+                      color=TREATMENT_TEXT_COLOUR, gid=f"treatment-label-{treatment.id}")
 
 
 def _draw_references(axes, report) -> None:

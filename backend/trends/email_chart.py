@@ -2,8 +2,8 @@
 
 A weekly reminder run renders one chart per child; matplotlib's layout machinery took 75-150 ms per chart,
 most of a 10,000-reminder run. This draws the same elements (weekly rates, hollow sparse weeks, the fitted
-line and its band, the 3- and 6-month reference marks, axes, legend) straight onto a canvas at twice the
-size and scales it down, which gives smooth lines. The same report gives the same bytes.
+line and its band, the 3- and 6-month reference marks, treatment periods, axes, legend) straight onto a canvas
+at twice the size and scales it down, which gives smooth lines. The same report gives the same bytes.
 """
 from functools import cache, lru_cache
 from io import BytesIO
@@ -23,9 +23,13 @@ from backend.trends.charts import (
     HEADROOM,
     MODEL_COLOUR,
     REFERENCE_COLOUR,
+    TREATMENT_LABEL_ROWS,
+    TREATMENT_TEXT_COLOUR,
     chart_alt_text,
     chart_title,
+    one_line,
     sparse_weeks,
+    treatment_spans,
     weekly_points,
 )
 
@@ -33,6 +37,8 @@ WIDTH, HEIGHT, SCALE = 600, 340, 2  # drawn at SCALE times the size, then reduce
 PALETTE_COLOURS = 64  # a palette PNG: a third of the bytes, and quicker to encode than RGB
 PLOT = (62, 34, 584, 250)  # left, top, right, bottom of the plotting area, in final pixels
 BAND_COLOUR = "#F7DCCB"  # MODEL_COLOUR at 18% over white: the band needs no alpha channel
+TREATMENT_BAND_COLOUR = "#E0F3EE"  # charts.TREATMENT_COLOUR at charts.TREATMENT_ALPHA over white
+TREATMENT_EDGE_COLOUR = "#A6DCCB"  # without alpha, overlapping periods show only by their edges
 GRID_COLOUR, AXIS_COLOUR, TEXT_COLOUR = "#E4E4E4", "#333333", "#222222"
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
@@ -146,12 +152,27 @@ def _draw_data(canvas: Canvas, report, ages: np.ndarray, rates: np.ndarray) -> N
     if report.model is not None:
         top = max(top, *(point.rate for point in report.model.curve))
     canvas.scale_to((ages.min() - 0.75, ages.max() + 0.75), (0.0, top * HEADROOM if top > 0 else 1.0))
+    _draw_treatments(canvas, report)
     _draw_axes(canvas, report)
     if report.model is not None:
         _draw_model(canvas, report.model)
     _draw_references(canvas, report)
     _draw_weeks(canvas, report, ages, rates)
     _draw_legend(canvas, report)
+
+
+def _draw_treatments(canvas: Canvas, report) -> None:
+    """Each treatment's period as a pale band under everything else, its name at the band's foot."""
+    low, high = canvas.x_range
+    shown = [(treatment, start, end) for treatment, start, end in treatment_spans(report)
+             if start <= high and end >= low]
+    for row, (treatment, start, end) in enumerate(shown):
+        left, right = canvas.x(max(start, low)), canvas.x(min(end, high))
+        canvas.polygon([(left, PLOT[1]), (right, PLOT[1]), (right, PLOT[3]), (left, PLOT[3])], TREATMENT_BAND_COLOUR)
+        for x in (left, right):
+            canvas.line([(x, PLOT[1]), (x, PLOT[3])], TREATMENT_EDGE_COLOUR, 1)
+        canvas.text((left + 3, PLOT[3] - 3 - 13 * (row % TREATMENT_LABEL_ROWS)), one_line(treatment.name), font(8),
+                    TREATMENT_TEXT_COLOUR, anchor="ld")
 
 
 def _draw_axes(canvas: Canvas, report) -> None:
