@@ -69,13 +69,18 @@ def test_no_change_after_a_medicine_started_reads_no_clear_change_with_both_rate
 def test_a_clear_drop_after_a_medicine_started_reads_fewer(client, child):
     log_course(client, child["owner"], child["id"], Course(lambda week: 3 if week < 2 else 0.5, watched_share=1),
                weeks=4)
-    start(client, child, name="Levetiracetam")
-    comparison = treatments(client, child)[0]["comparison"]
+    started = start(client, child, name="Levetiracetam")
+    body = client.get(f"/api/v1/children/{child['id']}/trends", headers=child["owner"].headers).json
+    comparison = body["treatments"][0]["comparison"]
     assert comparison["result"] == "fewer", comparison
     assert comparison["before"]["nights"] == comparison["after"]["nights"] == 14
     assert comparison["rate_ratio"] < 0.5 and comparison["p_value"] < 0.05
     assert comparison["summary"].startswith("Fewer episodes after Levetiracetam started: ")
     assert not any(word in comparison["summary"].lower() for word in ("work", "stop", "should", "diagnos"))
+    assert comparison["summary"] in body["summary"]["caregiver"]
+    before, after = comparison["before"]["rate"], comparison["after"]["rate"]
+    assert (f"Medicines, 14 days before vs after the start: Levetiracetam ({started['started_on']}) {before:.2f} vs "
+            f"{after:.2f}/night") in body["summary"]["clinician"]
 
 
 def test_a_clear_rise_reads_more(client, child):
@@ -109,8 +114,10 @@ def test_a_non_medicine_has_its_period_and_no_comparison(client, child):
     log_course(client, child["owner"], child["id"], stable(3), weeks=4)
     start(client, child, name="Quiet bedroom", kind="sleep_hygiene", dose=None, started_on=days_ago(20),
           stopped_on=days_ago(6))
-    [shown] = treatments(client, child)
+    body = client.get(f"/api/v1/children/{child['id']}/trends", headers=child["owner"].headers).json
+    [shown] = body["treatments"]
     assert shown["comparison"] is None and shown["dose"] is None
+    assert "Quiet bedroom" not in body["summary"]["caregiver"] and "Medicines" not in body["summary"]["clinician"]
     assert shown["stopped_on"] == days_ago(6)
     assert shown["stopped_age_weeks"] - shown["started_age_weeks"] == pytest.approx(2, abs=0.01)
 
