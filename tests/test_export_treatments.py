@@ -8,7 +8,9 @@ import zlib
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from backend.diary.simulation import stable
 from backend.trends.exports.fhir import urn
+from tests.sync_helpers import log_course
 from tests.test_development_red_flags import check, day, episodes
 
 LOCAL = "https://myodiary.example/fhir/CodeSystem/"
@@ -130,7 +132,21 @@ def test_the_pdf_lists_treatments_and_checks_with_the_urgent_flag_first(client, 
     assert text.index("Treatment Dose From To") < text.index("Date New skills Lost skills Concerns")
     assert f"Development checks: {day(10)}." in text  # the flags name the checks among their evidence
     for shown in ("Phenobarbital", "5 mg/kg/day", day(20), day(5), "White noise at bedtime", "ongoing",
+                  "Too few watched nights around the start of Phenobarbital", "Not compared: not a medicine",
                   "less eye contact", "floppy", day(40)):
         assert shown in text, shown
     assert "Clobazam" not in text
     assert text.index("Please contact your doctor soon") < text.index("A development check recorded")
+
+
+@pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+def test_the_pdf_gives_a_medicines_before_and_after_sentence_from_the_trends(client, family):
+    child_id = family["child"]["id"]
+    log_course(client, family["owner"], child_id, stable(3), weeks=4)
+    treatment(client, family, started_on=day(14), stopped_on=None)
+    trends = client.get(f"/api/v1/children/{child_id}/trends", headers=family["clinician"].headers).json
+    [medicine] = trends["treatments"]
+    assert medicine["comparison"]["summary"].startswith("No clear change after Phenobarbital started")
+    pdf = client.get(f"/api/v1/children/{child_id}/report.pdf", headers=family["owner"].headers)
+    assert pdf.status_code == 200
+    assert medicine["comparison"]["summary"] in pdf_text(pdf.data)

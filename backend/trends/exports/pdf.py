@@ -22,6 +22,7 @@ from backend.trends.charts import SIZE_INCHES, chart_png, verdict_label
 from backend.trends.engine import axis_age
 from backend.trends.exports.fhir import concern_codes
 from backend.trends.summaries import VERDICT_WORDS
+from backend.trends.treatments import MEDICINE_KINDS
 
 FOOTER = "Myodiary diary summary - not a diagnosis"
 TABLE_WEEKS = 8
@@ -39,8 +40,9 @@ WEEK_WIDTHS = [26 * mm, 30 * mm, 22 * mm, 22 * mm, 22 * mm, 24 * mm]
 FLAG_COLUMNS = ["Flag", "What was seen", "Episodes", "Since"]
 URGENT_FLAG = "spasms_pattern"  # red_flags() puts it first; its row stands out
 URGENT_BACKGROUND = colors.HexColor("#FBE3E1")
-TREATMENT_COLUMNS = ["Treatment", "Dose", "From", "To"]
-TREATMENT_WIDTHS = [52 * mm, 50 * mm, 24 * mm, 24 * mm]
+TREATMENT_COLUMNS = ["Treatment", "Dose", "From", "To", "Episodes per watched night around the start"]
+TREATMENT_WIDTHS = [40 * mm, 28 * mm, 20 * mm, 20 * mm, None]
+NOT_COMPARED = "Not compared: not a medicine"
 CHECK_COLUMNS = ["Date", "New skills", "Lost skills", "Concerns"]
 CHECK_WIDTHS = [24 * mm, 24 * mm, 24 * mm, None]
 
@@ -81,7 +83,7 @@ def report_pdf(report, episodes_by_id: dict[str, object] | None = None, *, compr
 def report_story(report, treatments: Sequence = (), checks: Sequence = ()) -> list[Flowable]:
     """The report's flowables in reading order."""
     return [*_header(report), *_verdict(report), _chart(report), *_clinician_summary(report),
-            *_red_flags(report, checks), *_treatments(treatments), *_development_checks(checks),
+            *_red_flags(report, checks), *_treatments(report, treatments), *_development_checks(checks),
             *_recent_weeks(report)]
 
 
@@ -164,15 +166,24 @@ def _flag_row(report, flag, checked_on: dict) -> list:
             f"{_local(report, flag.since):%Y-%m-%d}"]
 
 
-def _treatments(treatments: Sequence) -> list[Flowable]:
-    """Each treatment: name and kind, dose, from and to."""
+def _treatments(report, treatments: Sequence) -> list[Flowable]:
+    """Each treatment: name and kind, dose, from and to, and for a medicine the trends' before/after sentence."""
     heading = _paragraph("Treatments", "heading")
     if not treatments:
         return [heading, _paragraph("No treatments recorded")]
+    compared = {period.id: period.comparison for period in report.treatments if period.comparison is not None}
     rows = [[_paragraph(f"{given.name} ({TREATMENT_KINDS.get(given.kind, given.kind).lower()})", "cell"),
              _paragraph(given.dose or "-", "cell"), f"{given.started_on:%Y-%m-%d}",
-             f"{given.stopped_on:%Y-%m-%d}" if given.stopped_on else "ongoing"] for given in treatments]
+             f"{given.stopped_on:%Y-%m-%d}" if given.stopped_on else "ongoing",
+             _paragraph(_around_start(given, compared), "cell")] for given in treatments]
     return [heading, _table([TREATMENT_COLUMNS, *rows], TREATMENT_WIDTHS, align="LEFT")]
+
+
+def _around_start(given, compared: dict) -> str:
+    """The trends' before/after sentence for a medicine; no comparison for other treatments."""
+    if given.id in compared:
+        return compared[given.id].summary
+    return "-" if given.kind in MEDICINE_KINDS else NOT_COMPARED
 
 
 def _development_checks(checks: Sequence) -> list[Flowable]:
