@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from backend.children.ages import CORRECTED_AGE_USED_UNTIL_DAYS, PRETERM_BEFORE_WEEKS, WEEKS_SHOWN_UNTIL, describe
+from backend.reminders.events import DEVELOPMENT_PROMPT_DAYS
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.charts import verdict_label
 from backend.trends.engine import RateChange, WeekStats, compare_rates, diary_day, pooled_rate
+from backend.trends.red_flags import SPASMS_MIN_WAKING_EPISODES, SPASMS_WINDOW_DAYS, RedFlag
 from backend.trends.report import ReferencePoint, TrendReport
-from backend.trends.summaries import NOT_A_DIAGNOSIS, VERDICT_WORDS
+from backend.trends.summaries import NOT_A_DIAGNOSIS, URGENT_FLAGS, VERDICT_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
 ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -41,6 +43,25 @@ MARK_WATCHED = ("When someone watches a night, please mark it as watched in the 
                 "a quiet night counts too.")
 NIGHTS_VARY = "Nights vary, so a change this size is not a trend on its own."
 CLINICIAN_NOTE = "These figures summarise what the caregivers recorded in Myodiary; they are not a diagnosis."
+DEVELOPMENT_FLAGS = ("spasms_pattern", "lost_skills")  # evidence: development check ids, then episode ids
+DISCUSS_CLOSING = "Please discuss this with your clinician."
+REVIEW_CLOSING = "Please discuss these with the family."
+# The infantile-spasms pattern (CLINICAL.md red flag 3): the most urgent words the product has, still no diagnosis.
+URGENT_CAREGIVER_LEAD = "Please contact your doctor soon about {child}. This is what the diary shows:"
+URGENT_CAREGIVER_CLOSING = ("Please show your doctor {child}'s diary (the link is below). This is not a diagnosis, "
+                            "but a clinician should see {child} soon.")
+URGENT_CLINICIAN_LEAD = (f"Please review soon: lost skills or no new skills at a development check, with "
+                         f"{SPASMS_MIN_WAKING_EPISODES} or more episodes on waking within {SPASMS_WINDOW_DAYS} days of "
+                         "it (the infantile-spasms pattern). The family was asked to contact their doctor soon.")
+DEVELOPMENT_QUESTIONS = ("Has {child} learned anything new since the last check (a smile, holding the head up, "
+                         "reaching, babbling...)?", "Has {child} stopped doing anything they could do before?")
+PROMPT_WEEKS = f"{DEVELOPMENT_PROMPT_DAYS // 7} weeks"
+DEVELOPMENT_ASK = (f"Time for {{child}}'s development check. No check was logged in the last {PROMPT_WEEKS}; in the "
+                   f"first year of corrected age Myodiary asks every {PROMPT_WEEKS}. Two questions:")
+DEVELOPMENT_WHERE = ("Please answer them in the app's development check (yes, no or unsure), with any concerns you "
+                     "have noticed.")
+DEVELOPMENT_CLINICIAN = (f"Development check: none logged in the last {PROMPT_WEEKS}; this email asks the caregivers "
+                         "for one (new skills, lost skills).")
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,8 @@ class ReminderContext:
     app_url: str
     unsubscribe_url: str
     new_red_flags: tuple[str, ...] = ()
+    development_prompt: bool = False  # ask for a development check (events.development_prompts)
+    development_check_ids: frozenset[str] = frozenset()  # to tell a development flag's checks from its episodes
 
 
 @dataclass(frozen=True)
@@ -153,8 +176,9 @@ def _common_facts(context: ReminderContext, period: Period, clinician: bool) -> 
     return {
         "clinician": clinician, "child": report.child.name, "recipient": context.recipient.name,
         "follow_up": FOLLOW_UP_AGES.get(context.kind), "visit": FOLLOW_UP_VISITS.get(context.kind),
-        "discuss": _discuss(context),
-        "flags": _flags(report, context.new_red_flags, clinician),
+        "discuss": _discuss(context), "urgent": _urgent(report),
+        "flags": _flags(report, context.new_red_flags, context.development_check_ids if clinician else None),
+        "development_prompt": context.development_prompt,
         "chart_cid": chart_cid(context.chart_png), "chart_alt": context.chart_alt,
         "dashboard_url": f"{context.app_url.rstrip('/')}/dashboard/children/{quote(report.child.id, safe='')}",
         "unsubscribe_url": context.unsubscribe_url, "cadence": CADENCE_FOOTER[context.cadence],
@@ -168,7 +192,11 @@ def _caregiver_facts(context: ReminderContext, period: Period) -> dict:
         "preterm": _shows_corrected(report), "period_sentence": _period_sentence(period),
         "verdict_label": verdict_label(report.verdict.code), "verdict_words": VERDICT_WORDS[report.verdict.code],
         "keep_logging": _keep_logging(report), "references": _reference_sentences(report),
-        "flags_closing": "Please discuss this with your clinician.", "not_a_diagnosis": NOT_A_DIAGNOSIS,
+        "flags_closing": URGENT_CAREGIVER_CLOSING.format(child=report.child.name) if _urgent(report)
+        else DISCUSS_CLOSING, "urgent_lead": URGENT_CAREGIVER_LEAD.format(child=report.child.name),
+        "development_ask": DEVELOPMENT_ASK.format(child=report.child.name), "development_where": DEVELOPMENT_WHERE,
+        "development_questions": [question.format(child=report.child.name) for question in DEVELOPMENT_QUESTIONS],
+        "not_a_diagnosis": NOT_A_DIAGNOSIS,
     }
 
 
@@ -177,14 +205,19 @@ def _clinician_facts(context: ReminderContext, period: Period) -> dict:
     return {
         "subject": _one_line(_clinician_subject(context)), "condition": _condition(report),
         "age_line": _clinician_age(report), "summary": report.summary["clinician"],
-        "rows": _clinician_rows(report, period), "flags_closing": "Please discuss these with the family.",
-        "not_a_diagnosis": CLINICIAN_NOTE,
+        "rows": _clinician_rows(report, period), "flags_closing": REVIEW_CLOSING, "urgent_lead": URGENT_CLINICIAN_LEAD,
+        "development_note": DEVELOPMENT_CLINICIAN, "not_a_diagnosis": CLINICIAN_NOTE,
     }
 
 
 def _discuss(context: ReminderContext) -> bool:
-    """Red flags open the email: a worsening or red-flag reminder, or a worsening course."""
-    return context.kind in DISCUSS_KINDS or context.report.verdict.code == "worsening"
+    """Red flags open the email: a worsening or red-flag reminder, a worsening course, or an urgent flag."""
+    return context.kind in DISCUSS_KINDS or context.report.verdict.code == "worsening" or _urgent(context.report)
+
+
+def _urgent(report: TrendReport) -> bool:
+    """The infantile-spasms pattern, new or not: every email opens with the product's most urgent words."""
+    return any(flag.code in URGENT_FLAGS for flag in report.red_flags)
 
 
 def _one_line(subject: str) -> str:
@@ -195,6 +228,8 @@ def _one_line(subject: str) -> str:
 
 def _caregiver_subject(context: ReminderContext, period: Period) -> str:
     report, name = context.report, context.report.child.name
+    if _urgent(report):
+        return f"{name}: please contact your doctor soon"
     if _discuss(context):
         return f"{name}: something to discuss with your clinician"
     if context.kind in FOLLOW_UP_AGES:
@@ -231,6 +266,10 @@ def _clinician_subject(context: ReminderContext) -> str:
     rate = ("no RR yet" if model is None
             else f"RR {formatting.ratio(model.rate_ratio_per_4_weeks)}/{t.RATE_RATIO_WEEKS} wk")
     verdict = f"{report.verdict.code}, {rate}"
+    if _urgent(report):
+        codes = [flag.code for flag in report.red_flags if flag.code in URGENT_FLAGS or flag.code in
+                 context.new_red_flags]
+        return f"{head}: please review soon ({', '.join(codes)}); {verdict}"
     if _discuss(context):
         codes = [flag.code for flag in report.red_flags if flag.code in context.new_red_flags]
         codes = codes or [flag.code for flag in report.red_flags]
@@ -349,13 +388,26 @@ def _reference_sentence(name: str, point: ReferencePoint, corrected_now: float) 
     return f"{sentence} {name} reaches this age in about {describe(days).display}."
 
 
-def _flags(report: TrendReport, new_codes: tuple[str, ...], clinician: bool) -> list[dict]:
-    """Red flags, the new ones first, with what they rest on."""
+def _flags(report: TrendReport, new_codes: tuple[str, ...], check_ids: frozenset[str] | None) -> list[dict]:
+    """Red flags, the urgent then the new ones first, with what they rest on (for clinicians, `check_ids` given:
+    the evidence counted)."""
     zone = ZoneInfo(report.child.timezone)
-    ordered = sorted(report.red_flags, key=lambda flag: flag.code not in new_codes)
+    ordered = sorted(report.red_flags, key=lambda flag: (flag.code not in URGENT_FLAGS, flag.code not in new_codes))
     return [{"message": flag.message, "new": flag.code in new_codes,
-             "detail": (f"{flag.code}, {_count(len(flag.evidence), 'episode')} since " if clinician else "Since ")
+             "detail": ("Since " if check_ids is None else f"{flag.code}, {_evidence(flag, check_ids)} since ")
              + _day(flag.since.astimezone(zone).date())} for flag in ordered]
+
+
+def _evidence(flag: RedFlag, check_ids: frozenset[str]) -> str:
+    """What a flag rests on, counted by kind: "1 development check and 4 episodes on waking", "1 clinician note"."""
+    if flag.code == "abnormal_eeg":
+        return _count(len(flag.evidence), "clinician note")
+    if flag.code not in DEVELOPMENT_FLAGS:
+        return _count(len(flag.evidence), "episode")
+    checks = sum(item in check_ids for item in flag.evidence) if flag.code == "spasms_pattern" else len(flag.evidence)
+    episodes = len(flag.evidence) - checks
+    counted = _count(checks, "development check")
+    return counted if episodes == 0 else f"{counted} and {_count(episodes, 'episode')} on waking"
 
 
 # ---- clinician numbers -------------------------------------------------------------------------

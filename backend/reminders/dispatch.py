@@ -108,14 +108,17 @@ def plan(now: datetime) -> int:
         audiences = recipients.effective_for(chunk)
         children = {child.id: child for child in db.session.scalars(
             select(Child).where(Child.id.in_([schedule.child_id for schedule in chunk])))}
+        asking = events.development_prompts(chunk, children)
         planned += queue([row for schedule in chunk
-                          for row in _plan_slot(schedule, children, audiences[schedule.child_id], now)])
+                          for row in _plan_slot(schedule, children, audiences[schedule.child_id], now, asking)])
         db.session.commit()
     return planned + events.plan_events(now, commit_every=PLAN_CHUNK)
 
 
-def _plan_slot(schedule: ReminderSchedule, children: dict[str, Child], audience: list, now: datetime) -> list[dict]:
-    """Take the slot (a missed run of slots counts once): a reminder per recipient, to queue."""
+def _plan_slot(schedule: ReminderSchedule, children: dict[str, Child], audience: list, now: datetime,
+               asking: set[str]) -> list[dict]:
+    """Take the slot (a missed run of slots counts once): a reminder per recipient, to queue; asking for a
+    development check when the child is in `asking` (recorded on the rows, committed with the slot)."""
     due = schedule.next_due_at
     following = next_slot(schedule.cadence, schedule.weekday, schedule.local_time, schedule.timezone,
                           schedule.anchor, now)
@@ -125,7 +128,8 @@ def _plan_slot(schedule: ReminderSchedule, children: dict[str, Child], audience:
     if taken.rowcount != 1:
         return []  # another dispatcher took it
     kind, key = events.slot_kind(children[schedule.child_id], schedule, due)
-    return [pending_row(schedule.child_id, user.id, kind, key, due, now) for user in audience]
+    prompt = schedule.child_id in asking
+    return [pending_row(schedule.child_id, user.id, kind, key, due, now, prompt) for user in audience]
 
 
 # ---- claiming ------------------------------------------------------------------------------------

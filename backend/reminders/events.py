@@ -1,22 +1,31 @@
-"""Reminders that do not wait for the cadence: follow-up prompts by age, worsening, new red flags."""
+"""Reminders that do not wait for the cadence: follow-up prompts by age, worsening, new red flags; and which slot
+emails ask for a development check."""
 import json
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from backend.children.ages import prematurity_days
 from backend.children.models import Child
+from backend.diary.models import DevelopmentCheck
 from backend.extensions import db
 from backend.reminders import recipients
 from backend.reminders.models import Reminder, ReminderSchedule
 from backend.reminders.outbox import pending_row, queue
 from backend.reminders.schedules import period_key
 from backend.trends.models import ChildSummary
+from backend.trends.red_flags import STALL_DAYS
 
 # BNSM follow-ups at 3 and 6 months of corrected age (CLINICAL.md: 64% / 95% resolved by then),
 # each within its window only, and once.
 FOLLOW_UPS = (("follow_up_3m", 13, 26), ("follow_up_6m", 26, 52))
+
+# A development check every 4 weeks in the first year of corrected age (CLINICAL.md "Video, treatments and
+# development"): the stall rule compares checks at least 4 weeks apart, and infantile spasms start before age 1 in
+# 90% of children. A slot email asks when neither a check nor an asking email came within this many days.
+DEVELOPMENT_PROMPT_DAYS = STALL_DAYS
+DEVELOPMENT_PROMPTS_UNTIL_WEEKS = 52
 
 
 def corrected_weeks(child: Child, instant: datetime) -> float:
@@ -32,6 +41,38 @@ def slot_kind(child: Child, schedule: ReminderSchedule, due: datetime) -> tuple[
             if start <= age < end and not _sent_before(child.id, kind):
                 return kind, kind
     return "scheduled", period_key(due, schedule.timezone)
+
+
+def development_prompts(schedules: list[ReminderSchedule], children: dict[str, Child]) -> set[str]:
+    """The children whose email at their schedule's due slot asks for a development check: under a year of corrected
+    age, and no check logged nor asked for in the last DEVELOPMENT_PROMPT_DAYS days (the child's local days)."""
+    young = {s.child_id: _local_day(children[s.child_id], s.next_due_at) for s in schedules
+             if s.next_due_at is not None and 0 <= corrected_weeks(children[s.child_id], s.next_due_at)
+             < DEVELOPMENT_PROMPTS_UNTIL_WEEKS}
+    if not young:
+        return set()
+    checked = _latest_checks(list(young))
+    asked = {child_id: _local_day(children[child_id], at) for child_id, at in _latest_prompts(list(young)).items()}
+    return {child_id for child_id, day in young.items()
+            if all((day - last).days >= DEVELOPMENT_PROMPT_DAYS for last in (checked.get(child_id), asked.get(child_id))
+                   if last is not None)}
+
+
+def _local_day(child: Child, instant: datetime) -> date:
+    return instant.astimezone(ZoneInfo(child.timezone)).date()
+
+
+def _latest_checks(child_ids: list[str]) -> dict[str, date]:
+    return dict(db.session.execute(select(DevelopmentCheck.child_id, func.max(DevelopmentCheck.checked_on)).where(
+        DevelopmentCheck.child_id.in_(child_ids), DevelopmentCheck.deleted_at.is_(None)).group_by(
+        DevelopmentCheck.child_id)).all())
+
+
+def _latest_prompts(child_ids: list[str]) -> dict[str, datetime]:
+    """The last slot that asked, counting emails on their way; not one that reached nobody (skipped or failed)."""
+    return dict(db.session.execute(select(Reminder.child_id, func.max(Reminder.due_at)).where(
+        Reminder.child_id.in_(child_ids), Reminder.development_prompt.is_(True),
+        Reminder.status.not_in(("skipped", "failed"))).group_by(Reminder.child_id)).all())
 
 
 def _sent_before(child_id: str, kind: str) -> bool:

@@ -1,7 +1,7 @@
 """Reminder schedules, opt-outs, the outbox of reminders, and the scheduler's heartbeat."""
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, new_id, utcnow
@@ -65,6 +65,9 @@ class Reminder(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subject: Mapped[str | None] = mapped_column(Text)
+    # Asks for a development check (events.DEVELOPMENT_PROMPT_DAYS): kept with the row, so a retry asks again
+    # and the next slots know it was asked.
+    development_prompt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     delivered_to: Mapped[str | None] = mapped_column(Text)  # the SMTP server, or the .eml file written
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,10 +8,12 @@ from backend.extensions import db
 from backend.reminders.models import Reminder
 
 
-def pending_row(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime) -> dict:
+def pending_row(child_id: str, user_id: str, kind: str, key: str, due: datetime, now: datetime,
+                development_prompt: bool = False) -> dict:
     """An outbox row for `queue`: pending, its first attempt at `now`."""
     return {"id": new_id(), "child_id": child_id, "user_id": user_id, "kind": kind, "period_key": key, "due_at": due,
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "development_prompt": development_prompt}
 
 
 def queue(rows: list[dict]) -> int:

@@ -8,7 +8,7 @@ from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.reminders import recipients
-from backend.reminders.events import remember, slot_kind
+from backend.reminders.events import development_prompts, remember, slot_kind
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.schedules import next_slot
 
@@ -71,8 +71,10 @@ def preview_kind(schedule: ReminderSchedule) -> str:
     return slot_kind(db.session.get(Child, schedule.child_id), schedule, schedule.next_due_at)[0]
 
 
-def preview_reminder(child: Child, user_id: str, kind: str) -> Reminder:
-    """An unsaved outbox row, to render the next email exactly as it would go out."""
+def preview_reminder(child: Child, schedule: ReminderSchedule, user_id: str, kind: str) -> Reminder:
+    """An unsaved outbox row, to render the next email exactly as it would go out (asking for a development check
+    when that slot will)."""
     now = utcnow()
+    asking = schedule.enabled and child.id in development_prompts([schedule], {child.id: child})
     return Reminder(id="preview", child_id=child.id, user_id=user_id, kind=kind, period_key="preview", due_at=now,
-                    status="pending", attempts=0, next_attempt_at=now)
+                    status="pending", attempts=0, next_attempt_at=now, development_prompt=asking)

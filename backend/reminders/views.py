@@ -92,7 +92,7 @@ def preview(child_id):
     child = child_for(current_user(), child_id, need=READ)
     schedule = service.schedule_of(child)
     kind = service.preview_kind(schedule)
-    reminder = service.preview_reminder(child, current_user().id, kind)
+    reminder = service.preview_reminder(child, schedule, current_user().id, kind)
     role = "clinician" if current_user().role == "clinician" else "caregiver"
     rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role, schedule.cadence)
     return {"kind": kind, "to": message["To"], "subject": rendered.subject, "text": rendered.text,
