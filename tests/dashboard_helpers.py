@@ -96,3 +96,8 @@ def flag_item(page: str, code: str) -> str:
     """The HTML of one red flag of the patient page."""
     start = page.index(f'id="flag-{code}"')
     return page[page.rindex("<li", 0, start):page.index("</li>", start)]
+
+
+def text_of(fragment: str) -> str:
+    """An HTML fragment's text, tags dropped."""
+    return re.sub(r"<[^>]+>", "", fragment)
