@@ -4,8 +4,10 @@ Each child: a baseline rate with a per-child random effect (log-normal), a cours
 stable, worsening, or a corner case), week-to-week wobble (log-normal), nightly counts that are negative
 binomial (a gamma-mixed Poisson with a per-child shape), nights nobody watched (per-child watched share,
 missing, never zero), ages 2-30 weeks and diaries of 3-16 weeks. The parameters and what counts as a clear
-course are argued in docs/verdicts.md ("The cohort"), fixed before any rule was compared on it. Every child comes from its own seed,
-so a cohort is the same on every run. The verdict is the engine's own pipeline, with no database.
+course are argued in docs/verdicts.md ("The cohort"), fixed before any rule was compared on it. Every child
+comes from its own seed (the cohort's seed, the course, the child's index), so a cohort is the same on every run
+and a fresh seed draws fresh nights as well as fresh children. The verdict is the engine's own pipeline, with
+no database.
 """
 import math
 from collections import Counter
@@ -24,7 +26,8 @@ NIGHT_HOURS = 11
 @dataclass(frozen=True)
 class Child:
     course: str
-    seed: int
+    index: int
+    cohort_seed: int  # the nights are drawn from (cohort_seed, course, index): a fresh seed is a fresh cohort
     start_age_weeks: int  # age at the first night of the diary
     diary_weeks: int
     base_rate: float  # episodes per night at the diary's start
@@ -85,16 +88,16 @@ def draw_child(course: str, index: int, seed: int = 2026) -> Child:
     else:
         raise ValueError(course)
     sparse = int(rng.integers(1, weeks - 4)) if course.startswith("sparse_month_") else None
-    return Child(course, index, start_age, weeks, base, slope, turn, after,
+    return Child(course, index, seed, start_age, weeks, base, slope, turn, after,
                  nb_shape=float(rng.uniform(0.8, 5.0)), week_sd=float(rng.uniform(0.0, 0.25)),
                  watched_share=float(rng.uniform(*WATCHED_SHARE)), sparse_from=sparse,
                  sparse_share=float(rng.uniform(0.05, 0.25)))
 
 
 def diary(child: Child) -> tuple[ChildFacts, list[EpisodeFact], list[SleepFact], datetime]:
-    rng = np.random.default_rng([child.seed, sum(map(ord, child.course)), 7])
+    rng = np.random.default_rng([child.cohort_seed, sum(map(ord, child.course)), child.index, 7])
     birth = date(2026, 1, 5)
-    facts = ChildFacts(f"{child.course}-{child.seed}", "Sim", birth, 40.0, "UTC", "bnsm")
+    facts = ChildFacts(f"{child.course}-{child.index}", "Sim", birth, 40.0, "UTC", "bnsm")
     first = birth + timedelta(weeks=child.start_age_weeks)
     episodes, sleeps = [], []
     for week in range(child.diary_weeks):
