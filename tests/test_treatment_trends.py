@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.diary.simulation import Course, stable
-from tests.sync_helpers import log_course
+from tests.sync_helpers import changes, log_course
+from tests.test_treatments import raw_treatment, v2_phone
 
 pytestmark = pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
 
@@ -142,6 +143,16 @@ def test_a_new_or_changed_treatment_shows_at_once_in_a_kept_report(client, child
     assert treatments(client, child)[0]["stopped_on"] == days_ago(3)
     client.delete(f"/api/v1/treatments/{started['id']}", headers=child["owner"].headers)
     assert treatments(client, child) == []
+
+
+def test_a_treatment_pushed_by_a_phone_shows_at_once_in_a_kept_report(client, child):
+    log_course(client, child["owner"], child["id"], stable(3), weeks=4)
+    assert treatments(client, child) == []
+    phone = v2_phone(client, child["owner"], "mumphone1")
+    pushed = phone.push(changes(schema_version=2, treatments={"created": [
+        raw_treatment("tr1", child["id"], name="Melatonin", kind="supplement", started_on=days_ago(5))]}))
+    assert pushed.status_code == 200, pushed.json
+    assert [(t["id"], t["name"], t["comparison"]) for t in treatments(client, child)] == [("tr1", "Melatonin", None)]
 
 
 def test_the_chart_shows_each_treatment_as_a_labelled_band(client, child):
