@@ -21,7 +21,7 @@ from backend.reminders.content import Recipient, ReminderContext, period_rates, 
 from backend.reminders.message import WIRE, build_message, mailbox, sender_mailbox
 from backend.trends.charts import chart_alt_text
 from backend.trends.engine import Verdict, WeekStats
-from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact
+from backend.trends.facts import ChildFacts, DevelopmentFact, EpisodeFact, SleepFact
 from backend.trends.report import TrendReport, build_report
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "reminders"
@@ -38,7 +38,9 @@ COURSES = {
     "stable": stable(3),
     "insufficient": Course(lambda week: 3.0, watched_share=0.15),
     "awake": Course(lambda week: 3.0, sleep_state="awake"),
+    "spasms": Course(lambda week: 0.5, sleep_state="waking"),
 }
+LOST_SKILLS_CHECK = DevelopmentFact("check-1", date(2026, 9, 1), "yes", "yes")  # with "spasms": the pattern
 NOT_A_DIAGNOSIS = "not a diagnosis"
 KEEP_LOGGING = "A few more watched nights each week will show the trend."
 DISCUSS = "Please discuss this with your clinician."
@@ -46,7 +48,8 @@ DISCUSS = "Please discuss this with your clinician."
 
 @functools.cache
 def report_for(course: str, gestational_weeks: float = 39.0, name: str = "Mila") -> TrendReport:
-    child = ChildFacts("c1", name, BIRTH, gestational_weeks, "Europe/Berlin", "bnsm")
+    development = (LOST_SKILLS_CHECK,) if course == "spasms" else ()
+    child = ChildFacts("c1", name, BIRTH, gestational_weeks, "Europe/Berlin", "bnsm", development=development)
     rows = list(simulate(random.Random(1), "c1", "Europe/Berlin", date(2026, 6, 8), 91, COURSES[course]))
     episodes = [EpisodeFact(v["id"], v["started_at"], v["duration_seconds"], v["sleep_state"],
                             v["stopped_when_woken"], ()) for table, v in rows if table == "episodes"]
@@ -56,9 +59,11 @@ def report_for(course: str, gestational_weeks: float = 39.0, name: str = "Mila")
 
 
 def context_for(report: TrendReport, recipient: Recipient = CAREGIVER, kind: str = "scheduled",
-                cadence: str = "weekly", new_red_flags: tuple[str, ...] = ()) -> ReminderContext:
+                cadence: str = "weekly", new_red_flags: tuple[str, ...] = (),
+                development_prompt: bool = False) -> ReminderContext:
+    check_ids = frozenset(check.id for check in report.child.development)
     return ReminderContext(kind, cadence, recipient, report, PNG, chart_alt_text(report), APP_URL, UNSUBSCRIBE_URL,
-                           new_red_flags)
+                           new_red_flags, development_prompt, check_ids)
 
 
 def render(course: str = "resolving", **kwargs):
@@ -78,11 +83,18 @@ def flat(text: str) -> str:
 
 # ---- snapshots ---------------------------------------------------------------------------------
 
+SPASMS_FLAGS = ("lost_skills", "spasms_pattern")
 SNAPSHOT_CASES = {
     "caregiver_resolving": {"course": "resolving", "cadence": "monthly"},
     "caregiver_stable": {"course": "stable", "cadence": "weekly"},
     "caregiver_insufficient_data": {"course": "insufficient", "cadence": "biweekly"},
     "clinician_resolving": {"course": "resolving", "cadence": "monthly", "recipient": CLINICIAN},
+    "caregiver_development_prompt": {"course": "resolving", "cadence": "weekly", "development_prompt": True},
+    "clinician_development_prompt": {"course": "resolving", "cadence": "weekly", "development_prompt": True,
+                                     "recipient": CLINICIAN},
+    "caregiver_spasms_pattern": {"course": "spasms", "kind": "red_flag", "new_red_flags": SPASMS_FLAGS},
+    "clinician_spasms_pattern": {"course": "spasms", "kind": "red_flag", "new_red_flags": SPASMS_FLAGS,
+                                 "recipient": CLINICIAN},
 }
 
 
@@ -113,12 +125,18 @@ VARIANTS = [
     {"course": course, "recipient": recipient, "kind": kind, "cadence": cadence}
     for course, kind, cadence in [("resolving", "scheduled", "monthly"), ("stable", "follow_up_3m", "weekly"),
                                   ("insufficient", "follow_up_6m", "biweekly"), ("awake", "red_flag", "weekly"),
-                                  ("resolving", "worsening", "biweekly")]
+                                  ("resolving", "worsening", "biweekly"), ("spasms", "scheduled", "weekly")]
     for recipient in (CAREGIVER, CLINICIAN)
-]
+] + [{"course": "stable", "recipient": recipient, "kind": "scheduled", "cadence": "weekly", "development_prompt": True}
+     for recipient in (CAREGIVER, CLINICIAN)]
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v['course']}-{v['kind']}-{v['recipient'].role}")
+def variant_id(variant: dict) -> str:
+    asking = "-development" if variant.get("development_prompt") else ""
+    return f"{variant['course']}-{variant['kind']}-{variant['recipient'].role}{asking}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
 def test_every_email_says_it_is_not_a_diagnosis_and_links_the_diary(variant):
     rendered = render(**variant)
     for body in (rendered.text, visible(rendered.html)):
@@ -128,7 +146,7 @@ def test_every_email_says_it_is_not_a_diagnosis_and_links_the_diary(variant):
     assert f'href="{APP_URL}/dashboard/children/c1"' in rendered.html
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v['course']}-{v['kind']}-{v['recipient'].role}")
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
 def test_text_and_html_carry_the_same_facts(variant):
     rendered = render(**variant)
     page = visible(rendered.html)
@@ -222,6 +240,53 @@ def test_corrected_age_appears_only_for_a_preterm_child():
     assert not re.search(r"corrected age \d", term.text + visible(term.html))
     assert render(gestational_weeks=32.0, kind="follow_up_3m").subject == \
         "Mila is 3 months old (corrected): time for a follow-up"
+
+
+# ---- the infantile-spasms pattern and development checks -------------------------------------------------
+
+URGENT_SUBJECT = "Mila: please contact your doctor soon"
+
+
+@pytest.mark.parametrize("kind", ["scheduled", "follow_up_3m", "worsening", "red_flag"])
+def test_the_spasms_pattern_is_the_most_urgent_email_whatever_its_kind(kind):
+    rendered = render("spasms", kind=kind)
+    assert rendered.subject == URGENT_SUBJECT
+    for body in (rendered.text, visible(rendered.html)):
+        assert body.index("Please contact your doctor soon about Mila. This is what the diary shows:") \
+            < body.index("Please contact your doctor soon: repeated episodes on waking") \
+            < body.index("This is not a diagnosis, but a clinician should see the child soon.") \
+            < body.index("Please show your doctor Mila's diary; the link is below.") < body.index("Here is Mila")
+        assert "spasms" not in body.lower() and "diagnos" in body
+    assert "#b42318" in rendered.html  # the urgent colour, not the amber of other flags
+    assert render("resolving", kind="worsening").subject != URGENT_SUBJECT
+
+
+def test_the_clinician_reads_the_pattern_plainly_with_checks_and_episodes_counted_apart():
+    report = report_for("spasms")
+    pattern = next(flag for flag in report.red_flags if flag.code == "spasms_pattern")
+    rendered = render("spasms", recipient=CLINICIAN, kind="red_flag", new_red_flags=SPASMS_FLAGS)
+    assert rendered.subject.startswith("Mila (BNSM): please review soon (spasms_pattern, lost_skills); ")
+    episodes = len(pattern.evidence) - 1
+    for body in (rendered.text, visible(rendered.html)):
+        assert "Please review soon: lost skills or no new skills at a development check, with 3 or more episodes on " \
+               "waking within 28 days of it (the infantile-spasms pattern)." in body
+        assert f"New: spasms_pattern, 1 development check and {episodes} episodes on waking since 1 September 2026" \
+            in body
+        assert "New: lost_skills, 1 development check since 1 September 2026" in body
+    assert episodes >= 3
+
+
+def test_a_development_prompt_asks_the_two_questions_of_the_app():
+    rendered = render(development_prompt=True)
+    for body in (rendered.text, visible(rendered.html)):
+        assert "Time for Mila's development check." in body
+        assert "Has Mila learned anything new since the last check (a smile, holding the head up, reaching, " \
+               "babbling...)?" in body
+        assert "Has Mila stopped doing anything they could do before?" in body
+        assert "Please answer them in the app's development check" in body
+    assert "development check" not in render().text
+    clinician = render(recipient=CLINICIAN, development_prompt=True).text
+    assert "Development check: none logged in the last 4 weeks; this email asks the caregivers for one" in clinician
 
 
 # ---- the clinician variant -----------------------------------------------------------------------

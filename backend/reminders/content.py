@@ -48,8 +48,7 @@ DISCUSS_CLOSING = "Please discuss this with your clinician."
 REVIEW_CLOSING = "Please discuss these with the family."
 # The infantile-spasms pattern (CLINICAL.md red flag 3): the most urgent words the product has, still no diagnosis.
 URGENT_CAREGIVER_LEAD = "Please contact your doctor soon about {child}. This is what the diary shows:"
-URGENT_CAREGIVER_CLOSING = ("Please show your doctor {child}'s diary (the link is below). This is not a diagnosis, "
-                            "but a clinician should see {child} soon.")
+URGENT_CAREGIVER_CLOSING = "Please show your doctor {child}'s diary; the link is below."
 URGENT_CLINICIAN_LEAD = (f"Please review soon: lost skills or no new skills at a development check, with "
                          f"{SPASMS_MIN_WAKING_EPISODES} or more episodes on waking within {SPASMS_WINDOW_DAYS} days of "
                          "it (the infantile-spasms pattern). The family was asked to contact their doctor soon.")
