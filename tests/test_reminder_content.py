@@ -286,7 +286,7 @@ def test_a_development_prompt_asks_the_two_questions_of_the_app():
         assert "Please answer them in the app's development check" in body
     assert "development check" not in render().text
     clinician = render(recipient=CLINICIAN, development_prompt=True).text
-    assert "Development check: none logged in the last 4 weeks; this email asks the caregivers for one" in clinician
+    assert "Development check: none logged in the last 4 weeks; Myodiary asks the caregivers for one" in clinician
 
 
 # ---- the clinician variant -----------------------------------------------------------------------

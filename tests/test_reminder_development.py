@@ -164,3 +164,13 @@ def test_past_a_year_of_corrected_age_nobody_is_asked_and_a_preterm_child_counts
         assert run_dispatch(app).sent == 2
     asked = {rcpt[0]: f"Has Mila {LOST_SKILLS}" in bodies(message)[0] for rcpt, message in smtp.messages}
     assert asked == {term.email: False, preterm.email: True}
+
+
+def test_the_preview_asks_as_the_next_slot_will_until_a_check_is_logged(client, api):
+    owner = api.register()
+    child_id = api.create_child(owner, birth_date=days_ago(70))["id"]  # 10 weeks old, no check yet
+    schedule(client, owner, child_id)
+    url = f"/api/v1/children/{child_id}/reminders/preview"
+    assert f"Has Mila {LOST_SKILLS}" in client.get(url, headers=owner.headers).json["text"]
+    log_check(client, owner, child_id, days_ago(0))
+    assert f"Has Mila {LOST_SKILLS}" not in client.get(url, headers=owner.headers).json["text"]

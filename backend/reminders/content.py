@@ -59,8 +59,8 @@ DEVELOPMENT_ASK = (f"Time for {{child}}'s development check. No check was logged
                    f"first year of corrected age Myodiary asks every {PROMPT_WEEKS}. Two questions:")
 DEVELOPMENT_WHERE = ("Please answer them in the app's development check (yes, no or unsure), with any concerns you "
                      "have noticed.")
-DEVELOPMENT_CLINICIAN = (f"Development check: none logged in the last {PROMPT_WEEKS}; this email asks the caregivers "
-                         "for one (new skills, lost skills).")
+DEVELOPMENT_CLINICIAN = (f"Development check: none logged in the last {PROMPT_WEEKS}; Myodiary asks the caregivers for "
+                         "one (new skills, lost skills).")
 
 
 @dataclass(frozen=True)
