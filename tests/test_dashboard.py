@@ -522,3 +522,14 @@ def test_the_list_puts_the_spasms_pattern_before_other_red_flags(client, api, fa
     page = clinician_browser.page("/dashboard/")
     assert page.index(">Mila</a>") < page.index(">Aaron</a>")
     assert "Episodes while awake" in page and "Waking clusters with lost or stalled development" in page
+
+
+def test_the_report_kept_with_the_summary_still_carries_the_treatments(client, family, clinician_browser):
+    owner, child_id = family["owner"], family["child"]["id"]
+    log_course(client, owner, child_id, resolving(4, 3), weeks=4)
+    medicine = log_treatment(client, owner, child_id, started_on=days_ago(20))
+    client.get("/api/v1/children", headers=owner.headers)  # its first reader keeps today's report with the summary
+    page = clinician_browser.page(patient_path(child_id))  # the default page reads that kept report
+    trends = client.get(f"/api/v1/children/{child_id}/trends", headers=owner.headers).json
+    (sentence,) = [t["comparison"]["summary"] for t in trends["treatments"] if t["id"] == medicine["id"]]
+    assert f'<td class="comparison">{escape(sentence)}</td>' in page

@@ -9,6 +9,7 @@ from backend.trends.engine import CurvePoint, ModelFit, RecentChange, Verdict, W
 from backend.trends.facts import ChildFacts, child_facts, episode_facts, sleep_facts
 from backend.trends.red_flags import RedFlag
 from backend.trends.report import ReferencePoint, TrendReport, build_report
+from backend.trends.treatments import treatments_from_json
 
 
 def child_report(child: Child, now: datetime, weeks: int = t.DEFAULT_WEEKS, axis: str | None = None) -> TrendReport:
@@ -35,7 +36,8 @@ def report_from_json(child: ChildFacts, text: str) -> TrendReport:
         model=_model(data["model"]), verdict=Verdict(data["verdict"], data["verdict_reasons"]),
         red_flags=[RedFlag(**{**flag, "since": datetime.fromisoformat(flag["since"])}) for flag in data["red_flags"]],
         reference_points=[ReferencePoint(**point) for point in data["reference_points"]],
-        summary=data["summary"], totals=data["totals"])
+        summary=data["summary"], totals=data["totals"],
+        treatments=treatments_from_json(data.get("treatments", [])))  # a report kept before treatments has none
 
 
 def _model(data: dict | None) -> ModelFit | None:
