@@ -6,7 +6,7 @@ inserted the row and commits a moment later, so the race happens every time. Pos
 has one writer at a time, so the second worker cannot have read before the first one committed.
 """
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -54,7 +54,7 @@ def test_a_summary_another_worker_inserts_meanwhile_is_updated(app, api, family,
 
 
 def test_a_heartbeat_another_dispatcher_inserts_meanwhile_is_updated(app, other_worker):
-    now = datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
     with app.app_context():
         timer = insert_then_commit_soon(other_worker, "INSERT INTO scheduler_heartbeats (name, beat_at, details) "
                                         "VALUES ('scheduler', :at, 'the other dispatcher')", {"at": now})

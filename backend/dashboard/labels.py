@@ -3,6 +3,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
 from backend.trends.charts import chart_alt_text
 
 VERDICTS = {"resolved": "Resolved", "resolving": "Resolving", "stable": "Stable", "worsening": "Worsening",
@@ -14,12 +15,6 @@ FLAGS = {"awake_episodes": "Episodes while awake", "not_stopping_on_waking": "No
          "persists_past_6_months": "Past 6 months (corrected)", "worsening": "Rising trend",
          "abnormal_eeg": "Abnormal EEG", "lost_skills": "Lost skills",
          "spasms_pattern": "Waking clusters with lost or stalled development"}
-CONCERNS = {"less_alert": "less alert", "less_eye_contact": "less eye contact", "less_smiling": "smiles less",
-            "floppy": "floppy (low muscle tone)", "stiff": "stiff", "feeding_difficulty": "feeding difficulties",
-            "other": "another concern (see notes)"}
-ANSWERS = {"yes": "yes", "no": "no", "unsure": "not sure"}
-TREATMENT_KINDS = {"antiseizure_medication": "Anti-seizure medicine", "other_medication": "Other medicine",
-                   "supplement": "Supplement", "sleep_hygiene": "Sleep routine", "other": "Other"}
 VIDEO_STATUSES = {"uploading": "Video uploading", "processing": "Video being processed", "ready": "Video",
                   "rejected": "Video not kept"}
 
@@ -45,9 +40,9 @@ def helpers() -> dict:
             "condition_words": lambda code: CONDITIONS.get(code, words(code)),
             "flag_words": lambda code: FLAGS.get(code, words(code)),
             "video_status_words": lambda code: VIDEO_STATUSES.get(code, words(code)), "words": words,
-            "concern_words": lambda code: CONCERNS.get(code, words(code)),
-            "answer_words": lambda code: ANSWERS.get(code, words(code)),
-            "treatment_kind_words": lambda code: TREATMENT_KINDS.get(code, words(code)),
+            "concern_words": lambda code: CONCERN_WORDS.get(code, words(code)),
+            "answer_words": lambda code: ANSWER_WORDS.get(code, words(code)),
+            "treatment_kind_words": lambda code: TREATMENT_KIND_WORDS.get(code, words(code)),
             "local_time": local_time,
             "local_day": local_day, "duration": duration, "chart_alt": chart_alt_text,
             "episode_signs": lambda episode: json.loads(episode.signs or "[]")}

@@ -12,6 +12,14 @@ TREATMENT_KINDS = ("antiseizure_medication", "other_medication", "supplement", "
 ANSWERS = ("yes", "no", "unsure")
 CONCERNS = ("less_alert", "less_eye_contact", "less_smiling", "floppy", "stiff", "feeding_difficulty", "other")
 
+# Words for these codes, shared by the dashboard and the exports (PDF, FHIR displays).
+TREATMENT_KIND_WORDS = {"antiseizure_medication": "Anti-seizure medicine", "other_medication": "Other medicine",
+                        "supplement": "Supplement", "sleep_hygiene": "Sleep routine", "other": "Other"}
+ANSWER_WORDS = {"yes": "yes", "no": "no", "unsure": "not sure"}
+CONCERN_WORDS = {"less_alert": "less alert", "less_eye_contact": "less eye contact", "less_smiling": "smiles less",
+                 "floppy": "floppy (low muscle tone)", "stiff": "stiff", "feeding_difficulty": "feeding difficulties",
+                 "other": "another concern (see notes)"}
+
 MAX_EPISODE_SECONDS = 21600
 MAX_JERK_COUNT = 100_000
 MAX_NOTES = 2000

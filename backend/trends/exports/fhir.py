@@ -25,7 +25,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
 
-from backend.dashboard.labels import ANSWERS, CONCERNS, TREATMENT_KINDS
+from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
 from backend.trends.engine import diary_day
 
 BASE = "https://myodiary.example/fhir"
@@ -161,7 +161,7 @@ def _medication_statement(treatment, child, caregiver_ids: set) -> MedicationSta
     return MedicationStatement(
         id=_uuid(urn("treatment", treatment.id)), identifier=_identifier("treatment", treatment.id),
         status="completed" if treatment.stopped_on else "active",
-        category=_local("treatment-kind", treatment.kind, TREATMENT_KINDS.get(treatment.kind)),
+        category=_local("treatment-kind", treatment.kind, TREATMENT_KIND_WORDS.get(treatment.kind)),
         medicationCodeableConcept={"text": treatment.name}, subject=_ref("child", child.id),
         effectivePeriod=period, informationSource=source,
         dosage=[{"text": treatment.dose}] if treatment.dose else None,
@@ -185,10 +185,10 @@ def _development_components(check) -> list[dict]:
     def part(code: str, display: str, value: dict) -> dict:
         return {"code": _local("development", code, display), "valueCodeableConcept": value}
     return [part("new-skills", "New skills since the last check", _local("answer", check.new_skills,
-                                                                          ANSWERS.get(check.new_skills))),
+                                                                          ANSWER_WORDS.get(check.new_skills))),
             part("lost-skills", "Lost skills the child had", _local("answer", check.lost_skills,
-                                                                   ANSWERS.get(check.lost_skills))),
-            *(part("concern", "Caregiver's concern", _local("development-concern", concern, CONCERNS.get(concern)))
+                                                                   ANSWER_WORDS.get(check.lost_skills))),
+            *(part("concern", "Caregiver's concern", _local("development-concern", concern, CONCERN_WORDS.get(concern)))
               for concern in concern_codes(check.concerns))]
 
 

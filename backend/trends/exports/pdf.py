@@ -16,7 +16,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from backend.children.ages import PRETERM_BEFORE_WEEKS
-from backend.dashboard.labels import ANSWERS, CONCERNS, TREATMENT_KINDS
+from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
 from backend.trends import thresholds as t
 from backend.trends.charts import SIZE_INCHES, chart_png, verdict_label
 from backend.trends.engine import axis_age
@@ -172,7 +172,7 @@ def _treatments(report, treatments: Sequence) -> list[Flowable]:
     if not treatments:
         return [heading, _paragraph("No treatments recorded")]
     compared = {period.id: period.comparison for period in report.treatments if period.comparison is not None}
-    rows = [[_paragraph(f"{given.name} ({TREATMENT_KINDS.get(given.kind, given.kind).lower()})", "cell"),
+    rows = [[_paragraph(f"{given.name} ({TREATMENT_KIND_WORDS.get(given.kind, given.kind).lower()})", "cell"),
              _paragraph(given.dose or "-", "cell"), f"{given.started_on:%Y-%m-%d}",
              f"{given.stopped_on:%Y-%m-%d}" if given.stopped_on else "ongoing",
              _paragraph(_around_start(given, compared), "cell")] for given in treatments]
@@ -191,15 +191,15 @@ def _development_checks(checks: Sequence) -> list[Flowable]:
     heading = _paragraph("Development checks", "heading")
     if not checks:
         return [heading, _paragraph("No development checks recorded")]
-    rows = [[f"{check.checked_on:%Y-%m-%d}", _paragraph(ANSWERS.get(check.new_skills, check.new_skills), "cell"),
-             _paragraph(ANSWERS.get(check.lost_skills, check.lost_skills),
+    rows = [[f"{check.checked_on:%Y-%m-%d}", _paragraph(ANSWER_WORDS.get(check.new_skills, check.new_skills), "cell"),
+             _paragraph(ANSWER_WORDS.get(check.lost_skills, check.lost_skills),
                         "label" if check.lost_skills == "yes" else "cell"),
              _paragraph(_concerns(check), "cell")] for check in checks]
     return [heading, _table([CHECK_COLUMNS, *rows], CHECK_WIDTHS, align="LEFT")]
 
 
 def _concerns(check) -> str:
-    words = ", ".join(CONCERNS.get(code, code.replace("_", " ")) for code in concern_codes(check.concerns))
+    words = ", ".join(CONCERN_WORDS.get(code, code.replace("_", " ")) for code in concern_codes(check.concerns))
     return (words or "none") + (f". Note: {check.notes}" if check.notes else "")
 
 
