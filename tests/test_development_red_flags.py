@@ -47,7 +47,7 @@ def test_lost_skills_suggest_a_review_with_the_check_as_evidence_since_its_date(
     lost = check(client, family, day(10), lost_skills="yes")
     found = flags(client, family)
     assert set(found) == {"lost_skills"}
-    assert found["lost_skills"]["evidence"] == [lost["id"]]
+    assert found["lost_skills"]["evidence"] == found["lost_skills"]["checks"] == [lost["id"]]
     assert found["lost_skills"]["since"].startswith(day(10))
     assert "lost" in found["lost_skills"]["message"].lower()
     assert "diagnos" not in found["lost_skills"]["message"].lower()
@@ -62,11 +62,13 @@ def test_lost_skills_with_three_waking_episodes_is_the_spasms_pattern_with_the_m
     assert [flag["code"] for flag in body["red_flags"]] == ["spasms_pattern", "lost_skills"]  # the most urgent first
     pattern = found["spasms_pattern"]
     assert pattern["evidence"] == [lost["id"], *waking]
+    assert pattern["checks"] == [lost["id"]]  # which of the evidence are checks, for clients that link them
     assert pattern["since"].startswith(day(10))
     assert "please contact your doctor soon" in pattern["message"].lower()
     assert "spasms" not in pattern["message"].lower() and "not a diagnosis" in pattern["message"].lower()
     assert body["summary"]["caregiver"].lower().startswith("please contact your doctor soon")
-    assert "spasms_pattern (" in body["summary"]["clinician"]
+    assert "spasms_pattern (1 development check, 3 episodes)" in body["summary"]["clinician"]
+    assert "lost_skills (1 development check)" in body["summary"]["clinician"]
 
 
 def test_no_new_skills_on_two_checks_four_weeks_apart_with_waking_clusters_is_the_spasms_pattern(client, family):

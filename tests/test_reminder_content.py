@@ -61,9 +61,8 @@ def report_for(course: str, gestational_weeks: float = 39.0, name: str = "Mila")
 def context_for(report: TrendReport, recipient: Recipient = CAREGIVER, kind: str = "scheduled",
                 cadence: str = "weekly", new_red_flags: tuple[str, ...] = (),
                 development_prompt: bool = False) -> ReminderContext:
-    check_ids = frozenset(check.id for check in report.child.development)
     return ReminderContext(kind, cadence, recipient, report, PNG, chart_alt_text(report), APP_URL, UNSUBSCRIBE_URL,
-                           new_red_flags, development_prompt, check_ids)
+                           new_red_flags, development_prompt)
 
 
 def render(course: str = "resolving", **kwargs):

@@ -83,7 +83,6 @@ class ReminderContext:
     unsubscribe_url: str
     new_red_flags: tuple[str, ...] = ()
     development_prompt: bool = False  # ask for a development check (events.development_prompts)
-    development_check_ids: frozenset[str] = frozenset()  # to tell a development flag's checks from its episodes
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def _common_facts(context: ReminderContext, period: Period, clinician: bool) -> 
         "clinician": clinician, "child": report.child.name, "recipient": context.recipient.name,
         "follow_up": FOLLOW_UP_AGES.get(context.kind), "visit": FOLLOW_UP_VISITS.get(context.kind),
         "discuss": _discuss(context), "urgent": _urgent(report),
-        "flags": _flags(report, context.new_red_flags, context.development_check_ids if clinician else None),
+        "flags": _flags(report, context.new_red_flags, clinician),
         "development_prompt": context.development_prompt,
         "chart_cid": chart_cid(context.chart_png), "chart_alt": context.chart_alt,
         "dashboard_url": f"{context.app_url.rstrip('/')}/dashboard/children/{quote(report.child.id, safe='')}",
@@ -387,24 +386,22 @@ def _reference_sentence(name: str, point: ReferencePoint, corrected_now: float) 
     return f"{sentence} {name} reaches this age in about {describe(days).display}."
 
 
-def _flags(report: TrendReport, new_codes: tuple[str, ...], check_ids: frozenset[str] | None) -> list[dict]:
-    """Red flags, the urgent then the new ones first, with what they rest on (for clinicians, `check_ids` given:
-    the evidence counted)."""
+def _flags(report: TrendReport, new_codes: tuple[str, ...], clinician: bool) -> list[dict]:
+    """Red flags, the urgent then the new ones first, with what they rest on (for clinicians, the evidence counted)."""
     zone = ZoneInfo(report.child.timezone)
     ordered = sorted(report.red_flags, key=lambda flag: (flag.code not in URGENT_FLAGS, flag.code not in new_codes))
     return [{"message": flag.message, "new": flag.code in new_codes,
-             "detail": ("Since " if check_ids is None else f"{flag.code}, {_evidence(flag, check_ids)} since ")
+             "detail": (f"{flag.code}, {_evidence(flag)} since " if clinician else "Since ")
              + _day(flag.since.astimezone(zone).date())} for flag in ordered]
 
 
-def _evidence(flag: RedFlag, check_ids: frozenset[str]) -> str:
+def _evidence(flag: RedFlag) -> str:
     """What a flag rests on, counted by kind: "1 development check and 4 episodes on waking", "1 clinician note"."""
     if flag.code == "abnormal_eeg":
         return _count(len(flag.evidence), "clinician note")
     if flag.code not in DEVELOPMENT_FLAGS:
         return _count(len(flag.evidence), "episode")
-    checks = sum(item in check_ids for item in flag.evidence) if flag.code == "spasms_pattern" else len(flag.evidence)
-    episodes = len(flag.evidence) - checks
+    checks, episodes = flag.evidence_counts()
     counted = _count(checks, "development check")
     return counted if episodes == 0 else f"{counted} and {_count(episodes, 'episode')} on waking"
 

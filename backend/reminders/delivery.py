@@ -13,16 +13,14 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
-from backend.reminders.content import DEVELOPMENT_FLAGS, Recipient, ReminderContext, render_reminder
+from backend.reminders.content import Recipient, ReminderContext, render_reminder
 from backend.reminders.mail import Envelope
 from backend.reminders.message import build_message, mailbox, sender_mailbox
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text
 from backend.trends.email_chart import email_chart_png
-from backend.trends.facts import development_facts
 from backend.trends.loading import todays_report
-from backend.trends.report import TrendReport
 
 log = logging.getLogger(__name__)
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -84,18 +82,18 @@ class Renderer:
     def child_material(self, child: Child):
         if child.id not in self.cache:
             report = todays_report(child, self.now)
-            self.cache[child.id] = (report, email_chart_png(report), chart_alt_text(report), _check_ids(report))
+            self.cache[child.id] = (report, email_chart_png(report), chart_alt_text(report))
         return self.cache[child.id]
 
     def message(self, reminder: Reminder, child: Child, user: User, role: str, cadence: str):
-        report, png, alt, check_ids = self.child_material(child)
+        report, png, alt = self.child_material(child)
         link = unsubscribe_url(child.id, user.id)
         context = ReminderContext(
             kind=reminder.kind, cadence=cadence,
             recipient=Recipient(user.id, user.name, user.email, "clinician" if role == "clinician" else "caregiver"),
             report=report, chart_png=png, chart_alt=alt, app_url=current_app.config["APP_URL"].rstrip("/"),
             unsubscribe_url=link, new_red_flags=_new_flags(reminder),
-            development_prompt=bool(reminder.development_prompt), development_check_ids=check_ids)
+            development_prompt=bool(reminder.development_prompt))
         rendered = render_reminder(context)
         message = build_message(rendered, png, self.sender, mailbox(user.name, user.email), link,
                                 message_id=f"<{reminder.id}@myodiary.example>")
@@ -104,14 +102,6 @@ class Renderer:
     def envelope(self, message, user: User) -> Envelope:
         """To the user's stored address alone: recipients never come from parsing a header."""
         return Envelope.of(message, self.sender.addr_spec, (user.email,))
-
-
-def _check_ids(report: TrendReport) -> frozenset[str]:
-    """The child's development check ids, to tell a development flag's checks from its episodes; read only when
-    such a flag is raised."""
-    if not any(flag.code in DEVELOPMENT_FLAGS for flag in report.red_flags):
-        return frozenset()
-    return frozenset(fact.id for fact in development_facts(report.child.id))
 
 
 def _new_flags(reminder: Reminder) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ Never an alarm and never a diagnosis: each flag says what was seen, on which epi
 One-sided jerks alone are not a flag: 4 of 18 benign cases were one-sided (Kaddurah & Holmes 2009).
 """
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,11 @@ class RedFlag:
     message: str
     evidence: list[str]  # episode ids; abnormal_eeg: the note's id; development flags: the check ids, then episodes
     since: datetime  # the first evidence; development flags: the (local) date of the check that raised it
+    checks: list[str] = field(default_factory=list)  # the development check ids among the evidence
+
+    def evidence_counts(self) -> tuple[int, int]:
+        """(development checks, the rest): what the evidence is, counted by kind."""
+        return len(self.checks), len(self.evidence) - len(self.checks)
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,10 @@ def development_flags(child: ChildFacts, episodes: list[EpisodeFact]) -> list[Re
         ids = list(dict.fromkeys(c.id for evidence, _ in raised for c in evidence))
         episode_ids = [e.id for e in sorted(near.values(), key=lambda e: e.started_at)]
         flags.append(RedFlag("spasms_pattern", SPASMS_MESSAGE, ids + episode_ids,
-                             _midnight(child, raised[0][1].checked_on)))
+                             _midnight(child, raised[0][1].checked_on), checks=ids))
     if lost:
         flags.append(RedFlag("lost_skills", LOST_SKILLS_MESSAGE, [c.id for c in lost],
-                             _midnight(child, lost[0].checked_on)))
+                             _midnight(child, lost[0].checked_on), checks=[c.id for c in lost]))
     return flags
 
 

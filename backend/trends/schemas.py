@@ -75,6 +75,8 @@ class RedFlagSchema(ma.Schema):
                        "spasms_pattern: the development check ids, then the episode ids"})
     since = fields.AwareDateTime(required=True, metadata={
         "description": "the first evidence; development flags: the date of the check that raised it"})
+    checks = fields.List(fields.String(), required=True, metadata={
+        "description": "the development check ids among the evidence (empty but for lost_skills and spasms_pattern)"})
 
 
 class ReferencePointSchema(ma.Schema):

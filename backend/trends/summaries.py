@@ -79,8 +79,17 @@ def clinician_summary(report) -> str:
     if any(treatment.comparison is not None for treatment in report.treatments):
         parts.append(_medicines_sentence(report.treatments))
     if report.red_flags:
-        parts.append("Red flags: " + ", ".join(f"{f.code} ({len(f.evidence)})" for f in report.red_flags) + ".")
+        parts.append("Red flags: " + ", ".join(f"{f.code} ({_evidence(f)})" for f in report.red_flags) + ".")
     return " ".join(parts)
+
+
+def _evidence(flag) -> str:
+    """How many records a flag rests on; development checks and episodes counted apart."""
+    checks, rest = flag.evidence_counts()
+    if not checks:
+        return str(rest)
+    counted = f"{checks} development check{'s' if checks != 1 else ''}"
+    return counted if not rest else f"{counted}, {rest} episode{'s' if rest != 1 else ''}"
 
 
 def _medicines_sentence(treatments) -> str:

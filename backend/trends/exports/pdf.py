@@ -159,9 +159,9 @@ def _red_flags(report, checks: Sequence) -> list[Flowable]:
 def _flag_row(report, flag, checked_on: dict) -> list:
     """Code, message (and the dates of the development checks among its evidence), episodes, since."""
     style = "label" if flag.code == URGENT_FLAG else "cell"
-    days = [f"{checked_on[record_id]:%Y-%m-%d}" for record_id in flag.evidence if record_id in checked_on]
+    days = [f"{checked_on[check_id]:%Y-%m-%d}" for check_id in flag.checks if check_id in checked_on]
     seen = flag.message + (f" Development checks: {', '.join(days)}." if days else "")
-    episodes = len(flag.evidence) - len(days)
+    episodes = 0 if flag.code == "abnormal_eeg" else flag.evidence_counts()[1]  # its evidence is a clinician note
     return [_paragraph(flag.code.replace("_", " "), style), _paragraph(seen, style), str(episodes),
             f"{_local(report, flag.since):%Y-%m-%d}"]
 
