@@ -13,8 +13,12 @@ from pathlib import Path
 from tests.cohort import FALSE_RESOLVING, RIGHT, VERDICTS, run
 
 CLEAR = ("resolving", "stable", "worsening")
-CORNERS = ("short_resolving", "short_stable", "short_worsening", "turns_worse", "turns_better",
-           "sparse_month_resolving", "sparse_month_stable", "sparse_month_worsening")
+CORNERS = ("medium_resolving", "medium_stable", "medium_worsening", "short_resolving", "short_stable",
+           "short_worsening", "turns_worse", "turns_better", "sparse_month_resolving", "sparse_month_stable",
+           "sparse_month_worsening")
+NOT_FALLING = ("stable", "worsening", "medium_stable", "medium_worsening", "short_stable", "short_worsening",
+               "turns_worse", "sparse_month_stable", "sparse_month_worsening")
+FALLING = ("resolving", "medium_resolving", "short_resolving", "sparse_month_resolving")
 
 
 def table(rows: dict) -> str:
@@ -30,9 +34,7 @@ def table(rows: dict) -> str:
 def summary(rows: dict) -> dict:
     clear_n = sum(sum(rows[c].values()) for c in CLEAR)
     right = sum(sum(rows[c].get(v, 0) for v in RIGHT[c]) for c in CLEAR)
-    not_falling = ("stable", "worsening", "short_stable", "short_worsening", "turns_worse",
-                   "sparse_month_stable", "sparse_month_worsening")
-    present = [c for c in not_falling if c in rows]
+    present = [c for c in NOT_FALLING if c in rows]
     return {
         "clear_right": right / clear_n,
         "resolving_recall": sum(rows["resolving"].get(v, 0) for v in RIGHT["resolving"])
@@ -42,8 +44,7 @@ def summary(rows: dict) -> dict:
         "false_resolving": {c: rows[c].get("resolving", 0) for c in present},
         "false_resolved": {c: rows[c].get("resolved", 0) for c in present},
         "false_resolving_total": sum(rows[c].get(v, 0) for c in present for v in FALSE_RESOLVING),
-        "false_worsening_on_falling": {c: rows[c].get("worsening", 0) for c in rows
-                                       if c in ("resolving", "short_resolving", "sparse_month_resolving")},
+        "false_worsening_on_falling": {c: rows[c].get("worsening", 0) for c in FALLING if c in rows},
     }
 
 

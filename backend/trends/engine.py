@@ -85,6 +85,9 @@ class ModelFit:
     theil_slope_per_week: float | None
     recent: RecentChange | None
     curve: list[CurvePoint] = field(default_factory=list)
+    # the verdict's one-sided bounds of the rate ratio (thresholds.py); not kept with a stored report
+    resolving_bound: float | None = None  # upper, at RESOLVING_CONFIDENCE
+    worsening_bound: float | None = None  # lower, at WORSENING_CONFIDENCE
 
 
 @dataclass
@@ -215,16 +218,25 @@ def _fit(make_model, used: list[WeekStats], ages, axis: str) -> ModelFit:
 
 def _model_fit(fit, family: str, dispersion: float, used: list[WeekStats], ages, axis: str) -> ModelFit:
     slope, se = float(fit.params[1]), float(fit.bse[1])
-    z = stats.norm.ppf(0.5 + t.CONFIDENCE / 2)
-    per = t.RATE_RATIO_WEEKS
+    bound = _rate_ratio_bound(slope, se, degrees_of_freedom=max(int(fit.df_resid), 1))
+    two_sided = 0.5 + t.CONFIDENCE / 2
     tau, tau_p, tau_p_rising, theil = _model_free(used, axis)
     return ModelFit(
         family=family, dispersion=round(dispersion, 3),
-        rate_ratio_per_4_weeks=_safe_exp(per * slope), ci_low=_safe_exp(per * (slope - z * se)),
-        ci_high=_safe_exp(per * (slope + z * se)), p_value=float(fit.pvalues[1]), weeks_used=len(used),
+        rate_ratio_per_4_weeks=_safe_exp(t.RATE_RATIO_WEEKS * slope), ci_low=bound(two_sided, -1),
+        ci_high=bound(two_sided, 1), p_value=float(fit.pvalues[1]), weeks_used=len(used),
         kendall_tau=tau, kendall_p_value=tau_p, kendall_p_value_rising=tau_p_rising, theil_slope_per_week=theil,
-        recent=recent_change(used),
-        curve=_curve(fit, ages))
+        recent=recent_change(used), curve=_curve(fit, ages),
+        resolving_bound=bound(t.RESOLVING_CONFIDENCE, 1), worsening_bound=bound(t.WORSENING_CONFIDENCE, -1))
+
+
+def _rate_ratio_bound(slope: float, se: float, degrees_of_freedom: int):
+    """A one-sided bound of the rate ratio per 4 weeks: Student t on the residual df, since the scale is estimated
+    from a handful of weeks (normal quantiles made the interval too narrow)."""
+    def bound(confidence: float, side: int) -> float:
+        quantile = stats.t.ppf(confidence, degrees_of_freedom)
+        return _safe_exp(t.RATE_RATIO_WEEKS * (slope + side * quantile * se))
+    return bound
 
 
 def _safe_exp(value: float) -> float:
@@ -320,15 +332,46 @@ def verdict(weeks: list[WeekStats], model: ModelFit | None, quiet_nights: int) -
     if model is None:
         return Verdict("insufficient_data", ["The model could not be fitted to these weeks."])
     described = f"{formatting.RATE_RATIO.capitalize()} {formatting.rate_ratio(model)}"
-    at_least = f"by at least {t.TREND_FALL_AT_LEAST:.0%} per {t.RATE_RATIO_WEEKS} weeks"
-    if model.ci_high < t.RESOLVING_CI_HIGH_BELOW and _trend_agrees(model, falling=True):
-        return Verdict("resolving", [f"{described}: the rate falls with age, {at_least}.", _kendall_words(model)])
-    if model.ci_low > t.WORSENING_CI_LOW_ABOVE and _trend_agrees(model, falling=False):
-        return Verdict("worsening", [f"{described}: the rate rises with age, {at_least}.", _kendall_words(model)])
+    falls, rises = _falls(model), _rises(model)
+    if falls and not _rising_lately(model):
+        return Verdict("resolving", [f"{described}: the rate falls with age, by at least {t.TREND_FALL_AT_LEAST:.0%} "
+                                     f"per {t.RATE_RATIO_WEEKS} weeks ({_bound_words(model, falling=True)}).",
+                                     _kendall_words(model)])
+    if rises:
+        return Verdict("worsening", [f"{described}: the rate rises with age ({_bound_words(model, falling=False)}).",
+                                     _kendall_words(model)])
+    if falls:
+        recent = model.recent
+        return Verdict("stable", [f"{described}: the rate fell with age, but over the last {recent.weeks} watched "
+                                  f"weeks it is up again ({formatting.rate(recent.recent_rate)} a night, from "
+                                  f"{formatting.rate(recent.previous_rate)}): not resolving while it rises."])
     if model.ci_high < 1 or model.ci_low > 1:
         return Verdict("stable", [f"{described}: a change too small or too uncertain to call "
                                   f"({_kendall_words(model)})."])
     return Verdict("stable", [f"{described}: the interval includes 1, no clear change with age."])
+
+
+def _falls(model: ModelFit) -> bool:
+    return model.resolving_bound < t.RESOLVING_BOUND_BELOW and _trend_agrees(model, falling=True)
+
+
+def _rises(model: ModelFit) -> bool:
+    return model.worsening_bound > t.WORSENING_BOUND_ABOVE and _trend_agrees(model, falling=False)
+
+
+def _rising_lately(model: ModelFit) -> bool:
+    """The last RECENT_WEEKS watched weeks "up" on the ones before (by SAME_WITHIN or more, as the caregiver summary
+    words it), clear or not: a course that turned back up (thresholds.py)."""
+    recent = model.recent
+    return recent is not None and _direction(recent.recent_rate, recent.previous_rate) == "up"
+
+
+def _bound_words(model: ModelFit, falling: bool) -> str:
+    if falling:
+        return (f"one-sided {t.RESOLVING_CONFIDENCE:.1%} upper bound {formatting.ratio(model.resolving_bound)}, "
+                f"below {formatting.ratio(t.RESOLVING_BOUND_BELOW)}")
+    return (f"one-sided {t.WORSENING_CONFIDENCE:.0%} lower bound {formatting.ratio(model.worsening_bound)}, "
+            f"above {formatting.ratio(t.WORSENING_BOUND_ABOVE)}")
 
 
 def _trend_agrees(model: ModelFit, falling: bool) -> bool:
