@@ -38,7 +38,7 @@ def _image(body, mimetype: str) -> Response:
 @blp.alt_response(200, schema=TrendsSchema, success=True, description="The child's trends")
 @blp.alt_response(404, response="NOT_FOUND")
 def trends(args, child_id):
-    """Weekly episode rates against age, the model, the verdict and red flags"""
+    """Weekly episode rates against age, the model, the verdict, red flags and treatments"""
     child = child_for(current_user(), child_id, need=READ)
     body = _fresh_default(child, args) or trends_schema.dumps(_report(child_id, args, child))
     return Response(body, mimetype="application/json")
@@ -91,13 +91,13 @@ def csv_export(args, child_id):
 
 @_file_route("export/fhir", "application/fhir+json", "A FHIR R4 Bundle (collection)")
 def fhir_export(args, child_id):
-    """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations"""
+    """Export as an HL7 FHIR R4 Bundle: Patient, RelatedPerson, Observations, MedicationStatements, Flags"""
     child = child_for(current_user(), child_id, need=READ)
     return downloads.fhir_download(child, _report(child_id, args, child))
 
 
 @_file_route("report.pdf", "application/pdf", "A one- or two-page clinic-visit report")
 def report_pdf_view(args, child_id):
-    """A clinic-visit report: chart, verdict, red flags, the last weeks"""
+    """A clinic-visit report: chart, verdict, red flags, treatments, development checks, the last weeks"""
     child = child_for(current_user(), child_id, need=READ)
     return downloads.pdf_download(child, _report(child_id, args, child))
