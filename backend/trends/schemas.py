@@ -52,7 +52,8 @@ class CurvePointSchema(ma.Schema):
 
 
 class ModelSchema(ma.Schema):
-    family = fields.String(metadata={"description": "poisson, or quasi_poisson when overdispersed"})
+    family = fields.String(metadata={
+        "description": "poisson, or quasi_poisson when the Pearson dispersion is above 1"})
     dispersion = fields.Float()
     rate_ratio_per_4_weeks = fields.Float()
     ci_low = fields.Float()
