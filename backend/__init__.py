@@ -4,7 +4,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, headers
+from backend import auth, headers, ratelimit_storage  # noqa: F401 (its table, for the limits)
 from backend.accounts.tokens import authenticate
 from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
@@ -66,11 +66,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backend import api_docs, health
-    from backend.accounts import views as account_views
+    from backend.accounts import routes as account_routes
     from backend.care_teams import views as care_team_views
     from backend.children import views as children_views
     from backend.clinic import views as clinic_views
-    from backend.dashboard import views as dashboard_views
+    from backend.dashboard import pages as dashboard_pages
     from backend.diary import views as diary_views
     from backend.privacy import views as privacy_views
     from backend.reminders import views as reminder_views
@@ -78,12 +78,12 @@ def _register_blueprints(app: Flask) -> None:
     from backend.trends import views as trends_views
     from backend.videos import views as video_views
 
-    for blueprint in (health.blp, account_views.blp, children_views.blp, care_team_views.blp,
+    for blueprint in (health.blp, account_routes.blp, children_views.blp, care_team_views.blp,
                       diary_views.blp, sync_views.blp, trends_views.blp, reminder_views.blp, clinic_views.blp,
                       privacy_views.blp, video_views.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api_docs.blp)
-    app.register_blueprint(dashboard_views.bp)
+    app.register_blueprint(dashboard_pages.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -22,11 +22,21 @@ class UserSchema(ma.Schema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=80), validate_name])
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     created_at = fields.AwareDateTime(dump_only=True)
+    email_verified = fields.Function(lambda user: user.email_verified_at is not None, dump_only=True, metadata={
+        "description": "emails about a child go only to a verified address"})
+    pending_email = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "a new address waiting for its verification; `email` stays in use until then"})
+    two_factor = fields.Function(lambda user: user.totp_enabled_at is not None, dump_only=True, metadata={
+        "description": "two-factor sign-in (TOTP) is on"})
 
 
 class SignInSchema(ma.Schema):
     email = LowerEmail(required=True)
     password = fields.String(required=True, load_only=True, validate=validate_unicode)
+    otp = fields.String(load_only=True, validate=[validate.Length(max=32), validate_unicode], metadata={
+        "description": "with two-factor sign-in on: the 6-digit code of the authenticator app, or a recovery code"})
+    device_name = fields.String(load_only=True, validate=[validate.Length(max=120), validate_name], metadata={
+        "description": "what this device is called in the list of signed-in devices, e.g. 'Anna\'s phone'"})
 
 
 class TokenSchema(ma.Schema):

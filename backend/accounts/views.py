@@ -1,18 +1,13 @@
-"""Accounts: register, sign in and out, who am I."""
+"""Sign in and out, who am I (registration: registration.py; the other account routes beside it)."""
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import select
 
-from backend.accounts.models import User
-from backend.accounts.passwords import hash_password
+from backend.accounts.blueprint import blp
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
 from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials
 from backend.auth import current_user, login_required
-from backend.blueprints import Blueprint
 from backend.extensions import db, limiter
 from backend.validation import escape_lone_surrogates
-
-blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sign-in")
 
 
 def _signin_failed(response) -> bool:
@@ -31,23 +26,6 @@ def _signin_account_key() -> str:
 
 def _limit(config_key: str):
     return lambda: current_app.config[config_key]
-
-
-@blp.route("/users", methods=["POST"])
-@blp.doc(security=[])
-@blp.arguments(UserSchema)
-@blp.response(201, UserSchema)
-@blp.alt_response(409, response="CONFLICT")
-def register(data):
-    """Create an account (caregiver or clinician)"""
-    if db.session.scalar(select(User.id).where(User.email == data["email"])):
-        abort(409, message="An account with this email exists.",
-              errors={"email": ["An account with this email exists."]})
-    user = User(email=data["email"], name=data["name"], role=data["role"],
-                password_hash=hash_password(data["password"]))
-    db.session.add(user)
-    db.session.commit()
-    return user
 
 
 @blp.route("/tokens", methods=["POST"])

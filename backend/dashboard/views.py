@@ -5,70 +5,22 @@ episode video's file at /dashboard/videos/<video_id>/content and /poster.jpg (th
 Every page answers only for children of the user's care teams (child_for: 404 otherwise), and every
 clinician view is in the audit log. Exports and videos are the API's, behind the session instead of a token.
 """
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
 
 from backend.care_teams.access import READ, child_for
 from backend.children.models import CONDITIONS
 from backend.clinic import audit, notes
 from backend.clinic.models import EEG_RESULTS
 from backend.clinic.schemas import NoteBodySchema
-from backend.dashboard import auth, labels, patient, patients
+from backend.dashboard import auth, patient, patients
+from backend.dashboard.blueprint import PATIENT_PAGE_POLICY, VIDEO_CACHE, bp, content_security_policy
 from backend.db_types import utcnow
 from backend.extensions import db, limiter
 from backend.trends import charts, downloads
 from backend.trends.loading import child_report
 from backend.trends.report import AXES
 from backend.videos.views import send_video
-
-bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
-               static_folder="static", static_url_path="/static")
-PAGE_POLICY = {"default-src": "'self'", "img-src": "'self' data:", "media-src": "'none'", "style-src": "'self'",
-               "script-src": "'self'", "object-src": "'none'", "base-uri": "'none'", "form-action": "'self'",
-               "frame-ancestors": "'none'"}
-# The patient page plays its episodes' videos, served by this app (never a storage's presigned URL).
-PATIENT_PAGE_POLICY = {**PAGE_POLICY, "media-src": "'self'"}
-
-
-def content_security_policy(directives: dict[str, str]) -> str:
-    return "; ".join(f"{name} {sources}" for name, sources in directives.items())
-
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": content_security_policy(PAGE_POLICY),
-    "Referrer-Policy": "same-origin",  # nosniff and DENY framing: backend/headers.py, on every response
-    "Cache-Control": "no-store",
-}
-VIDEO_CACHE = "private, no-store"  # a clinic's shared computer keeps no copy of a family's video
-
-
-@bp.record_once
-def _root_opens_the_dashboard(state) -> None:
-    state.app.add_url_rule("/", "root", lambda: redirect(url_for("dashboard.patients_list")))
-
-
-@bp.context_processor
-def _helpers() -> dict:
-    return labels.helpers()
-
-
-@bp.before_request
-def _csrf() -> None:
-    auth.check_csrf()
-
-
-@bp.after_request
-def _headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-@bp.errorhandler(HTTPException)
-def _error_page(error: HTTPException):
-    message = (getattr(error, "data", None) or {}).get("message") or error.description
-    return render_template("dashboard/error.html", error=error, message=message), error.code
 
 
 def _signin_failed(response) -> bool:

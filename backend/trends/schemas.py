@@ -60,6 +60,11 @@ class ModelSchema(ma.Schema):
     ci_high = fields.Float()
     p_value = fields.Float()
     weeks_used = fields.Integer()
+    resolving_bound = fields.Float(allow_none=True, metadata={
+        "description": "the rate ratio's one-sided upper bound the verdict reads (thresholds.RESOLVING_CONFIDENCE); "
+                       "resolving needs it below thresholds.RESOLVING_BOUND_BELOW"})
+    worsening_bound = fields.Float(allow_none=True, metadata={
+        "description": "the one-sided lower bound (thresholds.WORSENING_CONFIDENCE); worsening needs it above 1"})
     kendall_tau = fields.Float(allow_none=True)
     kendall_p_value = fields.Float(allow_none=True, metadata={"description": "one-sided, falling"})
     kendall_p_value_rising = fields.Float(allow_none=True, metadata={"description": "one-sided, rising"})
