@@ -57,6 +57,8 @@ def _init_extensions(app: Flask) -> None:
     api.spec.components.response(  # tus's own status, which HTTP does not name
         "CHECKSUM_MISMATCH", {"description": "Checksum Mismatch: the bytes do not match Upload-Checksum",
                               "content": {"application/json": {"schema": "Error"}}})
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("myodiary-db://"):  # counters in our own database
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {})["database_url"] = app.config["SQLALCHEMY_DATABASE_URI"]
     limiter.init_app(app)
     csrf.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},

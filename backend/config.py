@@ -71,8 +71,18 @@ class Config:
         "SIGNIN_FAILURES_PER_ACCOUNT", "5 per minute;20 per hour")
     SIGNIN_FAILURES_PER_ADDRESS = os.environ.get(
         "SIGNIN_FAILURES_PER_ADDRESS", "30 per minute;200 per hour")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Limits are counted in the app's own database by default, so every worker and replica shares them
+    # (backend/ratelimit_storage.py); redis://... works too; memory:// counts per process.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "myodiary-db://")
     RATELIMIT_HEADERS_ENABLED = True
+    REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "10 per hour;50 per day")
+    VERIFICATION_EMAILS_PER_ACCOUNT = os.environ.get("VERIFICATION_EMAILS_PER_ACCOUNT", "3 per hour")
+    PASSWORD_RESETS_PER_ACCOUNT = os.environ.get("PASSWORD_RESETS_PER_ACCOUNT", "3 per hour")
+    EMAIL_VERIFICATION_HOURS = _env_int("EMAIL_VERIFICATION_HOURS", 72)  # how long a verification link works
+    PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)  # how long a reset link works
+    # Clinicians must turn on two-factor sign-in (TOTP); until they do, they may sign in only to enrol.
+    REQUIRE_CLINICIAN_2FA = os.environ.get("REQUIRE_CLINICIAN_2FA", "false").lower() in ("1", "true", "yes")
+    ACCOUNT_EMAIL_INTERVAL_SECONDS = _env_int("ACCOUNT_EMAIL_INTERVAL_SECONDS", 5)  # the scheduler's account-email job
 
     # Reminder emails: SMTP when MAIL_SERVER is set, else .eml files under instance/outbox/
     APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000")  # links in emails

@@ -164,7 +164,11 @@ def id_chunks(ids: list) -> Iterator[list]:
 
 def dialect_insert(table):
     """An INSERT that knows the database's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
+    return dialect_insert_for(db.engine, table)
+
+
+def dialect_insert_for(engine, table):
+    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def upsert(session, model, rows: list[dict]) -> None:

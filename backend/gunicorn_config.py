@@ -9,3 +9,14 @@ accesslog = "-"
 # buffering proxy sits in front (make run); behind nginx (docker-compose) bodies arrive at once.
 timeout = 300
 logger_class = "backend.logs.RedactingGunicornLogger"
+
+
+def on_starting(server) -> None:
+    """Several workers counting sign-in limits in memory count them apart (each its own counter): say so."""
+    import os
+
+    uri = os.environ.get("RATELIMIT_STORAGE_URI", "myodiary-db://")
+    if uri.startswith("memory://") and server.cfg.workers > 1:
+        server.log.warning("RATELIMIT_STORAGE_URI=memory:// with %d workers: every worker counts sign-in limits "
+                           "on its own, so they allow %d times as many attempts; use myodiary-db:// (the default) "
+                           "or redis://", server.cfg.workers, server.cfg.workers)

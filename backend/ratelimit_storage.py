@@ -6,12 +6,15 @@ has (SQLite for `make run`, PostgreSQL past one machine) needs nothing more to r
 option (`RATELIMIT_STORAGE_URI=redis://...`). Fixed windows: one row per key, its count and when it
 expires; an increment is one upsert in its own short transaction, outside the request's.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String
+from limits.storage import Storage
+from sqlalchemy import Integer, String, case, create_engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db_types import UTCDateTime
+from backend.database import configure_engine, dialect_insert_for
+from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
 
 
@@ -21,3 +24,66 @@ class RateLimitCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DatabaseStorage(Storage):
+    """`RATELIMIT_STORAGE_URI=myodiary-db://`: counters in the app's database (RATELIMIT_STORAGE_OPTIONS
+    carries its URL; create_app sets it). Its own small engine: a counter commits at once, whatever the
+    request's transaction does."""
+
+    STORAGE_SCHEME = ["myodiary-db"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, database_url: str = "", **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.engine = create_engine(database_url, pool_pre_ping=True, pool_size=2, max_overflow=4) \
+            if not database_url.startswith("sqlite") else create_engine(database_url)
+        configure_engine(self.engine)
+        self.table = RateLimitCounter.__table__
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add `amount`; a counter whose window has passed starts again at `amount`, expiring `expiry` s later."""
+        now = utcnow()
+        values = {"key": key, "count": amount, "expires_at": now + timedelta(seconds=expiry)}
+        insert = dialect_insert_for(self.engine, self.table).values(**values)
+        expired = self.table.c.expires_at <= now
+        statement = insert.on_conflict_do_update(index_elements=["key"], set_={
+            "count": case((expired, amount), else_=self.table.c.count + amount),
+            "expires_at": case((expired, insert.excluded.expires_at), else_=self.table.c.expires_at),
+        }).returning(self.table.c.count)
+        with self.engine.begin() as connection:
+            return connection.execute(statement).scalar_one()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.count if row is not None else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return (row.expires_at if row is not None else utcnow()).timestamp()
+
+    def check(self) -> bool:
+        with self.engine.connect() as connection:
+            connection.execute(select(1))
+        return True
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as connection:
+            return connection.execute(delete(self.table)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(self.table).where(self.table.c.key == key))
+
+    def _row(self, key: str):
+        with self.engine.connect() as connection:
+            return connection.execute(select(self.table.c.count, self.table.c.expires_at).where(
+                self.table.c.key == key, self.table.c.expires_at > utcnow())).one_or_none()
+
+
+def sweep(session) -> int:
+    """Remove counters whose window has passed (the scheduler's daily purge)."""
+    return session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= utcnow())).rowcount

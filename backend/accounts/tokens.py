@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from backend.accounts.models import Token, User
 from backend.accounts.passwords import verify_password
@@ -34,6 +34,16 @@ def user_for_credentials(email: str, password: str) -> User | None:
 
 def revoke_token(token: Token) -> None:
     token.revoked_at = utcnow()
+
+
+def revoke_all_tokens(user: User, keep: Token | None = None) -> int:
+    """End every live token and dashboard session of the account (but `keep`, the caller's own, if given):
+    after a password reset or change, or `flask users set-password`."""
+    statement = update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+    if keep is not None:
+        statement = statement.where(Token.id != keep.id)
+    return db.session.execute(statement.values(revoked_at=utcnow()), execution_options={
+        "synchronize_session": "fetch"}).rowcount
 
 
 def _bearer_secret() -> str | None:
