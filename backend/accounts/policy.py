@@ -1,6 +1,40 @@
-"""The password policy (NIST SP 800-63B): long enough, not a common password, not the email. (issue 21, item 4)"""
+"""The password policy (NIST SP 800-63B section 5.1.1.2): long enough, not a common password, not the email;
+no composition rules (a long phrase of plain words is a good password). (issue 21, item 4)"""
+from functools import cache
+
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+MIN_LENGTH = 8
+MAX_LENGTH = 256  # Argon2 hashes any length; this only bounds the work a request can ask for
+
+TOO_SHORT = f"Use at least {MIN_LENGTH} characters."
+TOO_LONG = f"Use at most {MAX_LENGTH} characters."
+TOO_COMMON = "This is one of the most common passwords; choose one that is harder to guess."
+IS_THE_EMAIL = "The password must not be your email address."
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """zxcvbn's 30,000 most common passwords, lower-case (built once per process)."""
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def _is_the_email(password: str, email: str | None) -> bool:
+    if not email:
+        return False
+    address = email.strip().lower()
+    return password.strip().lower() in (address, address.partition("@")[0])
 
 
 def password_problems(password: str, email: str | None = None) -> list[str]:
     """Why this password is refused, in words for the 422; empty when it is fine."""
-    return []
+    if len(password) < MIN_LENGTH:
+        return [TOO_SHORT]
+    if len(password) > MAX_LENGTH:
+        return [TOO_LONG]
+    problems = []
+    if password.lower() in common_passwords():
+        problems.append(TOO_COMMON)
+    if _is_the_email(password, email):
+        problems.append(IS_THE_EMAIL)
+    return problems

@@ -3,9 +3,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.accounts.models import USER_ROLES
+from backend.accounts.policy import MAX_LENGTH, MIN_LENGTH, password_problems
 from backend.validation import validate_name, validate_unicode
 
-PASSWORD_LENGTH = validate.Length(min=8, max=256)
+PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
 
 
 class LowerEmail(fields.Email):
@@ -28,6 +29,13 @@ class UserSchema(ma.Schema):
         "description": "a new address waiting for its verification; `email` stays in use until then"})
     two_factor = fields.Function(lambda user: user.totp_enabled_at is not None, dump_only=True, metadata={
         "description": "two-factor sign-in (TOTP) is on"})
+
+    @ma.validates_schema
+    def _password_policy(self, data, **kwargs):
+        """Not a common password, not the email (the length: the field's own check)."""
+        problems = password_problems(data["password"], data.get("email")) if "password" in data else []
+        if problems:
+            raise ma.ValidationError(problems, field_name="password")
 
 
 class SignInSchema(ma.Schema):
