@@ -54,7 +54,8 @@ def run_scheduler():
     """Run the scheduler (APScheduler) until stopped; dispatches reminders every minute."""
     from backend.jobs import build_scheduler, run  # APScheduler is imported by the scheduler process only
 
-    click.echo("Scheduler running: reminders are dispatched every minute, videos processed every 15 s, "
+    click.echo("Scheduler running: reminders are dispatched every minute, account emails sent within seconds, "
+               "videos processed every 15 s, "
                "deleted data purged daily. "
                "Stop with Ctrl-C.")
     run(build_scheduler(current_app._get_current_object()))
@@ -72,12 +73,14 @@ def process_videos(now_text):
 @reminders_cli.command("dispatch")
 @click.option("--now", "now_text", help="pretend it is this instant (ISO 8601 with offset)")
 def dispatch_once(now_text):
-    """Run one dispatch pass: plan what is due, send it, print the counts."""
+    """Run one dispatch pass: plan what is due, send it and every queued account email, print the counts."""
+    from backend.accounts.emails import send_account_emails
     from backend.reminders.dispatch import dispatch
 
     result = dispatch(_instant_option(now_text))
     click.echo(f"planned {result.planned}, sent {result.sent}, retrying {result.retrying}, "
                f"failed {result.failed}, skipped {result.skipped}")
+    click.echo(f"account emails: {send_account_emails()}")  # due now, whatever --now says of the reminders
 
 
 def _instant_option(text: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from backend.accounts.emails import send_account_emails
 from backend.db_types import utcnow
 from backend.privacy.purge import purge
 from backend.reminders.dispatch import dispatch
@@ -22,6 +23,7 @@ DISPATCH_JOB_ID = "reminders-dispatch"
 DISPATCH_EVERY_SECONDS = 60
 PURGE_JOB_ID = "privacy-purge"
 PURGE_EVERY_HOURS = 24
+ACCOUNT_EMAILS_JOB_ID = "account-emails-send"
 VIDEOS_JOB_ID = "videos-process"
 VIDEOS_EVERY_SECONDS = 15  # a parent's clip is playable within seconds of its last byte
 JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table, outside the app's migrations
@@ -32,6 +34,14 @@ def dispatch_job() -> None:
     """Every minute: plan what is due, send it, mark it (backend.reminders.dispatch)."""
     with _application().app_context():
         log.info("dispatch: %s", dispatch())
+
+
+def account_emails_job() -> None:
+    """Every ACCOUNT_EMAIL_INTERVAL_SECONDS: send the queued account emails (backend.accounts.emails)."""
+    with _application().app_context():
+        result = send_account_emails()
+        if result.sent or result.retrying or result.failed:
+            log.info("account emails: %s", result)
 
 
 def videos_job() -> None:
@@ -62,6 +72,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 5 * DISPATCH_EVERY_SECONDS})
     scheduler.add_job("backend.jobs:dispatch_job", "interval", seconds=DISPATCH_EVERY_SECONDS,
                       id=DISPATCH_JOB_ID, replace_existing=True, next_run_time=utcnow())
+    scheduler.add_job("backend.jobs:account_emails_job", "interval",
+                      seconds=app.config["ACCOUNT_EMAIL_INTERVAL_SECONDS"], id=ACCOUNT_EMAILS_JOB_ID,
+                      replace_existing=True, next_run_time=utcnow())
     scheduler.add_job("backend.jobs:videos_job", "interval", seconds=VIDEOS_EVERY_SECONDS, id=VIDEOS_JOB_ID,
                       replace_existing=True, next_run_time=utcnow())
     scheduler.add_job("backend.jobs:purge_job", "interval", hours=PURGE_EVERY_HOURS, id=PURGE_JOB_ID,

@@ -1,4 +1,5 @@
-"""Logs that never carry a secret: tokens travel in some URLs (unsubscribe links, invite codes).
+"""Logs that never carry a secret: tokens travel in some URLs (unsubscribe links, invite codes, the account
+emails' verification and password-reset links).
 
 `redact()` blanks them and bearer tokens wherever a log line would show them. The app's own
 records pass through `RedactingFilter`; gunicorn's access log through `RedactingGunicornLogger`
@@ -13,6 +14,7 @@ REDACTED = "[redacted]"
 _PATTERNS = [
     (re.compile(r"(/reminders/unsubscribe/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(/invites/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(/password-resets/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)([?&](?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
 ]

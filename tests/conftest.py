@@ -8,11 +8,12 @@ import uuid
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from backend import create_app
 from backend.extensions import db, limiter
-from tests.helpers import ApiHelper, config_for
+from tests.helpers import ApiHelper, Sink, config_for, free_port
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -109,3 +110,14 @@ def family(api):
     api.join(owner, child["id"], second)
     api.join(owner, child["id"], clinician)
     return {"child": child, "owner": owner, "caregiver": second, "clinician": clinician}
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on 127.0.0.1, and the app pointed at it."""
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
+    yield sink
+    controller.stop()

@@ -1,7 +1,10 @@
-"""HTTP helpers shared by the tests: accounts, children, care teams, the error shape."""
+"""HTTP helpers shared by the tests: accounts, children, care teams, the error shape, received emails."""
+import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 
 from sqlalchemy import event, text
 
@@ -152,3 +155,35 @@ def statements_of(app, send) -> list[str]:
     finally:
         event.remove(engine, "before_cursor_execute", note)
     return seen
+
+
+class Sink:
+    """What a real SMTP server (aiosmtpd, the `smtp` fixture) received: (recipients, parsed message) pairs."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        """The messages sent to this address, oldest first."""
+        return [message for recipients, message in self.messages if address in recipients]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def link_in(message, path: str) -> str:
+    """The link to `path` in an email's own text, as a reader would follow it (scheme and host dropped)."""
+    found = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"[^\s]*)", text_of(message))
+    assert found, f"no link to {path} in:\n{text_of(message)}"
+    return found.group(1)
