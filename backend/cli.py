@@ -234,13 +234,12 @@ def set_password(email, new_email, password):
 
     from backend.accounts.models import User
     from backend.accounts.passwords import hash_password
-    from backend.accounts.schemas import PASSWORD_LENGTH, LowerEmail
+    from backend.accounts.policy import password_problems
+    from backend.accounts.schemas import LowerEmail
+    from backend.accounts.tokens import revoke_all_tokens
     from backend.extensions import db
 
     user = _account(email)
-    if not PASSWORD_LENGTH.min <= len(password) <= PASSWORD_LENGTH.max:
-        raise click.BadParameter(f"use {PASSWORD_LENGTH.min} to {PASSWORD_LENGTH.max} characters",
-                                 param_hint="--password")
     if new_email:
         from marshmallow import ValidationError
 
@@ -251,6 +250,10 @@ def set_password(email, new_email, password):
         if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
             raise click.ClickException(f"Another account has the email {new_email}.")
         user.email = new_email
+    problems = password_problems(password, user.email)
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="--password")
     user.password_hash = hash_password(password)
+    ended = revoke_all_tokens(user)
     db.session.commit()
-    click.echo(f"Password set for {user.email}.")
+    click.echo(f"Password set for {user.email}; {ended} signed-in sessions ended.")
