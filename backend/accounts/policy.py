@@ -7,8 +7,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 MIN_LENGTH = 8
 MAX_LENGTH = 256  # Argon2 hashes any length; this only bounds the work a request can ask for
 
-TOO_SHORT = f"Use at least {MIN_LENGTH} characters."
-TOO_LONG = f"Use at most {MAX_LENGTH} characters."
+WRONG_LENGTH = f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH})."
 TOO_COMMON = "This is one of the most common passwords; choose one that is harder to guess."
 IS_THE_EMAIL = "The password must not be your email address."
 
@@ -28,10 +27,8 @@ def _is_the_email(password: str, email: str | None) -> bool:
 
 def password_problems(password: str, email: str | None = None) -> list[str]:
     """Why this password is refused, in words for the 422; empty when it is fine."""
-    if len(password) < MIN_LENGTH:
-        return [TOO_SHORT]
-    if len(password) > MAX_LENGTH:
-        return [TOO_LONG]
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        return [WRONG_LENGTH]
     problems = []
     if password.lower() in common_passwords():
         problems.append(TOO_COMMON)

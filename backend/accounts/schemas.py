@@ -3,10 +3,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.accounts.models import USER_ROLES
-from backend.accounts.policy import MAX_LENGTH, MIN_LENGTH, password_problems
+from backend.accounts.policy import MAX_LENGTH, MIN_LENGTH, WRONG_LENGTH, password_problems
 from backend.validation import validate_name, validate_unicode
 
-PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
+PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH, error=WRONG_LENGTH)
 
 
 class LowerEmail(fields.Email):
