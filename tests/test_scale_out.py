@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from backend import create_app
 from backend.extensions import db
-from tests.helpers import PASSWORD, Account, config_for
+from tests.helpers import PASSWORD, Account, config_for, mark_verified
 from tests.sync_helpers import Phone, changes, raw_episode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,16 +127,23 @@ def _wait_until_up(client: HttpClient) -> None:
     raise AssertionError(f"{client.base} did not start")
 
 
-def register(client: HttpClient, email: str, role: str = "caregiver") -> Account:
+def register(client: HttpClient, database: str, email: str, role: str = "caregiver") -> Account:
+    """A new account, its address marked verified (a shortcut: this module is not about verification)."""
     user = client.post("/api/v1/users", json={"email": email, "password": PASSWORD, "name": email.split("@")[0],
                                               "role": role}).json
+    engine = create_engine(database)
+    with engine.begin() as connection:
+        mark_verified(connection, user["id"])
+    engine.dispose()
     token = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).json["token"]
     return Account(user["id"], email, role, token, {"Authorization": f"Bearer {token}"})
 
 
-def family_across(first: HttpClient, second: HttpClient, name: str) -> tuple[Account, Account, str]:
+def family_across(first: HttpClient, second: HttpClient, database: str,
+                  name: str) -> tuple[Account, Account, str]:
     """An owner on the first instance, a second caregiver who joins through the second."""
-    owner, partner = register(first, f"{name}-owner@example.org"), register(second, f"{name}-partner@example.org")
+    owner = register(first, database, f"{name}-owner@example.org")
+    partner = register(second, database, f"{name}-partner@example.org")
     child = first.post("/api/v1/children", headers=owner.headers, json={
         "name": "Mila", "birth_date": "2026-10-01", "timezone": "Europe/Berlin", "condition": "bnsm"}).json
     code = first.post(f"/api/v1/children/{child['id']}/invites", headers=owner.headers,
@@ -165,7 +172,7 @@ def phone_session(phone: Phone, child_id: str, name: str, made: list[str], failu
 
 def test_two_phones_through_two_instances_converge_with_nothing_lost_or_doubled(two_instances, database):
     first, second = two_instances
-    owner, partner, child_id = family_across(first, second, "sync")
+    owner, partner, child_id = family_across(first, second, database, "sync")
     phones = {"a": Phone(first, owner, "phone-a"), "b": Phone(second, partner, "phone-b")}
     made, failures = [], []
     threads = [threading.Thread(target=phone_session, args=(phone, child_id, name, made, failures))
@@ -197,7 +204,7 @@ class CountingSink:
 
 def test_two_dispatcher_processes_never_send_a_reminder_twice(two_instances, database, tmp_dir):
     first, second = two_instances
-    owner, partner, child_id = family_across(first, second, "mail")
+    owner, partner, child_id = family_across(first, second, database, "mail")
     schedule = first.put(f"/api/v1/children/{child_id}/reminder-schedule", headers=owner.headers, json={
         "cadence": "weekly", "weekday": "sunday", "local_time": "19:00", "enabled": True}).json
     due = datetime.fromisoformat(schedule["next_due_at"]) + timedelta(minutes=1)

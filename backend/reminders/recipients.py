@@ -1,4 +1,5 @@
-"""Who receives a child's reminders: the schedule's list (default: every caregiver), minus opt-outs."""
+"""Who receives a child's reminders: the schedule's list (default: every caregiver), minus opt-outs and minus
+accounts whose address is not verified (nothing about a child goes to an address that may be mistyped)."""
 import json
 
 from sqlalchemy import select
@@ -7,6 +8,9 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.extensions import db
 from backend.reminders.models import ReminderOptOut, ReminderSchedule
+
+UNVERIFIED = "email not verified"
+UNSUBSCRIBED = "unsubscribed"
 
 
 def team(child_id: str) -> dict[str, tuple[User, str]]:
@@ -41,6 +45,20 @@ def effective_for(schedules: list[ReminderSchedule]) -> dict[str, list[User]]:
         teams[child_id][user.id] = (user, role)
     out = {(child_id, user_id) for child_id, user_id in db.session.execute(
         select(ReminderOptOut.child_id, ReminderOptOut.user_id).where(ReminderOptOut.child_id.in_(child_ids)))}
-    return {schedule.child_id: [teams[schedule.child_id][user_id][0]
-                                for user_id in chosen(schedule, teams[schedule.child_id])
-                                if (schedule.child_id, user_id) not in out] for schedule in schedules}
+    return {schedule.child_id: [user for user_id in chosen(schedule, teams[schedule.child_id])
+                                if (schedule.child_id, user_id) not in out
+                                and verified(user := teams[schedule.child_id][user_id][0])]
+            for schedule in schedules}
+
+
+def verified(user: User) -> bool:
+    return user.email_verified_at is not None
+
+
+def left_out(schedule: ReminderSchedule) -> list[dict]:
+    """The chosen recipients who get nothing, and why: an unverified address, or they unsubscribed."""
+    members, out = team(schedule.child_id), opted_out(schedule.child_id)
+    reasons = {user_id: UNVERIFIED if not verified(members[user_id][0]) else UNSUBSCRIBED
+               for user_id in chosen(schedule, members) if user_id in out or not verified(members[user_id][0])}
+    return [{"user_id": user_id, "name": members[user_id][0].name, "reason": reason}
+            for user_id, reason in reasons.items()]

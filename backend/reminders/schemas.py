@@ -18,6 +18,12 @@ class RecipientSchema(ma.Schema):
     opted_out = fields.Boolean(required=True)
 
 
+class LeftOutSchema(ma.Schema):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"enum": ["email not verified", "unsubscribed"]})
+
+
 class ScheduleSchema(ma.Schema):
     cadence = fields.String(load_default="weekly", validate=validate.OneOf(CADENCES))
     weekday = fields.String(load_default="sunday", validate=validate.OneOf(WEEKDAYS))
@@ -29,6 +35,9 @@ class ScheduleSchema(ma.Schema):
                              metadata={"description": "user ids of care-team members; null: every caregiver"})
     next_due_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     effective_recipients = fields.List(fields.Nested(RecipientSchema), dump_only=True)
+    left_out = fields.List(fields.Nested(LeftOutSchema), dump_only=True, metadata={
+        "description": "chosen recipients who get no email, and why: emails about a child go only to a verified "
+                       "address, and never to someone who unsubscribed"})
 
 
 class ReminderSchema(ma.Schema):

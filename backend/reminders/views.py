@@ -11,7 +11,7 @@ from backend.clinic import audit
 from backend.db_types import utcnow
 from backend.extensions import HTML_PAGE, db
 from backend.pagination import PageArgsSchema, page_schema, paginate
-from backend.reminders import service
+from backend.reminders import recipients, service
 from backend.reminders.delivery import Renderer
 from backend.reminders.models import Reminder
 from backend.reminders.schemas import PreviewSchema, ReminderSchema, ScheduleSchema
@@ -29,7 +29,7 @@ ReminderPageSchema = page_schema(ReminderSchema, "ReminderPage")
 @blp.alt_response(404, response="NOT_FOUND")
 def get_schedule(child_id):
     """The child's reminder schedule (off until set)"""
-    return service.describe(service.schedule_of(child_for(current_user(), child_id, need=READ)))
+    return _described(service.schedule_of(child_for(current_user(), child_id, need=READ)))
 
 
 @blp.route("/children/<child_id>/reminder-schedule", methods=["PUT"])
@@ -44,7 +44,11 @@ def put_schedule(values, child_id):
     ensure_fresh(db.session, [child.id])  # what the emails already know is the summary now
     schedule = service.save_schedule(child, values)
     db.session.commit()
-    return service.describe(schedule)
+    return _described(schedule)
+
+
+def _described(schedule) -> dict:
+    return {**service.describe(schedule), "left_out": recipients.left_out(schedule)}
 
 
 @blp.route("/children/<child_id>/reminder-schedule/opt-out", methods=["POST"])
