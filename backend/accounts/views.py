@@ -5,6 +5,7 @@ from flask_smorest import abort
 from backend.accounts.blueprint import blp
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
 from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials
+from backend.accounts.totp import check_second_factor
 from backend.auth import current_user, login_required
 from backend.extensions import db, limiter
 from backend.validation import escape_lone_surrogates
@@ -39,11 +40,12 @@ def _limit(config_key: str):
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def sign_in(data):
-    """Sign in for a bearer token; failed attempts are rate-limited"""
+    """Sign in for a bearer token (with `otp` when two-factor sign-in is on); failed attempts are rate-limited"""
     user = user_for_credentials(data["email"], data["password"])
     if user is None:
         abort(401, message="Wrong email or password.")
-    secret, token = issue_token(user)
+    check_second_factor(user, data.get("otp"))
+    secret, token = issue_token(user, device_name=data.get("device_name"))
     db.session.commit()
     return {"token": secret, "expires_at": token.expires_at}
 
