@@ -1,5 +1,7 @@
 """Password reset and change (issue 21 items 2, 3 and 8): the same answer for every address, a single-use link
 followed from the email's own text (a real SMTP server), expiry, and every session ended."""
+import statistics
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,6 +11,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.emails import send_account_emails
 from backend.accounts.models import AccountEmail, PasswordReset
+from backend.accounts.resets import ANSWER_SECONDS
 from backend.db_types import utcnow
 from backend.extensions import db
 from tests.dashboard_helpers import Browser, csrf_from
@@ -219,3 +222,17 @@ def test_a_spent_dashboard_link_is_410(app, client, api, smtp):
     client.post(f"/api/v1/password-resets/{token}", json={"password": NEW_PASSWORD})
     response = client.get("/dashboard/reset-password", query_string={"token": token})
     assert response.status_code == 410 and "Ask for a new one" in response.get_data(as_text=True)
+
+
+def test_known_and_unknown_addresses_answer_in_about_the_same_time(client, api):
+    account = api.register()
+    known = [timed(lambda: ask_reset(client, account.email)) for _ in range(3)]  # within the account's limit
+    unknown = [timed(lambda n=n: ask_reset(client, f"nobody{n}@example.org")) for n in range(3)]
+    assert min(known + unknown) >= ANSWER_SECONDS
+    assert abs(statistics.median(known) - statistics.median(unknown)) < ANSWER_SECONDS / 4
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    assert call().status_code == 202
+    return time.perf_counter() - started

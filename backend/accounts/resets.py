@@ -1,12 +1,13 @@
 """Password reset and password change (issue 21, items 2 and 3).
 
-A reset request answers alike for every address, known or not: the same 202 body, and about the same
-work (a token made and sealed, the per-account counter hit, a commit), because the email is only queued
-here and sent by the scheduler, so SMTP's time never shows. Only the SHA-256 of a reset token is stored;
-its link works once, for PASSWORD_RESET_MINUTES. Setting a password, by reset or change, ends the
-account's sessions (a change keeps the caller's own) and tells the account's address.
+A reset request answers alike for every address, known or not: the same 202 body, about the same work
+(a token made and sealed, the per-account counter hit, a commit) and no answer sooner than ANSWER_SECONDS;
+the email is only queued here and sent by the scheduler, so SMTP's time never shows. Only the SHA-256
+of a reset token is stored; its link works once, for PASSWORD_RESET_MINUTES. Setting a password, by
+reset or change, ends the account's sessions (a change keeps the caller's own) and tells the address.
 """
 import secrets
+import time
 from datetime import timedelta
 
 import marshmallow as ma
@@ -30,6 +31,7 @@ from backend.extensions import db, limiter
 from backend.validation import validate_unicode
 
 RESETS_PER_ADDRESS_DEFAULT = "20 per hour;100 per day"
+ANSWER_SECONDS = 0.1  # a reset request's shortest answer: well above the few ms a known address's inserts add
 
 
 class ResetRequestSchema(ma.Schema):
@@ -63,14 +65,17 @@ def _within_account_limit(email: str) -> bool:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset link to a live account with this address, within its limit; for any other, the same work."""
+    """Queue a reset link to a live account with this address, within its limit; for any other, the same work,
+    and no answer before ANSWER_SECONDS: the two rows a known address adds cannot be timed."""
+    started = time.monotonic()
     secret = secrets.token_urlsafe(32)
     user = db.session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
     if _within_account_limit(email) and user is not None:
         _queue_reset(user, secret)
     else:
-        seal(secret)  # the work queue_email does with the secret: no answer is quicker than another
+        seal(secret)  # the work queue_email does with the secret
     db.session.commit()
+    time.sleep(max(0.0, ANSWER_SECONDS - (time.monotonic() - started)))
 
 
 def _queue_reset(user: User, secret: str) -> None:
