@@ -60,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     if app.config["RATELIMIT_STORAGE_URI"].startswith("myodiary-db://"):  # counters in our own database
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {})["database_url"] = app.config["SQLALCHEMY_DATABASE_URI"]
     limiter.init_app(app)
+    ratelimit_storage.end_failed_transactions(app)
     csrf.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
                   expose_headers=["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable",

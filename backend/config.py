@@ -66,11 +66,15 @@ class Config:
     PURGE_AFTER_DAYS = _env_int("PURGE_AFTER_DAYS", 30)  # deleted children and accounts, then removed for real
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
-    # Failed sign-ins only: a correct password never counts against a limit.
+    # Failed sign-ins only (API, dashboard and two-factor codes together; backend/accounts/signin_limits.py).
+    # Per account AND client address, so that guesses from elsewhere never lock the owner out;
     SIGNIN_FAILURES_PER_ACCOUNT = os.environ.get(
         "SIGNIN_FAILURES_PER_ACCOUNT", "5 per minute;20 per hour")
     SIGNIN_FAILURES_PER_ADDRESS = os.environ.get(
         "SIGNIN_FAILURES_PER_ADDRESS", "30 per minute;200 per hour")
+    # past this many failures on one account in an hour, from anywhere, each attempt first waits (doubling).
+    SIGNIN_BRAKE_AFTER = _env_int("SIGNIN_BRAKE_AFTER", 20)
+    SIGNIN_BRAKE_MAX_SECONDS = _env_int("SIGNIN_BRAKE_MAX_SECONDS", 4)
     # Limits are counted in the app's own database by default, so every worker and replica shares them
     # (backend/ratelimit_storage.py); redis://... works too; memory:// counts per process.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "myodiary-db://")

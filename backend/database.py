@@ -29,13 +29,17 @@ _COMMITTED = "myodiary_committed_write"
 _READING_FIRST = "myodiary_reading_first"
 
 
-def configure_engine(engine) -> None:
+def configure_engine(engine, serves_requests: bool = True) -> None:
+    """SQLite: WAL and the busy timeout on every connection; for the app's own engine (`serves_requests`) also
+    the BEGIN above. The rate limits' engine keeps pysqlite's own: its reads must never wait for the write
+    lock a request's transaction holds."""
     if engine.dialect.name != "sqlite":
         return
     if engine.url.database and engine.url.database != ":memory:":
         create_private(Path(engine.url.database))  # else sqlite3 creates it readable by all (umask 022)
     event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
+    if serves_requests:
+        event.listen(engine, "begin", _sqlite_begin)
 
 
 def _sqlite_connect(dbapi_connection, connection_record) -> None:

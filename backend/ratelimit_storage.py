@@ -37,7 +37,7 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.engine = create_engine(database_url, pool_pre_ping=True, pool_size=2, max_overflow=4) \
             if not database_url.startswith("sqlite") else create_engine(database_url)
-        configure_engine(self.engine)
+        configure_engine(self.engine, serves_requests=False)
         self.table = RateLimitCounter.__table__
 
     @property
@@ -82,6 +82,17 @@ class DatabaseStorage(Storage):
         with self.engine.connect() as connection:
             return connection.execute(select(self.table.c.count, self.table.c.expires_at).where(
                 self.table.c.key == key, self.table.c.expires_at > utcnow())).one_or_none()
+
+
+def end_failed_transactions(app) -> None:
+    """A failed request's transaction ends before the limiter counts the failure (its after_request runs later:
+    this one is registered after it). On SQLite that transaction holds the write lock from its first statement,
+    and the counter's own connection would wait on it until the busy timeout."""
+    @app.after_request
+    def _end(response):
+        if response.status_code >= 400:
+            db.session.rollback()
+        return response
 
 
 def sweep(session) -> int:

@@ -76,12 +76,24 @@ def test_errors_are_json_even_for_html_clients(client):
     assert_error(response, 404)
 
 
-def test_a_json_body_without_content_type_is_read(client):
+def test_a_json_body_without_a_json_content_type_is_415_naming_it(client):
+    """Issue 21: a page can post text/plain or a form cross-site without a preflight; JSON routes refuse both."""
     body = json.dumps({"email": "raw@example.org", "password": PASSWORD, "name": "Raw", "role": "caregiver"})
-    response = client.post("/api/v1/users", data=body, headers={"Content-Type": ""})
-    assert response.status_code == 201, response.json
+    for content_type in ("", "text/plain", "application/x-www-form-urlencoded"):
+        response = client.post("/api/v1/users", data=body, headers={"Content-Type": content_type})
+        assert_error(response, 415, "Content-Type")
+    assert client.post("/api/v1/users", data=body, content_type="application/json; charset=utf-8").status_code == 201
 
 
-def test_a_form_body_is_400_not_a_list_of_missing_fields(client):
+def test_the_sync_push_reads_json_sent_without_a_content_type(client, api):
+    """WatermelonDB's client posts its changes with no Content-Type: the sync push alone reads them anyway."""
+    account = api.register()
+    pulled = client.get("/api/v1/sync", headers=account.headers).json
+    response = client.post(f"/api/v1/sync?last_pulled_at={pulled['timestamp']}", headers={
+        **account.headers, "Content-Type": ""}, data=json.dumps({"episodes": {"created": [], "updated": [], "deleted": []}}))
+    assert response.status_code == 200, response.json
+
+
+def test_a_form_body_is_not_a_list_of_missing_fields(client):
     response = client.post("/api/v1/users", data={"email": "form@example.org"})
-    assert_error(response, 400)
+    assert_error(response, 415, "Content-Type")

@@ -47,6 +47,7 @@ def pull(args):
 
 
 @blp.route("/sync", methods=["POST"])
+@blp.any_content_type
 @login_required
 @blp.arguments(PushArgsSchema, location="query")
 @blp.arguments(ChangesSchema)
