@@ -77,10 +77,11 @@ def dispatch_once(now_text):
     from backend.accounts.emails import send_account_emails
     from backend.reminders.dispatch import dispatch
 
-    result = dispatch(_instant_option(now_text))
+    now = _instant_option(now_text)
+    click.echo(f"account emails: {send_account_emails()}")  # due now, whatever --now says of the reminders
+    result = dispatch(now)
     click.echo(f"planned {result.planned}, sent {result.sent}, retrying {result.retrying}, "
                f"failed {result.failed}, skipped {result.skipped}")
-    click.echo(f"account emails: {send_account_emails()}")  # due now, whatever --now says of the reminders
 
 
 def _instant_option(text: str | None) -> datetime | None:
