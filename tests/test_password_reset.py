@@ -236,3 +236,14 @@ def timed(call) -> float:
     started = time.perf_counter()
     assert call().status_code == 202
     return time.perf_counter() - started
+
+
+def test_a_reset_ends_the_dashboard_sessions_too(app, client, api, smtp):
+    account = api.register()
+    browser = Browser(app.test_client())
+    assert browser.sign_in(account.email).status_code == 302
+    assert browser.client.get("/dashboard/").status_code == 200
+    ask_reset(client, account.email)
+    token = reset_token(app, smtp, account.email)
+    assert client.post(f"/api/v1/password-resets/{token}", json={"password": NEW_PASSWORD}).status_code == 204
+    assert browser.client.get("/dashboard/").status_code == 302
