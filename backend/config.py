@@ -82,6 +82,7 @@ class Config:
     REGISTRATIONS_PER_ADDRESS = os.environ.get("REGISTRATIONS_PER_ADDRESS", "10 per hour;50 per day")
     VERIFICATION_EMAILS_PER_ACCOUNT = os.environ.get("VERIFICATION_EMAILS_PER_ACCOUNT", "3 per hour")
     PASSWORD_RESETS_PER_ACCOUNT = os.environ.get("PASSWORD_RESETS_PER_ACCOUNT", "3 per hour")
+    PASSWORD_RESETS_PER_ADDRESS = os.environ.get("PASSWORD_RESETS_PER_ADDRESS", "20 per hour;100 per day")
     EMAIL_VERIFICATION_HOURS = _env_int("EMAIL_VERIFICATION_HOURS", 72)  # how long a verification link works
     PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)  # how long a reset link works
     # Clinicians must turn on two-factor sign-in (TOTP); until they do, they may sign in only to enrol.

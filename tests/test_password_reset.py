@@ -247,3 +247,14 @@ def test_a_reset_ends_the_dashboard_sessions_too(app, client, api, smtp):
     token = reset_token(app, smtp, account.email)
     assert client.post(f"/api/v1/password-resets/{token}", json={"password": NEW_PASSWORD}).status_code == 204
     assert browser.client.get("/dashboard/").status_code == 302
+
+
+def test_a_reset_verifies_the_address_it_reached(app, client, api, smtp):
+    account = api.register(verified=False)
+    assert me(client, account).get_json()["email_verified"] is False
+    ask_reset(client, account.email)
+    token = reset_token(app, smtp, account.email)
+    assert client.post(f"/api/v1/password-resets/{token}", json={"password": NEW_PASSWORD}).status_code == 204
+    signed_in = api.sign_in(account.email, NEW_PASSWORD)
+    verified = client.get("/api/v1/me", headers={"Authorization": f"Bearer {signed_in}"}).get_json()
+    assert verified["email_verified"] is True  # the link could only be followed from that mailbox

@@ -30,7 +30,6 @@ from backend.db_types import utcnow
 from backend.extensions import db, limiter
 from backend.validation import validate_unicode
 
-RESETS_PER_ADDRESS_DEFAULT = "20 per hour;100 per day"
 ANSWER_SECONDS = 0.1  # a reset request's shortest answer: well above the few ms a known address's inserts add
 
 
@@ -117,11 +116,13 @@ def complete_reset(reset: PasswordReset, password: str) -> None:
     db.session.execute(update(PasswordReset).where(
         PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None)).values(used_at=utcnow()))
     set_password(user, password, how="reset")
+    if user.email_verified_at is None:  # the link reached this address: it is the account's, verified
+        user.email_verified_at = utcnow()
     db.session.commit()
 
 
 @blp.route("/password-resets", methods=["POST"])
-@limiter.limit(lambda: current_app.config.get("PASSWORD_RESETS_PER_ADDRESS", RESETS_PER_ADDRESS_DEFAULT),
+@limiter.limit(lambda: current_app.config["PASSWORD_RESETS_PER_ADDRESS"],
                scope="password-reset-address")
 @blp.doc(security=[])
 @blp.arguments(ResetRequestSchema)

@@ -16,7 +16,7 @@ NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
 
 def _resets_per_address() -> str:
-    return current_app.config.get("PASSWORD_RESETS_PER_ADDRESS", resets.RESETS_PER_ADDRESS_DEFAULT)
+    return current_app.config["PASSWORD_RESETS_PER_ADDRESS"]
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
