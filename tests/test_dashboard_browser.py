@@ -1,15 +1,17 @@
 """The dashboard end to end in a real headless Chromium (Debian's chromium, driven by Playwright).
 
-Sign in, see the list, filter it, open a patient, the chart draws (a non-empty canvas) with a treatment's
-period as a band and its age axis switches, follow a development flag's evidence to the check, add a note,
-use the keyboard, read it on a phone, sign out; play an episode's video in its row. A screenshot of each
-page is kept under test-artifacts/. Without Chromium (or the vendored Chart.js) these tests skip, saying why.
+Sign in with a two-factor code, see the list, filter it, open a patient, the chart draws (a non-empty canvas)
+with a treatment's period as a band and its age axis switches, follow a development flag's evidence to the
+check, add a note, see the account page, use the keyboard, read it on a phone, sign out; play an episode's
+video in its row. A screenshot of each page is kept under test-artifacts/. Without Chromium (or the vendored
+Chart.js) these tests skip, saying why.
 """
 import shutil
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from werkzeug.serving import make_server
 
@@ -86,6 +88,15 @@ def sign_in(page, server: str, email: str) -> None:
     page.wait_for_url(f"{server}/dashboard/")
 
 
+def turn_on_two_factor(client, account) -> str:
+    """Two-factor sign-in on for the account (through the API); its secret."""
+    secret = client.post("/api/v1/me/totp", headers=account.headers).json["secret"]
+    confirmed = client.post("/api/v1/me/totp/confirm", json={"code": pyotp.TOTP(secret).now()},
+                            headers=account.headers)
+    assert confirmed.status_code == 200, confirmed.json
+    return secret
+
+
 def days_ago(days: int) -> str:
     return (date.today() - timedelta(days=days)).isoformat()
 
@@ -128,7 +139,15 @@ def test_a_clinician_walks_through_the_dashboard(browser, server, client, clinic
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(f"{server}/dashboard/login")
     shot(page, "login")
-    sign_in(page, server, clinic["clinician"].email)
+    secret = turn_on_two_factor(client, clinic["clinician"])
+    page.get_by_label("Email").fill(clinic["clinician"].email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}/dashboard/login/code**")  # two-factor sign-in: the code comes next
+    shot(page, "login-code")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{server}/dashboard/")
     rows = page.locator("table.patients tbody tr")
     assert rows.count() == 2
     assert rows.first.get_attribute("data-child-id") == clinic["flagged"]["id"]  # red flags first
@@ -164,7 +183,13 @@ def test_a_clinician_walks_through_the_dashboard(browser, server, client, clinic
     assert page.locator(".note-text").first.inner_text() == "Seen today; EEG normal, reassured the family."
     assert "EEG: normal" in page.locator(".note .meta").first.inner_text()
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Your account").click()
+    page.wait_for_url(f"{server}/dashboard/account")
+    assert "Two-factor sign-in is on" in page.locator("#two-factor").inner_text()
+    assert page.locator("table.devices tbody tr").count() == 2  # the API token of the fixture and this browser
+    shot(page, "account")
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(f"{server}/dashboard/login")
     page.goto(f"{server}/dashboard/")
     assert page.url.startswith(f"{server}/dashboard/login")

@@ -1,39 +1,18 @@
 """Sign in and out, who am I (registration: registration.py; the other account routes beside it)."""
-from flask import current_app, g, request
+from flask import g
 from flask_smorest import abort
 
 from backend.accounts.blueprint import blp
 from backend.accounts.schemas import SignInSchema, TokenSchema, UserSchema
+from backend.accounts.signin_limits import limit_signin
 from backend.accounts.tokens import issue_token, revoke_token, user_for_credentials
 from backend.accounts.totp import check_second_factor
 from backend.auth import current_user, login_required
-from backend.extensions import db, limiter
-from backend.validation import escape_lone_surrogates
-
-
-def _signin_failed(response) -> bool:
-    return response.status_code == 401
-
-
-def _signin_account_key() -> str:
-    """The email the body names, read before the view (a body the parser will refuse counts as no email)."""
-    try:
-        body = request.get_json(silent=True, force=True)
-    except RecursionError:  # nested thousands deep: the parser answers 400
-        body = None
-    email = body.get("email") if isinstance(body, dict) else None
-    return f"account:{escape_lone_surrogates(str(email).strip().lower())}"  # a lone surrogate would break a Redis key
-
-
-def _limit(config_key: str):
-    return lambda: current_app.config[config_key]
+from backend.extensions import db
 
 
 @blp.route("/tokens", methods=["POST"])
-@limiter.limit(_limit("SIGNIN_FAILURES_PER_ACCOUNT"), key_func=_signin_account_key,
-               deduct_when=_signin_failed, scope="signin-account")
-@limiter.limit(_limit("SIGNIN_FAILURES_PER_ADDRESS"),
-               deduct_when=_signin_failed, scope="signin-address")
+@limit_signin
 @blp.doc(security=[])
 @blp.arguments(SignInSchema)
 @blp.response(201, TokenSchema)

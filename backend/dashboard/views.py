@@ -5,9 +5,10 @@ episode video's file at /dashboard/videos/<video_id>/content and /poster.jpg (th
 Every page answers only for children of the user's care teams (child_for: 404 otherwise), and every
 clinician view is in the audit log. Exports and videos are the API's, behind the session instead of a token.
 """
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from backend.accounts.signin_limits import limit_signin
 from backend.care_teams.access import READ, child_for
 from backend.children.models import CONDITIONS
 from backend.clinic import audit, notes
@@ -16,28 +17,40 @@ from backend.clinic.schemas import NoteBodySchema
 from backend.dashboard import auth, patient, patients
 from backend.dashboard.blueprint import PATIENT_PAGE_POLICY, VIDEO_CACHE, bp, content_security_policy
 from backend.db_types import utcnow
-from backend.extensions import db, limiter
+from backend.extensions import db
 from backend.trends import charts, downloads
 from backend.trends.loading import child_report
 from backend.trends.report import AXES
 from backend.videos.views import send_video
 
 
-def _signin_failed(response) -> bool:
-    return request.method == "POST" and response.status_code == 401
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNIN_FAILURES_PER_ADDRESS"], deduct_when=_signin_failed,
-               scope="dashboard-signin")
+@limit_signin
 def login():
     if request.method == "GET":
         return render_template("dashboard/login.html", next=request.args.get("next", ""))
-    user = auth.sign_in(request.form.get("email", ""), request.form.get("password", ""))
+    user = auth.check_password(request.form.get("email", ""), request.form.get("password", ""))
     if user is None:
         return render_template("dashboard/login.html", next=request.form.get("next", ""), failed=True,
                                email=request.form.get("email", "")), 401
+    if auth.pending_user() is not None:  # two-factor sign-in: the code comes next
+        return redirect(url_for("dashboard.login_code", next=request.form.get("next", "")))
     return redirect(auth.safe_next(request.form.get("next")))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limit_signin
+def login_code():
+    """The second step of a two-factor sign-in: the authenticator app's code, or a recovery code."""
+    next_page = request.values.get("next", "")
+    if auth.pending_user() is None:
+        flash("Sign in again: the password step is more than a few minutes old.", "error")
+        return redirect(url_for("dashboard.login", next=next_page))
+    if request.method == "GET":
+        return render_template("dashboard/login_code.html", next=next_page)
+    if auth.check_code(request.form.get("code", "")) is None:
+        return render_template("dashboard/login_code.html", next=next_page, failed=True), 401
+    return redirect(auth.safe_next(next_page))
 
 
 @bp.route("/logout", methods=["POST"])
