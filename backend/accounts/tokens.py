@@ -5,12 +5,14 @@ lives only in the session cookie and is never accepted as a bearer token. `last_
 hour and written at most once an hour per token, after the response (`note_use`, `record_last_use`).
 """
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
 from flask_smorest import abort
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.accounts.emails import queue_email
 from backend.accounts.models import Token, User
@@ -18,6 +20,8 @@ from backend.accounts.passwords import verify_password
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
+
+log = logging.getLogger(__name__)
 
 # What a clinician who must turn on two-factor sign-in may still reach (REQUIRE_CLINICIAN_2FA).
 ENROLMENT_ENDPOINTS = frozenset({"accounts.me", "accounts.start_totp", "accounts.confirm_totp",
@@ -131,8 +135,12 @@ def record_last_use(response):
         return response
     hour = this_hour()
     db.session.rollback()  # end the request's transaction; this is a write of its own
-    with writing_transactions():
-        db.session.execute(update(Token).where(Token.id == token_id, or_(
-            Token.last_used_at.is_(None), Token.last_used_at < hour)).values(last_used_at=hour))
-        db.session.commit()
+    try:
+        with writing_transactions():
+            db.session.execute(update(Token).where(Token.id == token_id, or_(
+                Token.last_used_at.is_(None), Token.last_used_at < hour)).values(last_used_at=hour))
+            db.session.commit()
+    except SQLAlchemyError:  # a convenience for the devices list: never fail the answer for it
+        db.session.rollback()
+        log.warning("could not record a token's last use", exc_info=True)
     return response

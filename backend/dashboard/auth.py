@@ -59,7 +59,6 @@ def check_code(code: str) -> User | None:
     """The second step: the pending account, its session opened, when the code (or a recovery code) is good."""
     user = pending_user()
     if user is None or not accept_second_factor(user, code):
-        db.session.commit()  # nothing to keep; ends the transaction
         return None
     open_session(user)
     return user
