@@ -83,6 +83,7 @@ def test_a_new_device_is_emailed_but_the_first_sign_in_of_a_new_account_is_not(a
         send_account_emails()
     received = [text_of(message) for message in smtp.to(account.email)]
     assert len(received) == 2
-    assert "from an app (Tablet in the kitchen)" in received[0]
-    assert "on the dashboard (Dashboard (Firefox on Linux))" in received[1]
+    assert "new sign-in to your Myodiary account on " in received[0]
+    assert ": Tablet in the kitchen." in received[0]
+    assert ": Dashboard (Firefox on Linux)." in received[1]
     assert all("/dashboard/account" in text for text in received)
