@@ -157,3 +157,12 @@ def test_a_clinician_without_two_factor_may_sign_in_only_to_turn_it_on(client, a
     enrol(client, clinician, at=datetime.now(UTC))
     assert client.get("/api/v1/children", headers=clinician.headers).status_code == 200
     assert client.delete("/api/v1/tokens", headers=clinician.headers).status_code == 204
+
+
+def test_being_asked_for_the_code_is_not_a_failed_sign_in(client, api):
+    """An app sends the password first and the code when asked: the right password never counts as a guess."""
+    account = api.register()
+    secret, _ = enrol(client, account)
+    for _ in range(6):  # past the 5 failures a minute the limits allow
+        assert_error(sign_in(client, account), 401, "otp")
+    assert sign_in(client, account, otp=code_at(secret, LATER)).status_code == 201

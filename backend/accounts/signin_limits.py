@@ -17,7 +17,7 @@ Use `@limit_signin` on a sign-in route, under the route decorator. A step that h
 import time
 from functools import wraps
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
@@ -45,7 +45,9 @@ def _pair_key() -> str:
 
 
 def _failed(response) -> bool:
-    return response.status_code == 401  # wrong email, password or code; a 429 or a 422 is not a guess
+    """A wrong email, password or code; not a 429 or a 422, and not the 401 that only asks for the code
+    (two-factor sign-in: the password was right)."""
+    return response.status_code == 401 and not g.get("otp_missing")
 
 
 def _config(key: str):
@@ -74,7 +76,7 @@ def limit_signin(view):
 
 
 def _count_failure(email: str, status: int | None) -> None:
-    if status == 401 and email:
+    if status == 401 and email and not g.get("otp_missing"):
         db.session.rollback()  # nothing to keep; on SQLite its write lock would hold up the counter's own write
         limiter.storage.incr(_brake_key(email), BRAKE_WINDOW_SECONDS)
 
