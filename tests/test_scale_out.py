@@ -92,7 +92,7 @@ def database(scratch_database, tmp_dir):
 def environment(url: str, tmp_path: Path, **extra) -> dict:
     return {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "scale-out-secret", "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_COST_KIB": "64", "MYODIARY_INSTANCE_DIR": str(tmp_path / "instance"),
-            "LOG_LEVEL": "WARNING", **extra}
+            "LOG_LEVEL": "WARNING", "REGISTRATIONS_PER_ADDRESS": "10000 per hour", **extra}  # all from 127.0.0.1
 
 
 @pytest.fixture(scope="module")
