@@ -79,14 +79,15 @@ def send_account_emails(now: datetime | None = None, worker: str | None = None) 
     now = now or utcnow()
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     result = SendResult()
-    with writing_transactions(), kept_after_commit(db.session()):
-        if not db.session.scalar(select(AccountEmail.id).where(_claimable(now)).limit(1)):
-            return result  # the scheduler asks every few seconds: no mail connection when nothing waits
-        with mailer_for(current_app.config) as mailer:
-            while claimed := claim(now, worker, BATCH):
-                for email in claimed:
-                    result.count(send_one(email, mailer, now))
-                    db.session.commit()
+    waiting = db.session.scalar(select(AccountEmail.id).where(_claimable(now)).limit(1))
+    db.session.rollback()  # a read alone: asked every few seconds, it takes no write lock and no mail connection
+    if waiting is None:
+        return result
+    with writing_transactions(), kept_after_commit(db.session()), mailer_for(current_app.config) as mailer:
+        while claimed := claim(now, worker, BATCH):
+            for email in claimed:
+                result.count(send_one(email, mailer, now))
+                db.session.commit()
     return result
 
 
