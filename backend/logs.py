@@ -16,7 +16,8 @@ _PATTERNS = [
     (re.compile(r"(/invites/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(/password-resets/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(?i)([?&](?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
+    # in a URL's query, or a query string on its own (gunicorn's %(q)s atom: "token=..." with no "?")
+    (re.compile(r"(?i)((?:^|[?&])(?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
 ]
 
 
@@ -47,14 +48,12 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
 
 
 class RedactingGunicornLogger(Logger):
-    """gunicorn's access log with the URL's secrets blanked (request line, path, query, referer)."""
+    """gunicorn's access log with the URL's secrets blanked: the request line, path, query and referer, and the
+    same read from a header or the environment (%({referer}i)s, %({raw_uri}e)s...), should a format use them."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = redact(atoms[key])
-        return atoms
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
     def setup(self, cfg):
         super().setup(cfg)

@@ -4,6 +4,7 @@ never in a log."""
 import threading
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -161,3 +162,21 @@ def test_the_scheduler_sends_account_emails_within_seconds(app, api, smtp):
 def test_tokens_in_links_never_reach_a_log(line):
     assert "abc.DEF-123_x" not in redact(line)
 
+
+
+def test_the_access_log_of_a_link_page_carries_no_token():
+    """gunicorn's atoms as the access log formats them (backend/gunicorn_config.py sets this logger)."""
+    from gunicorn.config import Config
+
+    from backend.logs import RedactingGunicornLogger
+
+    uri, referer = "/dashboard/verify-email?token=SECRET-1", "https://app.example/dashboard/reset-password?token=SECRET-2"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": uri, "PATH_INFO": "/dashboard/verify-email",
+               "QUERY_STRING": "token=SECRET-1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_REFERER": referer}
+    response = SimpleNamespace(status="200 OK", response_length=10, sent=10, headers=[])
+    request = SimpleNamespace(headers=[("REFERER", referer)], method="GET", path="/dashboard/verify-email",
+                              query="token=SECRET-1", version=(1, 1), uri=uri)
+    atoms = RedactingGunicornLogger(Config()).atoms(response, request, environ, timedelta(seconds=0.1))
+    assert atoms["r"] == "GET /dashboard/verify-email?token=[redacted] HTTP/1.1"
+    assert not [key for key, value in atoms.items() if "SECRET" in str(value)]
