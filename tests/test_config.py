@@ -77,7 +77,7 @@ def test_the_instance_folder_the_sqlite_file_and_the_key_are_private_to_the_serv
 
 
 def test_emails_written_as_files_are_private(app, tmp_path):
-    from backend.reminders.mail import Envelope, FileMailer
+    from backend.mail.transport import Envelope, FileMailer
 
     previous = os.umask(0o022)
     try:

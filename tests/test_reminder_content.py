@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving, simulate, stable
+from backend.mail.headers import WIRE, mailbox, sender_mailbox
 from backend.reminders.content import Recipient, ReminderContext, period_rates, render_reminder
-from backend.reminders.message import WIRE, build_message, mailbox, sender_mailbox
+from backend.reminders.message import build_message
 from backend.trends.charts import chart_alt_text
 from backend.trends.engine import Verdict, WeekStats
 from backend.trends.facts import ChildFacts, DevelopmentFact, EpisodeFact, SleepFact

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from backend.accounts.models import User
 from backend.children.models import Child
 from backend.extensions import db
+from backend.mail.transport import BACKOFF
 from backend.reminders import delivery
 from tests.test_reminders import BERLIN_SUNDAY_EVENING, reminders, run_dispatch, schedule, smtp  # noqa: F401
 
@@ -64,12 +65,12 @@ def test_a_message_that_cannot_be_rendered_fails_alone_and_is_retried_on_schedul
     assert sorted(rcpt for rcpt, _ in smtp.messages) == sorted([families[i][0].email] for i in (0, 2))
     (stuck,) = [r for r in reminders(app) if r.child_id == poisoned]
     assert stuck.status == "pending" and stuck.attempts == 1 and "raqm_layout() failed" in stuck.last_error
-    assert stuck.next_attempt_at.replace(tzinfo=UTC) == BERLIN_SUNDAY_EVENING + delivery.BACKOFF[0]
+    assert stuck.next_attempt_at.replace(tzinfo=UTC) == BERLIN_SUNDAY_EVENING + BACKOFF[0]
     history = client.get(f"/api/v1/children/{poisoned}/reminders", headers=families[1][0].headers).json["items"]
     assert history[0]["status"] == "pending" and "raqm_layout() failed" in history[0]["last_error"]
 
     monkeypatch.setattr(delivery, "email_chart_png", real_chart)
-    with time_machine.travel(BERLIN_SUNDAY_EVENING + delivery.BACKOFF[0], tick=False):
+    with time_machine.travel(BERLIN_SUNDAY_EVENING + BACKOFF[0], tick=False):
         assert run_dispatch(app).sent == 1
     assert len(smtp.messages) == 3 and {r.status for r in reminders(app)} == {"sent"}
 

@@ -32,10 +32,8 @@ from backend.crypto import seal, unseal
 from backend.database import kept_after_commit, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
-from backend.reminders.content import MAIL_DOMAIN
-from backend.reminders.delivery import BACKOFF, MAX_ATTEMPTS
-from backend.reminders.mail import Envelope, mailer_for
-from backend.reminders.message import WIRE, _address, _header_text, mailbox, sender_mailbox
+from backend.mail.headers import MAIL_DOMAIN, WIRE, address, header_text, mailbox, sender_mailbox
+from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope, mailer_for
 
 log = logging.getLogger(__name__)
 KINDS = ("verify_email", "password_reset", "email_changed", "password_changed", "new_device",
@@ -152,9 +150,9 @@ def _message(email: AccountEmail) -> tuple[MIMEMultipart, str, tuple[str, ...]]:
     subject, text, html = render(email)
     sender = sender_mailbox(current_app.config["MAIL_SENDER"])
     message = MIMEMultipart("alternative", policy=WIRE)
-    message["From"] = _address(sender)
-    message["To"] = _address(mailbox(_recipient_name(email), email.to_address))
-    message["Subject"] = _header_text(subject)
+    message["From"] = address(sender)
+    message["To"] = address(mailbox(_recipient_name(email), email.to_address))
+    message["Subject"] = header_text(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<account-{email.id}@{MAIL_DOMAIN}>"  # one id, however often it is retried
     message["Auto-Submitted"] = "auto-generated"

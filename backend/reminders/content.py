@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from backend.children.ages import CORRECTED_AGE_USED_UNTIL_DAYS, PRETERM_BEFORE_WEEKS, WEEKS_SHOWN_UNTIL, describe
+from backend.mail.headers import MAIL_DOMAIN
 from backend.reminders.events import DEVELOPMENT_PROMPT_DAYS
 from backend.trends import formatting
 from backend.trends import thresholds as t
@@ -37,7 +38,6 @@ CONDITION_CODES = {"bnsm": "BNSM", "benign_myoclonus_of_infancy": "BMEI", "hypni
 FAMILIES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
-MAIL_DOMAIN = "myodiary.example"
 KEEP_LOGGING = "A few more watched nights each week will show the trend."
 MARK_WATCHED = ("When someone watches a night, please mark it as watched in the app, even when there are no jerks: "
                 "a quiet night counts too.")

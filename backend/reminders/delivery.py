@@ -3,7 +3,7 @@ import logging
 import smtplib
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,9 +13,10 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
+from backend.mail.headers import mailbox, sender_mailbox
+from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope
 from backend.reminders.content import Recipient, ReminderContext, render_reminder
-from backend.reminders.mail import Envelope
-from backend.reminders.message import build_message, mailbox, sender_mailbox
+from backend.reminders.message import build_message
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text
@@ -23,9 +24,6 @@ from backend.trends.email_chart import email_chart_png
 from backend.trends.loading import todays_report
 
 log = logging.getLogger(__name__)
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
-           timedelta(hours=3))
-MAX_ATTEMPTS = len(BACKOFF) + 1
 
 
 @dataclass

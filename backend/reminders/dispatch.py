@@ -20,9 +20,9 @@ from backend.children.models import Child
 from backend.database import kept_after_commit, upsert, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.mail.transport import Courier, mailer_for
 from backend.reminders import events, recipients
 from backend.reminders.delivery import ReminderFacts, Renderer, prepare, settle
-from backend.reminders.mail import Courier, mailer_for
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
 from backend.reminders.outbox import pending_row, queue
 from backend.reminders.schedules import next_slot

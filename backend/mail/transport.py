@@ -1,10 +1,11 @@
-"""Sending email: SMTP when MAIL_SERVER is set, else .eml files under instance/outbox/."""
+"""Sending email (reminders and account emails): SMTP when MAIL_SERVER is set, else .eml files in instance/outbox/."""
 import contextlib
 import logging
 import smtplib
 import ssl
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from email.generator import BytesGenerator
 from email.message import Message
 from io import BytesIO
@@ -13,6 +14,10 @@ from pathlib import Path
 from backend.private_files import private_folder, write_private
 
 log = logging.getLogger(__name__)
+# A failed send is tried again after these waits, then given up (reminders and account emails alike).
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+           timedelta(hours=3))
+MAX_ATTEMPTS = len(BACKOFF) + 1
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class FileMailer:
     def send(self, envelope: Envelope, name: str) -> str:
         path = self.folder / f"{name}.eml"
         write_private(path, envelope.data)
-        log.info("reminder written to %s", path)
+        log.info("email written to %s", path)
         return str(path)
 
 
