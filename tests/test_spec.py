@@ -57,7 +57,10 @@ def test_public_and_protected_operations_are_marked(client):
               if op.get("security") == []}
     unsubscribe = "/api/v1/reminders/unsubscribe/{token}"
     assert public == {("/api/v1/users", "post"), ("/api/v1/tokens", "post"), ("/healthz", "get"), ("/readyz", "get"),
-                      (unsubscribe, "get"), (unsubscribe, "post"), ("/api/v1/uploads", "options")}
+                      (unsubscribe, "get"), (unsubscribe, "post"), ("/api/v1/uploads", "options"),
+                      # the token in the body or the path proves who it is for (issue 21)
+                      ("/api/v1/email-verifications", "post"), ("/api/v1/password-resets", "post"),
+                      ("/api/v1/password-resets/{token}", "post")}
 
 
 def test_interactive_docs_work_offline(client):
