@@ -22,6 +22,13 @@ PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets,
     ("GET", "/api/v1/reminders/unsubscribe/<token>"), ("POST", "/api/v1/reminders/unsubscribe/<token>"),
     ("GET", "/dashboard/login"), ("POST", "/dashboard/login"), ("GET", "/dashboard/static/<path:filename>"),
     ("GET", "/static/<path:filename>"), ("POST", "/dashboard/logout"), ("GET", "/"),
+    # issue 21: a token in the body or the URL proves whose it is; the code step needs the password step first
+    ("POST", "/api/v1/email-verifications"), ("POST", "/api/v1/password-resets"),
+    ("POST", "/api/v1/password-resets/<token>"),
+    ("GET", "/dashboard/verify-email"), ("POST", "/dashboard/verify-email"),
+    ("GET", "/dashboard/forgot-password"), ("POST", "/dashboard/forgot-password"),
+    ("GET", "/dashboard/reset-password"), ("POST", "/dashboard/reset-password"),
+    ("GET", "/dashboard/login/code"), ("POST", "/dashboard/login/code"),
 }
 
 
@@ -94,6 +101,14 @@ ROWS = [
     Row("DELETE", "/api/v1/videos/<video_id>", "writer"),
     Row("GET", "/api/v1/me/export", "user"),
     Row("DELETE", "/api/v1/me", "user"),  # no body: 422 for whoever gets that far, nothing deleted
+    # issue 21: the caller's own account only (no body: 422 or 409 for whoever gets that far, nothing changed)
+    Row("PATCH", "/api/v1/me", "user"), Row("POST", "/api/v1/me/email-verification", "user"),
+    Row("PUT", "/api/v1/me/password", "user"), Row("POST", "/api/v1/me/totp", "user"),
+    Row("POST", "/api/v1/me/totp/confirm", "user"), Row("DELETE", "/api/v1/me/totp", "user"),
+    Row("GET", "/api/v1/me/tokens", "user"), Row("DELETE", "/api/v1/me/tokens/<token_id>", "user"),
+    Row("GET", "/dashboard/account", "user"), Row("POST", "/dashboard/account/totp", "user"),
+    Row("POST", "/dashboard/account/totp/confirm", "user"), Row("POST", "/dashboard/account/totp/off", "user"),
+    Row("POST", "/dashboard/account/devices/<token_id>/sign-out", "user"),
     Row("DELETE", "/api/v1/tokens", "user"),  # last: it signs the caller out
 ]
 CALLERS = ("anonymous", "expired", "revoked", "stranger", "other_clinician", "removed_member", "own_clinician",
@@ -170,6 +185,7 @@ def url(row: Row, world: dict) -> str:
               "<sleep_session_id>": world["night"]["id"], "<note_id>": world["note"]["id"],
               "<treatment_id>": world["treatment"]["id"], "<development_check_id>": world["check"]["id"],
               "<user_id>": world["expired"].id, "<code>": "not-a-real-code", "<kind>": "csv",
+              "<token_id>": "not-a-token-id",
               "<video_id>": "secret-upload" if "/uploads/" in row.rule else "secret-clip"}
     path = row.rule
     for placeholder, value in values.items():
