@@ -238,6 +238,7 @@ def set_password(email, new_email, password):
     from backend.accounts.policy import password_problems
     from backend.accounts.schemas import LowerEmail
     from backend.accounts.tokens import revoke_all_tokens
+    from backend.accounts.verification import queue_verification
     from backend.extensions import db
 
     user = _account(email)
@@ -250,11 +251,16 @@ def set_password(email, new_email, password):
             raise click.BadParameter("not an email address", param_hint="--new-email") from None
         if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
             raise click.ClickException(f"Another account has the email {new_email}.")
-        user.email = new_email
+        changed = new_email != user.email
+        user.email, user.pending_email = new_email, None
     problems = password_problems(password, user.email)
     if problems:
         raise click.BadParameter(" ".join(problems), param_hint="--password")
     user.password_hash = hash_password(password)
     ended = revoke_all_tokens(user)
+    if new_email and changed:  # typed by an operator: its owner still confirms it before any child's email goes there
+        user.email_verified_at = None
+        queue_verification(user, user.email)
     db.session.commit()
-    click.echo(f"Password set for {user.email}; {ended} signed-in sessions ended.")
+    click.echo(f"Password set for {user.email}; {ended} signed-in sessions ended."
+               + (" A verification email is on its way to it." if new_email and changed else ""))

@@ -196,3 +196,17 @@ def test_the_demo_accounts_are_verified(app, client):
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     token = client.post("/api/v1/tokens", json={"email": "parent@example.com", "password": DEMO_PASSWORD}).json["token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json["email_verified"] is True
+
+
+def test_an_address_an_operator_sets_is_verified_by_its_owner_still(app, client, api, smtp):
+    """`flask users set-password --new-email`: a typo by the operator must not send a child's news to a stranger."""
+    account = api.register()
+    moved = app.test_cli_runner().invoke(args=["users", "set-password", account.email, "--new-email",
+                                               "new.home@example.org", "--password", PASSWORD])
+    assert moved.exit_code == 0 and "verification email" in moved.output, moved.output
+    token = api.sign_in("new.home@example.org")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).json["email_verified"] is False
+    link = verification_link(app, smtp, "new.home@example.org")
+    assert client.post("/api/v1/email-verifications", json={"token": token_of(link)}).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).json["email_verified"] is True
