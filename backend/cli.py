@@ -222,7 +222,8 @@ def purge_command(now_text):
     click.echo(f"purged {result.children} children and {result.accounts} accounts "
                f"(older than {current_app.config['PURGE_AFTER_DAYS']} days); {result.kept_accounts} deleted "
                "accounts stay as nameless rows that kept records name; "
-               f"files of {result.swept_videos} deleted videos removed")
+               f"files of {result.swept_videos} deleted videos removed; {result.spent} spent account-security rows "
+               "(sent account emails, ended tokens, expired reset links, past limit counters) removed")
 
 
 @users_cli.command("set-password")

@@ -93,8 +93,3 @@ def end_failed_transactions(app) -> None:
         if response.status_code >= 400:
             db.session.rollback()
         return response
-
-
-def sweep(session) -> int:
-    """Remove counters whose window has passed (the scheduler's daily purge)."""
-    return session.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at <= utcnow())).rowcount

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, exists, insert, or_, select, update
 
-from backend.accounts.models import Token, User
+from backend.accounts.models import AccountEmail, PasswordReset, Token, User
 from backend.care_teams.models import Invite, Membership
 from backend.children.models import Child
 from backend.clinic.models import AccessEvent, ClinicianNote
@@ -38,6 +38,7 @@ from backend.db_types import utcnow
 from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
+from backend.ratelimit_storage import RateLimitCounter
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.trends.models import ChildSummary
 from backend.videos import lifecycle as video_lifecycle
@@ -58,6 +59,7 @@ class PurgeResult:
     accounts: int = 0
     kept_accounts: int = 0  # scrubbed rows other records still name
     swept_videos: int = 0  # deleted videos whose files were still there
+    spent: int = 0  # sent account emails, ended tokens, past reset links and limit counters
 
 
 def purge_cutoff(now: datetime) -> datetime:
@@ -69,6 +71,8 @@ def purge(now: datetime | None = None) -> PurgeResult:
     with writing_transactions():  # SQLite: take the write lock at BEGIN, as the reminder dispatch does
         result = _purge(purge_cutoff(now or utcnow()))
         result.swept_videos = _sweep_deleted_videos()
+        result.spent = _remove_spent(purge_cutoff(now or utcnow()), now or utcnow())
+        db.session.commit()
         return result
 
 
@@ -87,6 +91,18 @@ def _purge(cutoff: datetime) -> PurgeResult:
             result.kept_accounts += 1
         db.session.commit()
     return result
+
+
+def _remove_spent(cutoff: datetime, now: datetime) -> int:
+    """Account-security rows past any use: emails sent or given up on, tokens ended, reset links expired (all
+    before the retention period, so a support question about them can still be answered), and limit counters
+    whose window has passed."""
+    statements = (
+        delete(AccountEmail).where(AccountEmail.status.in_(("sent", "failed")), AccountEmail.created_at <= cutoff),
+        delete(Token).where(or_(Token.expires_at <= cutoff, Token.revoked_at <= cutoff)),
+        delete(PasswordReset).where(PasswordReset.expires_at <= cutoff),
+        delete(RateLimitCounter).where(RateLimitCounter.expires_at <= now))
+    return sum(db.session.execute(statement, execution_options=NO_SYNC).rowcount for statement in statements)
 
 
 def _video_in_processing():
