@@ -2,10 +2,11 @@
 import re
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
+from flask import current_app, has_app_context
 from sqlalchemy import event, text
 
 from backend.config import Config
@@ -77,7 +78,7 @@ class ApiHelper:
             "email": email, "password": PASSWORD, "name": f"{role.title()} {self._count}", "role": role})
         assert response.status_code == 201, response.json
         if verified:
-            with self.client.application.app_context():
+            with app_context_of(self.client.application):
                 mark_verified(db.session.connection(), response.json["id"])
                 db.session.commit()
         token = self.sign_in(email)
@@ -106,6 +107,14 @@ class ApiHelper:
         code = self.invite(owner, child_id, member.role)
         response = self.client.post(f"/api/v1/invites/{code}/accept", headers=member.headers)
         assert response.status_code == 200, response.json
+
+
+def app_context_of(app):
+    """The app's context: the one the test already pushed, whose session the requests have used (on SQLite a
+    second session would wait for that one's write lock), or a new one."""
+    if has_app_context() and current_app._get_current_object() is app:
+        return nullcontext()
+    return app.app_context()
 
 
 def mark_verified(connection, user_id: str) -> None:

@@ -15,8 +15,9 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
+from backend.accounts.emails import send_account_emails
 from backend.diary.simulation import resolving
-from tests.helpers import PASSWORD, episode_body, in_postgres
+from tests.helpers import PASSWORD, episode_body, in_postgres, link_in
 from tests.sync_helpers import log_course
 from tests.video_clips import make_clip
 from tests.video_helpers import new_episode, process, upload
@@ -315,3 +316,43 @@ def test_the_api_docs_render_under_their_content_security_policy(browser, server
     shot(page, "api-docs")
     assert problems == []
     page.close()
+
+
+def emailed_link(app, smtp, address: str, subject_word: str, path: str) -> str:
+    """The link of the newest email to `address` whose subject has `subject_word`, as its reader would follow it."""
+    with app.app_context():
+        send_account_emails()
+    emails = [m for m in smtp.to(address) if subject_word in m["Subject"].lower()]
+    assert emails, [m["Subject"] for m in smtp.to(address)]
+    return link_in(emails[-1], path)
+
+
+def test_a_new_parent_confirms_the_address_then_gets_back_in_from_the_email_alone(browser, server, app, api, smtp):
+    """Issue 21 in a real browser: the verification link confirms with a button; "Forgot your password?" leads,
+    by the email alone, to a new password and a sign-in with it."""
+    parent = api.register("caregiver", verified=False)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server + emailed_link(app, smtp, parent.email, "confirm", "/dashboard/verify-email"))
+    page.get_by_role("button", name="Confirm my email address").click()
+    assert api.client.get("/api/v1/me", headers=parent.headers).json["email_verified"] is True
+
+    page.goto(f"{server}/dashboard/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(parent.email)
+    page.get_by_role("button", name="Send me a link").click()
+    assert "If an account has this address" in page.locator("[role=status]").inner_text()
+    page.goto(server + emailed_link(app, smtp, parent.email, "password", "/dashboard/reset-password"))
+    page.get_by_label("New password").fill("password")  # the most common password of all: refused, with why
+    page.get_by_role("button", name="Set the new password").click()
+    assert "common" in page.locator("#password-problems").inner_text().lower()
+    page.get_by_label("New password").fill("the kettle sings at dawn")
+    page.get_by_role("button", name="Set the new password").click()
+    page.get_by_role("link", name="Sign in with the new password").click()
+    page.get_by_label("Email").fill(parent.email)
+    page.get_by_label("Password").fill("the kettle sings at dawn")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}/dashboard/")
+    shot(page, "back-in-after-reset")
+    assert errors == []

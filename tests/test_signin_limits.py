@@ -4,6 +4,7 @@ import pytest
 
 from backend import create_app
 from backend.accounts import signin_limits
+from backend.extensions import db, limiter
 from tests.dashboard_helpers import csrf_from
 from tests.helpers import PASSWORD, assert_error, config_for
 
@@ -26,11 +27,19 @@ def dashboard_attempt(client, email: str, password: str = WRONG, address: str = 
 def test_two_workers_count_one_accounts_failures_together(app, api, database_url):
     """Two app instances on one database (two gunicorn workers, or two replicas) share the counters."""
     account = api.register()
-    other_worker = create_app(config_for(database_url, RATELIMIT_STORAGE_URI="myodiary-db://")).test_client()
-    statuses = [api_attempt(client, account.email).status_code
-                for client in [api.client, other_worker] * 3]  # 6 wrong passwords, 3 on each worker
-    assert statuses == [401] * 5 + [429]  # the limit is 5 a minute, whichever worker answered
-    assert api_attempt(other_worker, account.email, PASSWORD).status_code == 429
+    first_storage = limiter.storage  # the one extension object: each app's init_app gives it a storage
+    second_app = create_app(config_for(database_url, RATELIMIT_STORAGE_URI="myodiary-db://"))
+    other_worker = second_app.test_client()
+    try:
+        statuses = [api_attempt(client, account.email).status_code
+                    for client in [api.client, other_worker] * 3]  # 6 wrong passwords, 3 on each worker
+        assert statuses == [401] * 5 + [429]  # the limit is 5 a minute, whichever worker answered
+        assert api_attempt(other_worker, account.email, PASSWORD).status_code == 429
+    finally:  # no connection left for the garbage collector to find open in a later test
+        for storage in (first_storage, limiter.storage):
+            storage.engine.dispose()
+        with second_app.app_context():
+            db.engine.dispose()
 
 
 def test_the_dashboard_and_the_api_count_failures_together(client, api):
