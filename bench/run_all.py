@@ -6,8 +6,9 @@ Runs, each in its own process and each building its own data: bench/sync_bench.p
 bench/trends_bench.py (trends, 500 verdicts, the dashboard list), bench/reminders_bench.py (10,000
 reminders to an SMTP sink; 100 with --quick), bench/http_bench.py (POST episode beside a bare
 endpoint under gunicorn), bench/video_upload_bench.py (tus uploads through gunicorn against the disk,
-10 phones at once, Range) and bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
-database: its figures stand in the first column). Each writes bench/results/<name>.json; this reads
+10 phones at once, Range), bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
+database: its figures stand in the first column) and bench/signin_bench.py (what the shared limits
+cost). Each writes bench/results/<name>.json; this reads
 them back and prints the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
 """
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing")
+BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin")
 FLAT = {"video_processing"}  # no database: its figures go in the first column
 
 # (bench, key, figure, target text, check: value -> met?)
@@ -58,6 +59,9 @@ ROWS = [
     ("video_upload", "range_first_byte_p95_ms", "Range first 1 MB, first byte p95 ms", "< 20", lambda v: v < 20),
     ("video_processing", "h264_720p_60s_s", "60 s 720p H.264 remux+poster, s", "< 3", lambda v: v < 3),
     ("video_processing", "hevc_1080p_30s_s", "30 s 1080p HEVC transcode, s", "< 60", lambda v: v < 60),
+    ("signin", "failed_memory_p50_ms", "failed sign-in, limits in memory, p50 ms", "", None),
+    ("signin", "failed_db_p50_ms", "failed sign-in, limits in the DB, p50 ms", "", None),
+    ("signin", "ok_db_p50_ms", "sign-in, limits in the DB, p50 ms", "", None),
 ]
 
 
