@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -87,6 +87,11 @@ def _lock_retry_delays() -> Iterator[float]:
     while time.monotonic() < deadline:
         yield delay
         delay = min(2 * delay, 0.002)
+
+
+def holds_sqlite_write_lock() -> bool:
+    """This thread's session is in a transaction begun for writing (BEGIN IMMEDIATE: the write lock is held)."""
+    return has_app_context() and db.session().in_transaction() and _begins_writing()
 
 
 def _begins_writing() -> bool:

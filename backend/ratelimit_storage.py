@@ -6,6 +6,7 @@ has (SQLite for `make run`, PostgreSQL past one machine) needs nothing more to r
 option (`RATELIMIT_STORAGE_URI=redis://...`). Fixed windows: one row per key, its count and when it
 expires; an increment is one upsert in its own short transaction, outside the request's.
 """
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from limits.storage import Storage
@@ -13,7 +14,7 @@ from sqlalchemy import Integer, String, case, create_engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.database import configure_engine, dialect_insert_for
+from backend.database import configure_engine, dialect_insert_for, holds_sqlite_write_lock
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
 
@@ -54,7 +55,7 @@ class DatabaseStorage(Storage):
             "count": case((expired, amount), else_=self.table.c.count + amount),
             "expires_at": case((expired, insert.excluded.expires_at), else_=self.table.c.expires_at),
         }).returning(self.table.c.count)
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(statement).scalar_one()
 
     def get(self, key: str) -> int:
@@ -75,8 +76,16 @@ class DatabaseStorage(Storage):
             return connection.execute(delete(self.table)).rowcount
 
     def clear(self, key: str) -> None:
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(delete(self.table).where(self.table.c.key == key))
+
+    def _writing(self):
+        """Its own short transaction; but on SQLite, inside a write request whose transaction already holds the
+        write lock (a view counting, as the password reset does), that transaction: a second connection would
+        wait on the lock until the busy timeout. The count then commits with the request."""
+        if self.engine.dialect.name == "sqlite" and holds_sqlite_write_lock():
+            return nullcontext(db.session.connection())
+        return self.engine.begin()
 
     def _row(self, key: str):
         with self.engine.connect() as connection:
