@@ -28,6 +28,7 @@ COPY migrations ./migrations
 # Versions are pinned by constraints.txt (the lock file).
 # hadolint ignore=DL3013
 RUN pip install --constraint constraints.txt --editable . \
+    && pybabel -q compile -d backend/translations \
     && mkdir -p -m 700 instance && chown myodiary:myodiary instance
 
 USER 10001:10001

@@ -14,7 +14,7 @@ TUS_CLIENT := tests/tus_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
 
-.PHONY: install node-deps assets browser run test lint spec bench bench-quick load profile lock clean
+.PHONY: install node-deps assets browser catalogs translations run test lint spec bench bench-quick load profile lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ $(VENV)/.installed: setup.cfg constraints.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# The gettext catalogs (backend/translations/*/LC_MESSAGES/messages.po) compiled for Flask-Babel; the .mo files
+# are built here, never committed. `make translations` brings the catalogs up to date with the code's words.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard backend/translations/*/LC_MESSAGES/messages.po))
+catalogs: $(CATALOGS)
+
+backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg --project=Myodiary -o backend/translations/messages.pot .
+	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching --width=120
+	@echo "Now translate the new and changed messages in backend/translations/*/LC_MESSAGES/messages.po"
 
 # The real WatermelonDB client for the sync tests and tus-js-client for the video upload tests
 # (skipped, with the reason, without Node).
@@ -52,7 +65,7 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not found and not installable here: the browser tests will skip"; fi
 
-run: install assets
+run: install assets catalogs
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
@@ -72,7 +85,7 @@ run: install assets
 lint: install
 	$(BIN)/ruff check backend tests migrations bench
 
-test: install node-deps assets lint
+test: install node-deps assets catalogs lint
 	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status

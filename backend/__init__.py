@@ -4,7 +4,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, headers, ratelimit_storage  # noqa: F401 (its table, for the limits)
+from backend import auth, headers, i18n, ratelimit_storage  # noqa: F401 (its table, for the limits)
 from backend.accounts.tokens import authenticate
 from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
@@ -48,6 +48,7 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     install_listeners()
     install_freshness_listeners()
+    i18n.install(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     api.init_app(app)

@@ -1,5 +1,6 @@
 """The Blueprint every API module uses: flask-smorest's, reading JSON bodies sent as application/json."""
 import flask_smorest
+from flask_babel import gettext
 from flask_smorest import abort
 from marshmallow import ValidationError
 from webargs import core
@@ -32,8 +33,9 @@ class JsonBodyParser(FlaskParser):
         if not data:
             return core.missing
         if not (req.is_json or req.endpoint in ANY_CONTENT_TYPE):
-            abort(415, message="Send the body as JSON, with 'Content-Type: application/json'.",
-                  errors={"Content-Type": [f"application/json expected, not {req.mimetype or 'none'}."]})
+            abort(415, message=gettext("Send the body as JSON, with 'Content-Type: application/json'."),
+                  errors={"Content-Type": [gettext("application/json expected, not %(given)s.",
+                                                   given=req.mimetype or gettext("none"))]})
         try:
             return core.parse_json(data)
         except RecursionError as error:  # arrays or objects nested thousands deep

@@ -3,6 +3,7 @@ import logging
 
 import marshmallow as ma
 from flask import current_app
+from flask_babel import format_number, gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, HTTPException
 
@@ -31,13 +32,14 @@ def _field_errors(messages: dict) -> dict:
 
 
 def _message_for(error: HTTPException) -> str:
+    """In the reader's language (backend/i18n.py); `code`, `status` and field names never change."""
     if error.code == 413:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        return f"The request body is larger than the limit of {limit} bytes."
+        return gettext("The request body is larger than the limit of %(limit)s bytes.",
+                       limit=format_number(current_app.config["MAX_CONTENT_LENGTH"]))
     if error.code == 500:
-        return "Internal server error."
+        return gettext("Internal server error.")
     if error.code == 422:
-        return "The request is not valid; see errors for each field."
+        return gettext("The request is not valid; see errors for each field.")
     return error.description or error.name
 
 

@@ -36,7 +36,7 @@ def test_a_body_over_the_limit_is_413_and_nothing_is_stored(client, api):
     owner = api.register()
     huge = {"name": "x" * (70 * 1024), "birth_date": "2026-10-01", "timezone": "Europe/Berlin"}
     body = assert_error(client.post("/api/v1/children", json=huge, headers=owner.headers), 413)
-    assert "65536" in body["message"]
+    assert "65,536 bytes" in body["message"]  # the number in the reader's format (English here)
     assert client.get("/api/v1/children", headers=owner.headers).json["items"] == []
 
 

@@ -29,6 +29,9 @@ class User(db.Model):
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last time step accepted: no replay
+    # The language of every email and page this account reads (backend/i18n.py LOCALES); from the
+    # registration's Accept-Language.
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
 
 class Token(db.Model):

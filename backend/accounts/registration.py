@@ -17,6 +17,7 @@ from backend.accounts.schemas import UserSchema
 from backend.accounts.verification import queue_verification
 from backend.db_types import utcnow
 from backend.extensions import db, limiter
+from backend.i18n import requested_locale
 
 ATTEMPT_NOTICE_EVERY = timedelta(hours=1)  # one "someone tried to sign up" email an hour, however many tries
 
@@ -37,7 +38,8 @@ def register(data):
         db.session.commit()
         abort(409, message="An account with this email exists.",
               errors={"email": ["An account with this email exists."]})
-    user = User(email=data["email"], name=data["name"], role=data["role"], password_hash=password_hash)
+    user = User(email=data["email"], name=data["name"], role=data["role"], password_hash=password_hash,
+                locale=data.get("locale") or requested_locale())
     db.session.add(user)
     db.session.flush()
     queue_verification(user, user.email)

@@ -4,6 +4,7 @@ from marshmallow import fields, validate
 
 from backend.accounts.models import USER_ROLES
 from backend.accounts.policy import MAX_LENGTH, MIN_LENGTH, WRONG_LENGTH, password_problems
+from backend.i18n import LOCALES
 from backend.validation import validate_name, validate_unicode
 
 PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH, error=WRONG_LENGTH)
@@ -29,6 +30,9 @@ class UserSchema(ma.Schema):
         "description": "a new address waiting for its verification; `email` stays in use until then"})
     two_factor = fields.Function(lambda user: user.totp_enabled_at is not None, dump_only=True, metadata={
         "description": "two-factor sign-in (TOTP) is on"})
+    locale = fields.String(validate=validate.OneOf(LOCALES), metadata={
+        "description": "the language of this account's emails and pages; at registration, from Accept-Language "
+                       "when not given"})
 
     @ma.validates_schema
     def _password_policy(self, data, **kwargs):

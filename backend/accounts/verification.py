@@ -18,6 +18,7 @@ from backend.accounts.schemas import LowerEmail, UserSchema
 from backend.auth import current_user, login_required
 from backend.db_types import utcnow
 from backend.extensions import db, limiter
+from backend.i18n import LOCALES
 from backend.validation import validate_name, validate_unicode
 
 SALT = "myodiary-verify-email"
@@ -32,6 +33,8 @@ class MePatchSchema(ma.Schema):
     email = LowerEmail(validate=validate.Length(max=254), metadata={
         "description": "a new address: kept in `pending_email`, with a verification email to it, until verified"})
     name = fields.String(validate=[validate.Length(min=1, max=80), validate_name])
+    locale = fields.String(validate=validate.OneOf(LOCALES), metadata={
+        "description": "the language of this account's emails and pages"})
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -149,10 +152,11 @@ def resend_verification():
 @blp.response(200, UserSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def update_me(data):
-    """Change the name, or the email (kept until the new address is verified)"""
+    """Change the name, the language, or the email (kept until the new address is verified)"""
     user = current_user()
-    if "name" in data:
-        user.name = data["name"]
+    for field in ("name", "locale"):
+        if field in data:
+            setattr(user, field, data[field])
     if "email" in data:
         change_email(user, data["email"])
     db.session.commit()

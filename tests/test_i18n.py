@@ -1,0 +1,79 @@
+"""Languages (issue 22, first part): Flask-Babel, each account's locale, the catalogs complete for every string.
+
+The catalogs test extracts the words from the code as `make translations` does, so a new English string
+without its Spanish and German fails here.
+"""
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from backend.i18n import LOCALES, TRANSLATIONS
+from tests.helpers import PASSWORD, assert_error
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def source_messages() -> set[str]:
+    found = extract_from_dir(str(ROOT / "backend"), method_map=[("**.py", "python")])
+    return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
+
+
+def catalog(locale: str):
+    with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as file:
+        return read_po(file, locale=locale)
+
+
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
+def test_every_string_of_the_code_is_translated_with_the_same_placeholders(locale):
+    messages = {message.id: message for message in catalog(locale) if message.id}
+    words = source_messages()
+    assert words, "no translatable strings found: is the extraction looking in the right place?"
+    assert sorted(words - set(messages)) == [], f"not in the {locale} catalog: run `make translations`"
+    for word in words:
+        message = messages[word]
+        assert message.string and not message.fuzzy, f"{locale}: {word!r} is not translated"
+        assert set(PLACEHOLDER.findall(message.string)) == set(PLACEHOLDER.findall(word)), (locale, word)
+
+
+@pytest.mark.parametrize("language, words", [("de", "Senden Sie den Inhalt als JSON"),
+                                             ("es", "Envíe el cuerpo como JSON"),
+                                             ("fr-FR, de;q=0.5", "Senden Sie den Inhalt als JSON"),
+                                             ("fr", "Send the body as JSON")])
+def test_error_messages_follow_accept_language_and_codes_and_fields_never_change(client, language, words):
+    refused = client.post("/api/v1/tokens", data="{}", content_type="text/plain",
+                          headers={"Accept-Language": language})
+    body = assert_error(refused, 415, "Content-Type")
+    assert body["message"].startswith(words) and body["status"] == "Unsupported Media Type"
+
+
+def test_a_german_422_and_numbers_in_the_readers_format(client):
+    invalid = client.post("/api/v1/users", json={"email": "not an address", "password": PASSWORD, "name": "A",
+                                                 "role": "caregiver"}, headers={"Accept-Language": "de-DE"})
+    assert assert_error(invalid, 422, "email")["message"] == "Die Anfrage ist ungültig; siehe „errors“ für jedes Feld."
+    too_big = "x" * (64 * 1024 + 1)  # the tests' MAX_CONTENT_LENGTH is 65,536 bytes
+    for language, number in (("de", "65.536"), ("en", "65,536")):
+        refused = client.post("/api/v1/users", data=too_big, content_type="application/json",
+                              headers={"Accept-Language": language})
+        assert number in assert_error(refused, 413)["message"]
+
+
+def test_an_account_keeps_the_language_it_registered_in_and_may_change_it(client):
+    registered = client.post("/api/v1/users", json={"email": "ana@example.org", "password": PASSWORD, "name": "Ana",
+                                                    "role": "caregiver"}, headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert registered.status_code == 201 and registered.json["locale"] == "es"
+    token = client.post("/api/v1/tokens", json={"email": "ana@example.org", "password": PASSWORD}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.patch("/api/v1/me", json={"locale": "fr"}, headers=headers)  # her language, not the header's
+    assert assert_error(refused, 422, "locale")["message"].startswith("La solicitud no es válida")
+    assert client.patch("/api/v1/me", json={"locale": "de"}, headers=headers).json["locale"] == "de"
+    assert client.get("/api/v1/me", headers=headers).json["locale"] == "de"
+    chosen = client.post("/api/v1/users", json={"email": "ben@example.org", "password": PASSWORD, "name": "Ben",
+                                                "role": "clinician", "locale": "de"})
+    assert chosen.json["locale"] == "de"
+    plain = client.post("/api/v1/users", json={"email": "cy@example.org", "password": PASSWORD, "name": "Cy",
+                                               "role": "caregiver"})
+    assert plain.json["locale"] == "en"  # no Accept-Language: English
