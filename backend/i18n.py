@@ -2,32 +2,119 @@
 
 English is the source language. Adding a language is its catalog (`make translations` creates and updates
 them; `pybabel init -l xx` starts one) and one entry in LOCALES. Who reads which language: a signed-in
-account its own `locale`; anyone else the best match of the request's Accept-Language, else English.
+account its own `locale`; anyone else the best match of the request's Accept-Language, else English. An email
+is written in its recipient's locale (`flask_babel.force_locale`), so co-parents may read two languages.
+
+Words and numbers are rendered when they are read, in the reader's locale: `lazy_gettext`/`lazy_ngettext` for
+words, and the formatters below for numbers, dates and durations, which stay lazy too when used as a lazy
+message's variables. So one report, built once, reads in every language (the kept summaries keep one rendering
+per locale).
 """
+from datetime import date, datetime
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
-from flask_babel import Babel
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel import units as babel_units
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask_babel import Babel, LazyString
+from flask_babel import get_locale as babel_locale
 
 LOCALES = ("en", "es", "de")  # English, Spanish, German
 DEFAULT_LOCALE = "en"
+FORMATS = {"en": Locale.parse("en_GB")}  # the product's English is British: colour, 3 December 2026, 20:00
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
 
 
+def locales() -> tuple[str, ...]:
+    """The app's languages: LOCALES, or the LOCALES setting (the tests add a pseudo-locale this way)."""
+    return tuple(current_app.config.get("LOCALES") or LOCALES) if has_app_context() else LOCALES
+
+
 def requested_locale() -> str:
-    """The best of LOCALES for the request's Accept-Language, else English (registration keeps it)."""
+    """The best of the app's languages for the request's Accept-Language, else English (registration keeps it)."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+    return request.accept_languages.best_match(locales()) or DEFAULT_LOCALE
 
 
 def select_locale() -> str:
     user = g.get("current_user") if has_request_context() else None
-    return user.locale if user is not None and user.locale in LOCALES else requested_locale()
+    return user.locale if user is not None and user.locale in locales() else requested_locale()
+
+
+def reading_locale() -> Locale:
+    """The language the reader reads now: the request's or the forced one, or English outside the app."""
+    return (babel_locale() if has_app_context() else None) or Locale.parse(DEFAULT_LOCALE)
+
+
+def current_locale() -> Locale:
+    """The locale numbers and dates are formatted in now (CLDR): the reader's, English written British."""
+    locale = reading_locale()
+    return FORMATS.get(str(locale), locale)
+
+
+def language_tag() -> str:
+    """'de', 'es': the BCP 47 tag of the current language, for `lang` attributes and Content-Language."""
+    return str(reading_locale()).replace("_", "-")
+
+
+def first_week_day() -> int:
+    """0 for Monday ... 6 for Sunday: where the current locale's calendar weeks start (CLDR)."""
+    return current_locale().first_week_day
+
+
+class _Lazy(LazyString):
+    """Rendered in the current locale each time it is read; usable as a lazy message's %(variable)s."""
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def lazy(func, *args, **kwargs) -> _Lazy:
+    """Any rendering put off until it is read: `lazy(caregiver_summary, report)`."""
+    return _Lazy(func, *args, **kwargs)
+
+
+def number(value: float | int, pattern: str | None = None) -> _Lazy:
+    """A number in the reader's format (1,234.5 / 1.234,5), `pattern` like '0.00' fixing the decimals."""
+    return _Lazy(lambda: babel_numbers.format_decimal(value, format=pattern, locale=current_locale()))
+
+
+def percent(value: float, pattern: str | None = None) -> _Lazy:
+    """A share as the reader writes it: '64%', '64 %' (es, de)."""
+    return _Lazy(lambda: babel_numbers.format_percent(value, format=pattern, locale=current_locale()))
+
+
+def day(value: date | datetime, length: str = "long") -> _Lazy:
+    """A date in the reader's words: '3 December 2026', '3 de diciembre de 2026', '3. Dezember 2026'."""
+    return _Lazy(lambda: babel_dates.format_date(value, format=length, locale=current_locale()))
+
+
+def day_pattern(value: date | datetime, skeleton: str) -> _Lazy:
+    """A date by CLDR skeleton in the reader's order: 'MMMd' gives 'Dec 3', '3 dic', '3. Dez.'."""
+    return _Lazy(lambda: babel_dates.format_skeleton(skeleton, value, locale=current_locale()))
+
+
+def time_of_day(value: datetime, length: str = "short") -> _Lazy:
+    """'20:00', '8:00 PM' (en): a local time in the reader's format (the value already local)."""
+    return _Lazy(lambda: babel_dates.format_time(value, format=length, locale=current_locale()))
+
+
+def duration(value: float | int, unit: str, length: str = "long") -> _Lazy:
+    """'11 weeks', '11 Wochen', '5 meses': a count of a CLDR unit ('week', 'month', 'day', 'minute', 'second')
+    with the locale's own plural forms."""
+    return _Lazy(lambda: babel_units.format_unit(value, f"duration-{unit}", length=length,
+                                                 locale=current_locale()))
 
 
 def install(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS),
                    default_locale=DEFAULT_LOCALE)
+
+    @app.context_processor
+    def _language():  # every template: <html lang="{{ language_tag() }}">
+        return {"language_tag": language_tag, "locales": locales}

@@ -5,6 +5,7 @@ made by the Alembic migrations once per backend and session; rows are cleared af
 """
 import os
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,7 +14,9 @@ from flask_migrate import upgrade
 
 from backend import create_app
 from backend.extensions import db, limiter
+from backend.i18n import LOCALES, TRANSLATIONS
 from tests.helpers import ApiHelper, Sink, config_for, free_port
+from tests.pseudo_locale import PSEUDO, build_catalog
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -68,11 +71,20 @@ def database_url(request, tmp_path_factory):
     return url
 
 
+@pytest.fixture(scope="session")
+def pseudo_translations(tmp_path_factory) -> Path:
+    """The pseudo-locale's catalog (tests/pseudo_locale.py), built once per test process."""
+    return build_catalog(tmp_path_factory.mktemp("pseudo-locale"))
+
+
 @pytest.fixture
 def app(request, database_url, tmp_path):
     """The app on a clean database; `@pytest.mark.config(KEY=value)` overrides settings."""
     marker = request.node.get_closest_marker("config")
     overrides = marker.kwargs if marker else {}
+    if request.node.get_closest_marker("pseudo_locale"):
+        overrides |= {"LOCALES": (*LOCALES, PSEUDO), "BABEL_TRANSLATION_DIRECTORIES":
+                      f"{TRANSLATIONS};{request.getfixturevalue('pseudo_translations')}"}
     app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance"), **overrides))
     with app.app_context():
         limiter.reset()
