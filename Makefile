@@ -35,7 +35,7 @@ backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAG
 	$(BIN)/pybabel -q compile -i $< -o $@
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg --project=Myodiary -o backend/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -c Translators: --project=Myodiary -o backend/translations/messages.pot .
 	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching --width=120
 	@echo "Now translate the new and changed messages in backend/translations/*/LC_MESSAGES/messages.po"
 

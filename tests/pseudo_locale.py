@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 
@@ -24,6 +24,8 @@ ACCENTED = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
                          "àƀçðéƒĝĥîĵķļɱñöþǫŕšţûṽŵẋýžÀßÇÐÉƑĜĤÎĴĶĻṀÑÖÞǪŔŠŢÛṼŴẊÝŽ")
 # what gettext and Jinja fill in, HTML, and entities: kept as they are
 KEPT = re.compile(r"(%\(\w+\)[sd]|%[sd%]|\{[^{}]*\}|<[^<>]*>|&\w+;|https?://\S+)")
+# as `make translations` extracts: Flask-Babel's lazy forms too
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 WORD = re.compile(r"[A-Za-z]{2,}")
 BRACKETED = re.compile(r"⟦[^⟦⟧]*⟧")
 # ASCII words that may show in any language: the product's name, codes, units and data the tests write
@@ -35,7 +37,7 @@ def source_messages() -> dict[str, str | tuple]:
     """Every message of the code and the templates, found as `make translations` finds them (babel.cfg)."""
     with open(ROOT / "babel.cfg") as file:
         method_map, options_map = parse_mapping_cfg(file)
-    found = extract_from_dir(str(ROOT), method_map=method_map, options_map=options_map)
+    found = extract_from_dir(str(ROOT), method_map=method_map, options_map=options_map, keywords=KEYWORDS)
     return {message if isinstance(message, str) else message[0]: message for _, _, message, _, _ in found}
 
 

@@ -1,6 +1,11 @@
-"""Chronological and corrected age (../shared/CLINICAL.md, "Age"). Pure functions."""
+"""Chronological and corrected age (../shared/CLINICAL.md, "Age"). Pure functions; the words are read in the
+reader's language ("11 weeks", "11 Wochen"; CLDR's units and plural forms)."""
 from dataclasses import asdict, dataclass
 from datetime import date
+
+from flask_babel import lazy_gettext
+
+from backend.i18n import duration
 
 TERM_WEEKS = 40
 # Corrected age is shown beside chronological age for children born before 37 weeks,
@@ -17,7 +22,7 @@ class Age:
     days: int
     weeks: float
     months: float
-    display: str
+    display: str  # lazy: rendered in the reader's language when read
 
 
 def describe(days: int) -> Age:
@@ -26,18 +31,22 @@ def describe(days: int) -> Age:
                display=_display(days, weeks, months))
 
 
-def _display(days: int, weeks: float, months: float) -> str:
+def _display(days: int, weeks: float, months: float):
     if days < 0:
-        return f"{_plural(int(-weeks), 'week')} before term"
+        return lazy_gettext("%(weeks)s before term", weeks=duration(int(-weeks), "week"))
     if weeks < 1:
-        return _plural(days, "day")
+        return duration(days, "day")
     if weeks < WEEKS_SHOWN_UNTIL:
-        return _plural(int(weeks), "week")
-    return _plural(int(months), "month")
+        return duration(int(weeks), "week")
+    return duration(int(months), "month")
 
 
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+def age_words(ages: dict):
+    """'5 months', or '5 months, corrected 3 months' when the corrected age is shown: `ages_on`'s ages in words."""
+    if not ages["show_corrected"]:
+        return ages["chronological"]["display"]
+    return lazy_gettext("%(age)s, corrected %(corrected)s", age=ages["chronological"]["display"],
+                        corrected=ages["corrected"]["display"])
 
 
 def prematurity_days(gestational_weeks: float | None) -> int:
