@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from babel.dates import format_date
 from PIL import Image
 from reportlab.platypus import KeepTogether, Paragraph, Table
 
@@ -98,6 +99,11 @@ def marker_count(root: ET.Element, gid: str) -> int:
 def png_size(png: bytes) -> tuple[int, int]:
     assert png[12:16] == b"IHDR"
     return struct.unpack(">II", png[16:24])
+
+
+def medium_day(value) -> str:
+    """A table's date in English: '26 Sept 2026'."""
+    return format_date(value, "medium", locale="en_GB")
 
 
 def page_count(pdf: bytes) -> int:
@@ -214,7 +220,7 @@ def test_png_is_email_sized(resolving_report):
 def test_alt_text_gives_verdict_rate_ratio_and_weeks(resolving_report):
     text = chart_alt_text(resolving_report)
     model = resolving_report.model
-    assert "resolving" in text and "15 watched week(s)" in text
+    assert "resolving" in text and "15 watched weeks" in text
     assert f"rate ratio per 4 weeks {model.rate_ratio_per_4_weeks:.2f}" in text
     assert f"{model.ci_low:.2f}-{model.ci_high:.2f}" in text
 
@@ -252,10 +258,12 @@ def test_story_has_header_verdict_summary_and_no_red_flags(resolving_report):
     texts = story_texts(report_story(resolving_report))
     assert "Myodiary report: Mila" in texts
     assert "Verdict: resolving" in texts
-    assert resolving_report.verdict.reasons[0] in " ".join(texts)
-    assert resolving_report.summary["clinician"] in texts
+    assert str(resolving_report.verdict.reasons[0]) in " ".join(texts)
+    assert str(resolving_report.summary["clinician"]) in texts
     assert texts[texts.index("Red flags") + 1] == "No red flags"
-    assert texts[texts.index("Age now") + 1] == "15.9 weeks"  # born at 39 weeks: no corrected age
+    assert texts[texts.index("Born") + 1] == "1 August 2026, at 39 weeks of gestation"
+    assert texts[texts.index("Age now") + 1] == "3 months"  # born at 39 weeks: no corrected age
+    assert texts[texts.index("Generated") + 1] == "20 November 2026 at 01:00 (CET)"  # in the child's zone
 
 
 def test_story_lists_red_flags_with_evidence_counts(worsening_report):
@@ -264,22 +272,22 @@ def test_story_lists_red_flags_with_evidence_counts(worsening_report):
     flag_table = next(table for table in tables(report_story(worsening_report))
                       if story_texts(table._cellvalues[0]) == ["Flag", "What was seen", "Episodes", "Since"])
     rows = {story_texts(row[:1])[0]: row for row in flag_table._cellvalues[1:]}
-    assert rows["awake episodes"][2] == str(len(flags["awake_episodes"].evidence))
-    assert rows["worsening"][3] == f"{flags['worsening'].since.astimezone(ZoneInfo('Europe/Berlin')):%Y-%m-%d}"
+    assert rows["Episodes while awake"][2] == str(len(flags["awake_episodes"].evidence))
+    assert rows["Rising trend"][3] == medium_day(flags["worsening"].since.astimezone(ZoneInfo("Europe/Berlin")))
     assert "No red flags" not in story_texts(report_story(worsening_report))
 
 
 def test_story_shows_corrected_age_for_a_preterm_child():
     report = make_report(resolving(4, 5), gestational_weeks=31.0)
     texts = story_texts(report_story(report))
-    assert f"{report.age_weeks_now:.1f} weeks (corrected {report.corrected_age_weeks_now:.1f} weeks)" in texts
+    assert texts[texts.index("Age now") + 1] == "3 months, corrected 6 weeks"  # born 9 weeks early
 
 
 def test_weeks_table_holds_the_last_eight_watched_weeks(gappy_report):
     rows = recent_week_rows(gappy_report)
     watched = [week for week in gappy_report.weekly if week.watched_nights > 0][-TABLE_WEEKS:]
     assert len(rows) == TABLE_WEEKS
-    assert [row[0] for row in rows] == [f"{week.start:%Y-%m-%d}" for week in watched]
+    assert [row[0] for row in rows] == [medium_day(week.start) for week in watched]
     assert rows[-1][2:5] == [str(watched[-1].watched_nights), str(watched[-1].episodes),
                              f"{watched[-1].episodes_per_night:.2f}"]
     week_table = tables(report_story(gappy_report))[-1]

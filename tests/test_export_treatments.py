@@ -4,8 +4,10 @@ flag-detail references to its evidence; the PDF lists treatments and checks, the
 import base64
 import re
 import zlib
+from datetime import date
 
 import pytest
+from babel.dates import format_date
 from fhir.resources.R4B.bundle import Bundle
 
 from backend.diary.simulation import stable
@@ -65,6 +67,11 @@ def coding(concept: dict) -> tuple[str, str]:
 
 def component(observation: dict, code: str) -> list[dict]:
     return [part for part in observation["component"] if part["code"]["coding"][0]["code"] == code]
+
+
+def shown_day(days_ago: int, length: str = "medium") -> str:
+    """A date as the English PDF writes it: '24 Nov 2026' in its tables, '24 November 2026' in sentences."""
+    return format_date(date.fromisoformat(day(days_ago)), length, locale="en_GB")
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -130,10 +137,11 @@ def test_the_pdf_lists_treatments_and_checks_with_the_urgent_flag_first(client, 
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = pdf_text(response.data)
     assert text.index("Treatment Dose From To") < text.index("Date New skills Lost skills Concerns")
-    assert f"Development checks: {day(10)}." in text  # the flags name the checks among their evidence
-    for shown in ("Phenobarbital", "5 mg/kg/day", day(20), day(5), "White noise at bedtime", "ongoing",
+    assert f"Development checks: {shown_day(10, 'long')}." in text  # the flags name the checks among their evidence
+    for shown in ("Phenobarbital (anti-seizure medicine)", "5 mg/kg/day", shown_day(20), shown_day(5),
+                  "White noise at bedtime (sleep routine)", "ongoing",
                   "Too few watched nights around the start of Phenobarbital", "Not compared: not a medicine",
-                  "less eye contact", "floppy", day(40)):
+                  "less eye contact", "floppy", shown_day(40)):
         assert shown in text, shown
     assert "Clobazam" not in text
     assert text.index("Please contact your doctor soon") < text.index("A development check recorded")

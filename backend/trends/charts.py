@@ -1,16 +1,23 @@
 """The trend chart: episodes per watched night against age, the fitted model and its band, reference marks, and
 each treatment's period as a shaded, labelled band.
 
-Built with matplotlib's object API on an Agg canvas (no pyplot), so it is safe in a threaded web server.
+Built with matplotlib's object API on an Agg canvas (no pyplot), so it is safe in a threaded web server. Every word
+and tick number is in the current locale (issue 22): the words are messages of the catalogs, the ticks go through
+Babel, so a chart is drawn in the language of whoever asks for it.
 """
 from io import BytesIO
 from xml.sax.saxutils import escape
 
 import matplotlib
 import numpy as np
+from babel.numbers import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
 
+from backend.i18n import current_locale, language_tag, number
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import axis_age
@@ -18,7 +25,7 @@ from backend.trends.engine import axis_age
 # Fixed ids and real <text> elements: the same report gives the same SVG bytes, and its words stay readable.
 matplotlib.rcParams.update({"svg.hashsalt": "myodiary-trend-chart", "svg.fonttype": "none"})
 
-EMPTY_MESSAGE = "No watched nights yet"
+EMPTY_MESSAGE = lazy_gettext("No watched nights yet")
 SIZE_INCHES, DPI = (6, 3.4), 100
 FONT_SIZE, TITLE_SIZE = 9, 11
 HEADROOM = 1.4  # the reference labels sit above the highest point and the fitted line
@@ -28,9 +35,63 @@ TREATMENT_TEXT_COLOUR = "#00664F"  # the same green, dark enough to read on the 
 TREATMENT_LABEL_ROWS = 4  # labels of overlapping periods stack in this many rows, then start again
 
 
+VERDICT_LABELS = {  # a verdict in a few words, lower case: it follows "Verdict:" and a child's name
+    # Translators: a verdict on the jerks' trend: they have stopped
+    "resolved": lazy_gettext("resolved"),
+    # Translators: a verdict on the jerks' trend: they are becoming less frequent
+    "resolving": lazy_gettext("resolving"),
+    # Translators: a verdict on the jerks' trend: about as frequent as before
+    "stable": lazy_gettext("stable"),
+    # Translators: a verdict on the jerks' trend: becoming more frequent
+    "worsening": lazy_gettext("worsening"),
+    # Translators: a verdict on the jerks' trend: too few watched nights to tell
+    "insufficient_data": lazy_gettext("insufficient data"),
+}
+AXIS_WORDS = {
+    # Translators: the age axis counts age from birth, as in "Age in weeks (chronological)"
+    "chronological": lazy_gettext("chronological"),
+    # Translators: the age axis counts age from the due date (a child born early), "Age in weeks (corrected)"
+    "corrected": lazy_gettext("corrected"),
+}
+AXIS_TITLES = {"chronological": lazy_gettext("Age in weeks (chronological)"),
+               "corrected": lazy_gettext("Age in weeks (corrected)")}
+Y_AXIS_TITLE = lazy_gettext("Episodes per watched night")
+WEEKLY_LEGEND = lazy_gettext("Episodes per watched night (week)")
+
+
 def verdict_label(code: str) -> str:
-    """The verdict code in words ("insufficient_data" -> "insufficient data")."""
-    return code.replace("_", " ")
+    """The verdict in a few words of the current locale ("insufficient_data" -> "insufficient data")."""
+    return str(VERDICT_LABELS[code]) if code in VERDICT_LABELS else code.replace("_", " ")
+
+
+def axis_title(axis: str) -> str:
+    """'Age in weeks (corrected)': the x axis's title in the current locale."""
+    return str(AXIS_TITLES[axis])
+
+
+def sparse_legend() -> str:
+    """'Fewer than 3 watched nights': the legend of the hollow markers."""
+    count = t.MIN_WATCHED_NIGHTS_PER_WEEK
+    return ngettext("Fewer than %(num)s watched night", "Fewer than %(num)s watched nights", count)
+
+
+class LocaleNumbers(Formatter):
+    """Tick labels in the current locale's numbers (0,5 in German), every tick with the decimals the step needs."""
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self.pattern = tick_pattern(locs)
+
+    def __call__(self, value, pos=None) -> str:
+        return format_decimal(0 if abs(value) < 1e-12 else value, format=getattr(self, "pattern", None),
+                              locale=current_locale())
+
+
+def tick_pattern(ticks) -> str:
+    """'#,##0.0' when the ticks need one decimal: the fewest decimals that write every tick exactly."""
+    decimals = next((d for d in range(4) if all(abs(tick * 10 ** d - round(tick * 10 ** d)) < 1e-6
+                                                for tick in ticks)), 4)
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
 def weekly_points(report) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +108,9 @@ def sparse_weeks(report) -> np.ndarray:
 
 
 def chart_title(report) -> str:
-    return f"{report.child.name}: {verdict_label(report.verdict.code)}"
+    """'Mila: resolving': the child's name and the verdict, in the current locale."""
+    # Translators: a chart's title: the child's name, then the verdict in a few words ("Mila: resolving")
+    return _("%(child)s: %(verdict)s", child=report.child.name, verdict=verdict_label(report.verdict.code))
 
 
 def chart_alt_text(report) -> str:
@@ -55,19 +118,40 @@ def chart_alt_text(report) -> str:
     ages, rates = weekly_points(report)
     shown = ages[~np.isnan(rates)] - 0.5
     if not shown.size:
-        return f"Trend chart for {report.child.name}: no watched nights yet."
-    return (f"Trend chart of {report.child.name}'s episodes per watched night in {shown.size} watched week(s), "
-            f"age {shown.min():.0f} to {shown.max():.0f} weeks ({report.axis}): "
-            f"{verdict_label(report.verdict.code)}{_rate_ratio_words(report.model)}.{_treatment_words(report)}")
+        return _("Trend chart for %(child)s: no watched nights yet.", child=report.child.name)
+    words = {"child": report.child.name, "first": number(round(float(shown.min()))),
+             "last": number(round(float(shown.max()))), "axis": AXIS_WORDS[report.axis],
+             "verdict": verdict_label(report.verdict.code)}
+    if report.model is None:
+        sentence = ngettext(
+            "Trend chart of %(child)s's episodes per watched night in %(num)s watched week, age %(first)s to "
+            "%(last)s weeks (%(axis)s): %(verdict)s, no trend line fitted.",
+            "Trend chart of %(child)s's episodes per watched night in %(num)s watched weeks, age %(first)s to "
+            "%(last)s weeks (%(axis)s): %(verdict)s, no trend line fitted.", int(shown.size), **words)
+    else:
+        sentence = ngettext(
+            "Trend chart of %(child)s's episodes per watched night in %(num)s watched week, age %(first)s to "
+            "%(last)s weeks (%(axis)s): %(verdict)s, %(rate_ratio_name)s %(rate_ratio)s.",
+            "Trend chart of %(child)s's episodes per watched night in %(num)s watched weeks, age %(first)s to "
+            "%(last)s weeks (%(axis)s): %(verdict)s, %(rate_ratio_name)s %(rate_ratio)s.", int(shown.size),
+            rate_ratio_name=formatting.RATE_RATIO, rate_ratio=formatting.rate_ratio(report.model), **words)
+    return sentence + _treatment_words(report)
 
 
 def _treatment_words(report) -> str:
     if not report.treatments:
         return ""
-    periods = [f"{one_line(treatment.name)} from week {treatment.started_age_weeks:.1f}"
-               + (", ongoing" if treatment.stopped_age_weeks is None else f" to {treatment.stopped_age_weeks:.1f}")
-               for treatment in report.treatments]
-    return f" Shaded treatment periods: {'; '.join(periods)}."
+    periods = [_period(treatment) for treatment in report.treatments]
+    # Translators: %(periods)s lists treatments with their weeks, separated by semicolons
+    return " " + _("Shaded treatment periods: %(periods)s.", periods="; ".join(periods))
+
+
+def _period(treatment) -> str:
+    start = number(treatment.started_age_weeks, "0.0")
+    if treatment.stopped_age_weeks is None:
+        return _("%(treatment)s from week %(start)s, ongoing", treatment=one_line(treatment.name), start=start)
+    return _("%(treatment)s from week %(start)s to %(end)s", treatment=one_line(treatment.name), start=start,
+             end=number(treatment.stopped_age_weeks, "0.0"))
 
 
 def one_line(words: str) -> str:
@@ -83,16 +167,10 @@ def treatment_spans(report) -> list[tuple[object, float, float]]:
             for treatment in report.treatments]
 
 
-def _rate_ratio_words(model) -> str:
-    if model is None:
-        return ", no trend line fitted"
-    return f", {formatting.RATE_RATIO} {formatting.rate_ratio(model)}"
-
-
 def chart_svg(report) -> bytes:
     """The chart as SVG with a <title> and <desc>; the same report gives the same bytes."""
     title, description = chart_title(report), chart_alt_text(report)
-    svg = _render(report, "svg", metadata={"Date": None, "Description": description})
+    svg = _render(report, "svg", metadata={"Date": None, "Description": description, "Language": language_tag()})
     return _with_accessible_name(svg, title, description)
 
 
@@ -116,7 +194,7 @@ def _with_accessible_name(svg: bytes, title: str, description: str) -> bytes:
     start = svg.index(b"<svg")
     end = svg.index(b">", start)
     labels = f"<title>{escape(title)}</title><desc>{escape(description)}</desc>".encode()
-    return svg[:end] + b' role="img">' + labels + svg[end + 1:]
+    return svg[:end] + f' role="img" xml:lang="{language_tag()}">'.encode() + labels + svg[end + 1:]
 
 
 MARGINS = {"left": 0.1, "right": 0.97, "top": 0.91, "bottom": 0.3}
@@ -137,7 +215,7 @@ def _figure(report) -> Figure:
 
 
 def _draw_empty(axes) -> None:
-    axes.text(0.5, 0.5, EMPTY_MESSAGE, transform=axes.transAxes, ha="center", va="center",
+    axes.text(0.5, 0.5, str(EMPTY_MESSAGE), transform=axes.transAxes, ha="center", va="center",
               fontsize=TITLE_SIZE, color=REFERENCE_COLOUR, gid="empty-state")
     axes.set_xticks([])
     axes.set_yticks([])
@@ -156,21 +234,20 @@ def _draw_data(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
 def _draw_model(axes, model) -> None:
     ages = [point.age_weeks for point in model.curve]
     axes.fill_between(ages, [point.low for point in model.curve], [point.high for point in model.curve],
-                      color=MODEL_COLOUR, alpha=0.18, linewidth=0, label=formatting.CONFIDENCE_BAND,
+                      color=MODEL_COLOUR, alpha=0.18, linewidth=0, label=str(formatting.CONFIDENCE_BAND),
                       gid="model-band")
     axes.plot(ages, [point.rate for point in model.curve], color=MODEL_COLOUR, linestyle="--", linewidth=1.8,
-              label=formatting.fitted_trend(model),
-              gid="model-line")
+              label=str(formatting.fitted_trend(model)), gid="model-line")
 
 
 def _draw_weeks(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
     axes.plot(ages, rates, color=DATA_COLOUR, linewidth=1, marker="o", markersize=5, zorder=3, clip_on=False,
-              label="Episodes per watched night (week)", gid="weekly")
+              label=str(WEEKLY_LEGEND), gid="weekly")
     sparse = sparse_weeks(report)
     if sparse.any():
         axes.plot(ages[sparse], rates[sparse], linestyle="none", marker="o", markersize=5, zorder=4, clip_on=False,
                   markerfacecolor="white", markeredgecolor=DATA_COLOUR, gid="weekly-sparse",
-                  label=f"Fewer than {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights")
+                  label=sparse_legend())
 
 
 def _set_limits(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
@@ -205,7 +282,7 @@ def _draw_references(axes, report) -> None:
 def _draw_reference(axes, point, row: int) -> None:
     axes.axvline(point.age_weeks_on_axis, color=REFERENCE_COLOUR, linestyle=":", linewidth=1.4,
                  gid=f"reference-{point.corrected_age_weeks}")
-    axes.annotate(formatting.reference_mark(point),
+    axes.annotate(str(formatting.reference_mark(point)),
                   xy=(point.age_weeks_on_axis, 1), xycoords=("data", "axes fraction"), xytext=(-4, -4 - 13 * row),
                   textcoords="offset points", ha="right", va="top", fontsize=FONT_SIZE, color=REFERENCE_COLOUR,
                   bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
@@ -213,7 +290,9 @@ def _draw_reference(axes, point, row: int) -> None:
 
 def _label(axes, report) -> None:
     axes.set_title(chart_title(report).replace("$", r"\$"), fontsize=TITLE_SIZE, loc="left")
-    axes.set_xlabel(f"Age in weeks ({report.axis})", fontsize=FONT_SIZE)
-    axes.set_ylabel("Episodes per watched night", fontsize=FONT_SIZE)
+    axes.set_xlabel(axis_title(report.axis), fontsize=FONT_SIZE)
+    axes.set_ylabel(str(Y_AXIS_TITLE), fontsize=FONT_SIZE)
+    axes.xaxis.set_major_formatter(LocaleNumbers())
+    axes.yaxis.set_major_formatter(LocaleNumbers())
     axes.tick_params(labelsize=FONT_SIZE)
     axes.grid(axis="y", alpha=0.3)
