@@ -11,6 +11,10 @@ the flag-detail extension. Entries are addressed by
 urn:uuid fullUrls made with uuid5 from the record ids, and the timestamp is the report's, so the same
 input gives the same bundle. Every resource is built through the fhir.resources models, so invalid
 data raises pydantic.ValidationError.
+
+Languages (issue 22): codes never change, and a Coding's display stays the code system's English (a red flag's
+too), but the words a person reads, CodeableConcept.text and the trend's note, are the requester's, and the Bundle
+and every resource carry that `language`.
 """
 import json
 import uuid
@@ -24,8 +28,12 @@ from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
+from flask import has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
+from backend.i18n import DEFAULT_LOCALE, language_tag
 from backend.trends.engine import diary_day
 
 BASE = "https://myodiary.example/fhir"
@@ -64,8 +72,11 @@ def fhir_bundle(child, caregivers, episodes, report, treatments: Iterable = (), 
                  *(_development_check(check, child, caregiver_ids) for check in checked),
                  _trend(report, child, _in_window(events, report, child)),
                  *(_flag(flag, report, child, evidence) for flag in report.red_flags)]
+    language = language_tag()
+    for resource in resources:
+        resource.language = language
     # Same result as model_dump(mode="json", exclude_none=True), measured 20-60% faster on this bundle.
-    return json.loads(_bundle(resources, report, child).model_dump_json(exclude_none=True))
+    return json.loads(_bundle(resources, report, child, language).model_dump_json(exclude_none=True))
 
 
 def urn(kind: str, record_id: str) -> str:
@@ -112,7 +123,7 @@ def _patient(child) -> Patient:
 def _related_person(person, child) -> RelatedPerson:
     """A caregiver as a RelatedPerson of the child."""
     return RelatedPerson(id=_uuid(urn("user", person.id)), identifier=_identifier("user", person.id), active=True,
-                         patient=_ref("child", child.id), relationship=[{"text": "Caregiver"}],
+                         patient=_ref("child", child.id), relationship=[{"text": _("Caregiver")}],
                          name=[{"text": person.name}], telecom=[{"system": "email", "value": person.email}])
 
 
@@ -123,7 +134,7 @@ def _episode(episode, child, caregiver_ids: set) -> Observation:
     return Observation(
         id=_uuid(urn("episode", episode.id)), identifier=_identifier("episode", episode.id), status="final",
         category=[{"coding": [{"system": CATEGORY, "code": "exam", "display": "Exam"}]}, {"coding": [DIARY]}],
-        code={"coding": [MYOCLONUS], "text": "Myoclonic jerk episode"}, subject=_ref("child", child.id),
+        code={"coding": [MYOCLONUS], "text": _("Myoclonic jerk episode")}, subject=_ref("child", child.id),
         performer=performer, effectivePeriod={"start": episode.started_at, "end": end},
         note=[{"text": episode.notes}] if episode.notes else None, component=_episode_components(episode))
 
@@ -149,7 +160,7 @@ def _stopped(answer: str) -> dict:
     if answer in STOPPED:
         return _component("stopped-on-waking", "Stopped on waking", valueBoolean=STOPPED[answer])
     absent = {"coding": [{"system": ABSENT, "code": "not-performed", "display": "Not Performed"}],
-              "text": "Waking was not tried"}
+              "text": _("Waking was not tried")}
     return _component("stopped-on-waking", "Stopped on waking", dataAbsentReason=absent)
 
 
@@ -175,7 +186,7 @@ def _development_check(check, child, caregiver_ids: set) -> Observation:
         id=_uuid(urn("development-check", check.id)), identifier=_identifier("development-check", check.id),
         status="final", category=[{"coding": [SURVEY]}],
         code={**_local("development", "development-check", "Development check"),
-              "text": "Caregiver's development check"},
+              "text": _("Caregiver's development check")},
         subject=_ref("child", child.id), performer=performer, effectiveDateTime=check.checked_on,
         note=[{"text": check.notes}] if check.notes else None, component=_development_components(check))
 
@@ -203,7 +214,7 @@ def _flag(flag, report, child, evidence: dict[str, str]) -> Flag:
                for record_id in flag.evidence if record_id in evidence]
     return Flag(id=_uuid(urn("flag", f"{_trend_key(report, child)}/{flag.code}")), status="active",
                 category=[{"coding": [FLAG_CATEGORY]}],
-                code={**_local("red-flag", flag.code, flag.message), "text": flag.message},
+                code={**_local("red-flag", flag.code, english(flag.message)), "text": str(flag.message)},
                 subject=_ref("child", child.id), period={"start": flag.since}, extension=details or None)
 
 
@@ -227,11 +238,11 @@ def _trend(report, child, episodes) -> Observation:
     return Observation(
         id=_uuid(urn("trend", _trend_key(report, child))), status="final", category=[{"coding": [DIARY]}],
         code={**_local("observation", "myoclonus-trend", "Myoclonus trend"),
-              "text": "Myoclonic episodes per watched night"},
+              "text": _("Myoclonic episodes per watched night")},
         subject=_ref("child", child.id), issued=report.generated_at,
         effectivePeriod={"start": window[0], "end": window[1]} if window else None,
         derivedFrom=[_ref("episode", episode.id) for episode in episodes] or None,
-        note=[{"text": report.summary["clinician"]}] if report.summary.get("clinician") else None,
+        note=[{"text": str(report.summary["clinician"])}] if report.summary.get("clinician") else None,
         component=_trend_components(report), **_trend_value(report))
 
 
@@ -240,7 +251,7 @@ def _trend_value(report) -> dict:
     nights = report.totals["watched_nights"]
     if not nights:
         return {"dataAbsentReason": {"coding": [{"system": ABSENT, "code": "unknown", "display": "Unknown"}],
-                                     "text": "No watched nights in the window"}}
+                                     "text": _("No watched nights in the window")}}
     return {"valueQuantity": {"value": round(report.totals["episodes"] / nights, 4), "unit": "/night",
                               "system": UCUM, "code": "{episodes}/{night}"}}
 
@@ -265,11 +276,19 @@ def _trend_components(report) -> list[dict]:
     return parts + [_component("verdict", "Verdict", valueCodeableConcept=_local("verdict", code, VERDICTS.get(code)))]
 
 
-def _bundle(resources, report, child) -> Bundle:
+def english(words) -> str:
+    """Words that may be lazy, in English: a Coding's display is the code system's, whoever reads."""
+    if not has_app_context():
+        return str(words)
+    with force_locale(DEFAULT_LOCALE):
+        return str(words)
+
+
+def _bundle(resources, report, child, language: str) -> Bundle:
     """A collection Bundle of the resources, each under its urn:uuid fullUrl."""
     stamp = report.generated_at
     return Bundle(
-        id=_uuid(urn("bundle", _trend_key(report, child))), type="collection", timestamp=stamp,
+        id=_uuid(urn("bundle", _trend_key(report, child))), type="collection", timestamp=stamp, language=language,
         identifier={"system": "urn:ietf:rfc:3986", "value": urn("bundle", _trend_key(report, child))},
         meta={"lastUpdated": stamp, "source": BASE, "tag": [{"system": f"{CODES}/export", "code": "diary-export"}]},
         entry=[{"fullUrl": f"urn:uuid:{resource.id}", "resource": resource} for resource in resources])
