@@ -300,7 +300,7 @@ def test_clinician_variant_carries_the_rate_ratio_with_its_ci():
         assert f"Rate ratio per 4 weeks: {rate_ratio}" in body
         assert f"Model: quasi-Poisson, dispersion {model.dispersion:.2f}" in body  # dispersion 1.47 > 1
         assert f"Kendall tau: {model.kendall_tau:.2f}" in body
-        assert report.summary["clinician"] in body
+        assert str(report.summary["clinician"]) in body
         assert "3 months (corrected): 64% of BNSM resolved; passed" in body
     assert rate_ratio == "0.40 (95% CI 0.30-0.52)"  # Student t on the residual df, quasi-Poisson scale
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,6 +14,7 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
+from backend.i18n import DEFAULT_LOCALE, locales
 from backend.mail.headers import mailbox, sender_mailbox
 from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope
 from backend.reminders.content import Recipient, ReminderContext, render_reminder
@@ -71,24 +73,28 @@ class ReminderFacts:
 
 
 class Renderer:
-    """One report and one chart per child and pass, whatever the number of recipients."""
+    """One report and one chart per child, language and pass, whatever the number of recipients."""
 
     def __init__(self, now: datetime):
         self.now, self.cache = now, {}
         self.sender = sender_mailbox(current_app.config["MAIL_SENDER"])
 
-    def child_material(self, child: Child):
-        if child.id not in self.cache:
-            report = todays_report(child, self.now)
-            self.cache[child.id] = (report, email_chart_png(report), chart_alt_text(report))
-        return self.cache[child.id]
+    def child_material(self, child: Child, locale: str):
+        """The report, the chart and its description in `locale`: co-parents may read two languages."""
+        if (child.id, locale) not in self.cache:
+            with force_locale(locale):
+                report = todays_report(child, self.now)
+                self.cache[child.id, locale] = (report, email_chart_png(report), str(chart_alt_text(report)))
+        return self.cache[child.id, locale]
 
     def message(self, reminder: Reminder, child: Child, user: User, role: str, cadence: str):
-        report, png, alt = self.child_material(child)
+        locale = language_of(user)
+        report, png, alt = self.child_material(child, locale)
         link = unsubscribe_url(child.id, user.id)
         context = ReminderContext(
             kind=reminder.kind, cadence=cadence,
-            recipient=Recipient(user.id, user.name, user.email, "clinician" if role == "clinician" else "caregiver"),
+            recipient=Recipient(user.id, user.name, user.email, "clinician" if role == "clinician" else "caregiver",
+                                locale),
             report=report, chart_png=png, chart_alt=alt, app_url=current_app.config["APP_URL"].rstrip("/"),
             unsubscribe_url=link, new_red_flags=_new_flags(reminder),
             development_prompt=bool(reminder.development_prompt))
@@ -100,6 +106,11 @@ class Renderer:
     def envelope(self, message, user: User) -> Envelope:
         """To the user's stored address alone: recipients never come from parsing a header."""
         return Envelope.of(message, self.sender.addr_spec, (user.email,))
+
+
+def language_of(user: User) -> str:
+    """The language the user's emails are written in: their account's, else English (a language no longer offered)."""
+    return user.locale if user.locale in locales() else DEFAULT_LOCALE
 
 
 def _new_flags(reminder: Reminder) -> tuple[str, ...]:

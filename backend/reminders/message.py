@@ -25,6 +25,7 @@ def build_message(rendered: RenderedEmail, chart_png: bytes, sender: Address, to
     message["List-Unsubscribe"] = UriList(uri for uri in (unsubscribe_url, unsubscribe_mailto) if uri)
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = rendered.language
     message.attach(MIMEText(rendered.text, "plain", "utf-8", policy=WIRE))
     related = MIMEMultipart("related", policy=WIRE)
     related.attach(MIMEText(rendered.html, "html", "utf-8", policy=WIRE))

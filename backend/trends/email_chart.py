@@ -3,7 +3,8 @@
 A weekly reminder run renders one chart per child; matplotlib's layout machinery took 75-150 ms per chart,
 most of a 10,000-reminder run. This draws the same elements (weekly rates, hollow sparse weeks, the fitted
 line and its band, the 3- and 6-month reference marks, treatment periods, axes, legend) straight onto a canvas
-at twice the size and scales it down, which gives smooth lines. The same report gives the same bytes.
+at twice the size and scales it down, which gives smooth lines. The same report gives the same bytes in one
+language; the words and numbers are drawn in the current locale's (issue 22), as `charts` writes them.
 """
 from functools import cache, lru_cache
 from io import BytesIO
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from babel.numbers import format_decimal
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
+from backend.i18n import current_locale
 from backend.trends import formatting
-from backend.trends import thresholds as t
 from backend.trends.charts import (
     DATA_COLOUR,
     EMPTY_MESSAGE,
@@ -25,10 +27,15 @@ from backend.trends.charts import (
     REFERENCE_COLOUR,
     TREATMENT_LABEL_ROWS,
     TREATMENT_TEXT_COLOUR,
+    WEEKLY_LEGEND,
+    Y_AXIS_TITLE,
+    axis_title,
     chart_alt_text,
     chart_title,
     one_line,
+    sparse_legend,
     sparse_weeks,
+    tick_pattern,
     treatment_spans,
     weekly_points,
 )
@@ -49,15 +56,17 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 def email_chart_png(report) -> bytes:
-    """600x340 PNG of the report's chart, with its title and description as PNG text."""
+    """600x340 PNG of the report's chart in the current locale, with its title and description as PNG text."""
     canvas = Canvas()
     ages, rates = weekly_points(report)
     if np.isnan(rates).all():
-        canvas.text((WIDTH / 2, (PLOT[1] + PLOT[3]) / 2), EMPTY_MESSAGE, font(12), REFERENCE_COLOUR, anchor="mm")
+        canvas.text((WIDTH / 2, (PLOT[1] + PLOT[3]) / 2), str(EMPTY_MESSAGE), font(12), REFERENCE_COLOUR,
+                    anchor="mm")
     else:
         _draw_data(canvas, report, ages, rates)
-    canvas.text((PLOT[0], 10), chart_title(report), font(12, bold=True), TEXT_COLOUR, anchor="la")
-    return canvas.png(chart_title(report), chart_alt_text(report))
+    title = str(chart_title(report))
+    canvas.text((PLOT[0], 10), title, font(12, bold=True), TEXT_COLOUR, anchor="la")
+    return canvas.png(title, str(chart_alt_text(report)))
 
 
 class Canvas:
@@ -177,19 +186,24 @@ def _draw_treatments(canvas: Canvas, report) -> None:
 
 def _draw_axes(canvas: Canvas, report) -> None:
     left, top, right, bottom = PLOT
-    for tick in MaxNLocator(nbins=5).tick_values(*canvas.y_range):
-        if canvas.y_range[0] <= tick <= canvas.y_range[1]:
-            y = canvas.y(tick)
-            canvas.line([(left, y), (right, y)], GRID_COLOUR, 1)
-            canvas.text((left - 5, y), f"{tick:g}", font(9), TEXT_COLOUR, anchor="rm")
-    for tick in MaxNLocator(nbins=8, integer=True).tick_values(*canvas.x_range):
-        if canvas.x_range[0] <= tick <= canvas.x_range[1]:
-            x = canvas.x(tick)
-            canvas.line([(x, bottom), (x, bottom + 4)], AXIS_COLOUR, 1)
-            canvas.text((x, bottom + 6), f"{tick:g}", font(9), TEXT_COLOUR, anchor="ma")
+    for tick, label in _ticks(MaxNLocator(nbins=5), canvas.y_range):
+        y = canvas.y(tick)
+        canvas.line([(left, y), (right, y)], GRID_COLOUR, 1)
+        canvas.text((left - 5, y), label, font(9), TEXT_COLOUR, anchor="rm")
+    for tick, label in _ticks(MaxNLocator(nbins=8, integer=True), canvas.x_range):
+        x = canvas.x(tick)
+        canvas.line([(x, bottom), (x, bottom + 4)], AXIS_COLOUR, 1)
+        canvas.text((x, bottom + 6), label, font(9), TEXT_COLOUR, anchor="ma")
     canvas.line([(left, top), (left, bottom), (right, bottom)], AXIS_COLOUR, 1)
-    canvas.text(((left + right) / 2, bottom + 20), f"Age in weeks ({report.axis})", font(9), TEXT_COLOUR, anchor="ma")
-    canvas.vertical_text((14, (top + bottom) / 2), "Episodes per watched night", font(9), TEXT_COLOUR)
+    canvas.text(((left + right) / 2, bottom + 20), axis_title(report.axis), font(9), TEXT_COLOUR, anchor="ma")
+    canvas.vertical_text((14, (top + bottom) / 2), str(Y_AXIS_TITLE), font(9), TEXT_COLOUR)
+
+
+def _ticks(locator: MaxNLocator, limits: tuple[float, float]) -> list[tuple[float, str]]:
+    """The ticks within limits with their labels in the current locale's numbers (0,5 in German)."""
+    ticks = [float(tick) for tick in locator.tick_values(*limits) if limits[0] <= tick <= limits[1]]
+    pattern, locale = tick_pattern(ticks), current_locale()
+    return [(tick, format_decimal(0 if abs(tick) < 1e-12 else tick, format=pattern, locale=locale)) for tick in ticks]
 
 
 def _draw_model(canvas: Canvas, model) -> None:
@@ -205,7 +219,7 @@ def _draw_references(canvas: Canvas, report) -> None:
     for row, point in enumerate(shown):
         x = canvas.x(point.age_weeks_on_axis)
         canvas.line([(x, PLOT[1]), (x, PLOT[3])], REFERENCE_COLOUR, 1.4, dash=2)
-        canvas.text((x - 4, PLOT[1] + 4 + 15 * row), formatting.reference_mark(point),
+        canvas.text((x - 4, PLOT[1] + 4 + 15 * row), str(formatting.reference_mark(point)),
                     font(9), REFERENCE_COLOUR, anchor="ra")
 
 
@@ -229,12 +243,12 @@ def _polyline(canvas: Canvas, points) -> None:
 
 
 def _draw_legend(canvas: Canvas, report) -> None:
-    entries = [("dot", DATA_COLOUR, "Episodes per watched night (week)")]
+    entries = [("dot", DATA_COLOUR, str(WEEKLY_LEGEND))]
     if sparse_weeks(report).any():
-        entries.append(("hollow", DATA_COLOUR, f"Fewer than {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights"))
+        entries.append(("hollow", DATA_COLOUR, sparse_legend()))
     if report.model is not None:
-        entries.append(("dash", MODEL_COLOUR, formatting.fitted_trend(report.model)))
-        entries.append(("band", BAND_COLOUR, formatting.CONFIDENCE_BAND))
+        entries.append(("dash", MODEL_COLOUR, str(formatting.fitted_trend(report.model))))
+        entries.append(("band", BAND_COLOUR, str(formatting.CONFIDENCE_BAND)))
     for index, (symbol, colour, words) in enumerate(entries):
         x, y = (70 if index % 2 == 0 else 330), 292 + 18 * (index // 2)
         _legend_symbol(canvas, symbol, colour, x, y)
