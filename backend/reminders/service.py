@@ -2,6 +2,7 @@
 import json
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_smorest import abort
 
 from backend.children.models import Child
@@ -37,7 +38,7 @@ def save_schedule(child: Child, values: dict) -> ReminderSchedule:
     members = recipients.team(child.id)
     unknown = [uid for uid in values.get("recipients") or [] if uid not in members]
     if unknown:
-        abort(422, errors={"recipients": [f"Not in the child's care team: {', '.join(unknown)}."]})
+        abort(422, errors={"recipients": [_("Not in the child's care team: %(ids)s.", ids=", ".join(unknown))]})
     schedule = db.session.get(ReminderSchedule, child.id)
     if schedule is None:
         schedule = ReminderSchedule(child_id=child.id, anchor=utcnow().date(), known_red_flags="[]")

@@ -1,8 +1,11 @@
 """Reminder schedules, the history of what was sent, a preview, opting out and one-click unsubscribe."""
 from flask import Response
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import select
 
+from backend.accounts.models import User
 from backend.auth import current_user, login_required
 from backend.blueprints import Blueprint
 from backend.care_teams.access import READ, WRITE, active_membership, child_for
@@ -10,9 +13,10 @@ from backend.children.models import Child
 from backend.clinic import audit
 from backend.db_types import utcnow
 from backend.extensions import HTML_PAGE, db
+from backend.i18n import language_tag
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.reminders import recipients, service
-from backend.reminders.delivery import Renderer
+from backend.reminders.delivery import Renderer, language_of
 from backend.reminders.models import Reminder
 from backend.reminders.schemas import PreviewSchema, ReminderSchema, ScheduleSchema
 from backend.reminders.tokens import read_unsubscribe_token
@@ -104,7 +108,9 @@ def preview(child_id):
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    html = (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+    """A small page in the current language; `body` is a sentence of plain text, or a form after it."""
+    html = (f"<!doctype html><html lang={language_tag()}><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width'>"
             f"<title>{escape(title)}</title><body style='font-family:sans-serif;max-width:32rem;margin:2rem auto'>"
             f"<h1>{escape(title)}</h1>{body}</body></html>")
     return Response(html, status=status, mimetype="text/html")
@@ -125,11 +131,13 @@ def _unsubscribe_target(token: str):
 @blp.alt_response(404, response="LINK_NOT_VALID")
 def unsubscribe_page(token):
     """The unsubscribe link: a page to confirm (mail scanners follow links, so GET changes nothing)"""
-    child, _ = _unsubscribe_target(token)
+    child, user_id = _unsubscribe_target(token)
     if child is None:
-        return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 404)
-    return _page("Unsubscribe", f"<p>Stop the follow-up emails about {escape(child.name)}?</p>"
-                 "<form method=post><button type=submit>Unsubscribe</button></form>")
+        return _not_valid()
+    with force_locale(language_of(db.session.get(User, user_id))):
+        question, button = _("Stop the follow-up emails about %(child)s?", child=child.name), _("Unsubscribe")
+        return _page(button, f"<p>{escape(question)}</p><form method=post><button type=submit>{escape(button)}"
+                     "</button></form>")
 
 
 @blp.route("/reminders/unsubscribe/<token>", methods=["POST"])
@@ -141,7 +149,15 @@ def unsubscribe(token):
     """One-click unsubscribe (List-Unsubscribe-Post), no sign-in needed"""
     child, user_id = _unsubscribe_target(token)
     if child is None:
-        return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 404)
+        return _not_valid()
     service.set_opt_out(child.id, user_id, out=True)
     db.session.commit()
-    return _page("Unsubscribed", f"<p>You will no longer get follow-up emails about {escape(child.name)}.</p>")
+    with force_locale(language_of(db.session.get(User, user_id))):
+        sentence = _("You will no longer get follow-up emails about %(child)s.", child=child.name)
+        return _page(_("Unsubscribed"), f"<p>{escape(sentence)}</p>")
+
+
+def _not_valid() -> Response:
+    """In the language the browser asks for: nothing tells whose link it was."""
+    sentence = _("This unsubscribe link is not valid.")
+    return _page(_("Link not valid"), f"<p>{escape(sentence)}</p>", 404)
