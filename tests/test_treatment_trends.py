@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 
 from backend.diary.simulation import Course, stable
 from tests.sync_helpers import changes, log_course
@@ -80,7 +81,8 @@ def test_a_clear_drop_after_a_medicine_started_reads_fewer(client, child):
     assert not any(word in comparison["summary"].lower() for word in ("work", "stop", "should", "diagnos"))
     assert comparison["summary"] in body["summary"]["caregiver"]
     before, after = comparison["before"]["rate"], comparison["after"]["rate"]
-    assert (f"Medicines, 14 days before vs after the start: Levetiracetam ({started['started_on']}) {before:.2f} vs "
+    started_on = format_date(date.fromisoformat(started["started_on"]), "medium", locale="en_GB")  # "20 Nov 2026"
+    assert (f"Medicines, 14 days before vs after the start: Levetiracetam ({started_on}) {before:.2f} vs "
             f"{after:.2f}/night") in body["summary"]["clinician"]
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import statsmodels.api as sm
+from flask_babel import lazy_gettext, lazy_ngettext
 from scipy import stats
 from statsmodels.stats.rates import test_poisson_2indep
 
@@ -93,7 +94,7 @@ class ModelFit:
 @dataclass
 class Verdict:
     code: str  # resolved | resolving | stable | worsening | insufficient_data
-    reasons: list[str]
+    reasons: list[str]  # lazy: each reads in the reader's locale (str when read back from a kept report)
 
 
 # ---- weekly series ------------------------------------------------------------------------------
@@ -290,7 +291,7 @@ def _direction(recent: float, previous: float) -> str:
     if previous == 0:
         return "same" if recent == 0 else "up"
     change = (recent - previous) / previous
-    if abs(change) < t.SAME_WITHIN or formatting.rate(recent) == formatting.rate(previous):
+    if abs(change) < t.SAME_WITHIN or formatting.read_alike(recent, previous):
         return "same"
     return "down" if change < 0 else "up"
 
@@ -324,31 +325,52 @@ def verdict(weeks: list[WeekStats], model: ModelFit | None, quiet_nights: int) -
     observed = sum(w.watched_nights >= t.MIN_WATCHED_NIGHTS_PER_WEEK for w in weeks)
     total = sum(w.episodes for w in weeks)
     if observed < t.MIN_OBSERVED_WEEKS or total < t.MIN_EPISODES:
-        return Verdict("insufficient_data", [
-            f"{observed} week(s) with at least {t.MIN_WATCHED_NIGHTS_PER_WEEK} watched nights "
-            f"(needs {t.MIN_OBSERVED_WEEKS}) and {total} episode(s) on watched nights (needs {t.MIN_EPISODES})."])
+        return Verdict("insufficient_data", [_too_few_words(observed, total)])
     if quiet_nights >= t.RESOLVED_QUIET_NIGHTS:
-        return Verdict("resolved", [f"The last {quiet_nights} watched nights passed without an episode."])
+        return Verdict("resolved", [lazy_ngettext("The last %(num)s watched night passed without an episode.",
+                                                  "The last %(num)s watched nights passed without an episode.",
+                                                  quiet_nights)])
     if model is None:
-        return Verdict("insufficient_data", ["The model could not be fitted to these weeks."])
-    described = f"{formatting.RATE_RATIO.capitalize()} {formatting.rate_ratio(model)}"
+        return Verdict("insufficient_data", [lazy_gettext("The model could not be fitted to these weeks.")])
+    described = {"weeks": t.RATE_RATIO_WEEKS, "rate_ratio": formatting.rate_ratio(model)}
     falls, rises = _falls(model), _rises(model)
     if falls and not _rising_lately(model):
-        return Verdict("resolving", [f"{described}: the rate falls with age, by at least {t.TREND_FALL_AT_LEAST:.0%} "
-                                     f"per {t.RATE_RATIO_WEEKS} weeks ({_bound_words(model, falling=True)}).",
-                                     _kendall_words(model)])
+        return Verdict("resolving", [lazy_gettext(
+            "Rate ratio per %(weeks)s weeks %(rate_ratio)s: the rate falls with age, by at least %(fall)s per "
+            "%(weeks)s weeks (%(bound)s).", **described, fall=formatting.share(t.TREND_FALL_AT_LEAST),
+            bound=_bound_words(model, falling=True)), _kendall_words(model)])
     if rises:
-        return Verdict("worsening", [f"{described}: the rate rises with age ({_bound_words(model, falling=False)}).",
-                                     _kendall_words(model)])
+        return Verdict("worsening", [lazy_gettext(
+            "Rate ratio per %(weeks)s weeks %(rate_ratio)s: the rate rises with age (%(bound)s).", **described,
+            bound=_bound_words(model, falling=False)), _kendall_words(model)])
     if falls:
         recent = model.recent
-        return Verdict("stable", [f"{described}: the rate fell with age, but over the last {recent.weeks} watched "
-                                  f"weeks it is up again ({formatting.rate(recent.recent_rate)} a night, from "
-                                  f"{formatting.rate(recent.previous_rate)}): not resolving while it rises."])
+        return Verdict("stable", [lazy_ngettext(
+            "Rate ratio per %(weeks)s weeks %(rate_ratio)s: the rate fell with age, but over the last %(num)s "
+            "watched week it is up again (%(recent)s a night, from %(previous)s): not resolving while it rises.",
+            "Rate ratio per %(weeks)s weeks %(rate_ratio)s: the rate fell with age, but over the last %(num)s "
+            "watched weeks it is up again (%(recent)s a night, from %(previous)s): not resolving while it rises.",
+            recent.weeks, **described, recent=formatting.rate(recent.recent_rate),
+            previous=formatting.rate(recent.previous_rate))])
     if model.ci_high < 1 or model.ci_low > 1:
-        return Verdict("stable", [f"{described}: a change too small or too uncertain to call "
-                                  f"({_kendall_words(model)})."])
-    return Verdict("stable", [f"{described}: the interval includes 1, no clear change with age."])
+        return Verdict("stable", [lazy_gettext(
+            "Rate ratio per %(weeks)s weeks %(rate_ratio)s: a change too small or too uncertain to call "
+            "(%(kendall)s).", **described, kendall=_kendall_words(model))])
+    return Verdict("stable", [lazy_gettext(
+        "Rate ratio per %(weeks)s weeks %(rate_ratio)s: the interval includes 1, no clear change with age.",
+        **described)])
+
+
+def _too_few_words(observed: int, total: int):
+    """'2 weeks with at least 3 watched nights (needs 4) and 7 episodes on watched nights (needs 10).'"""
+    weeks = lazy_ngettext("%(num)s week with at least %(nights)s watched nights (needs %(needed)s)",
+                          "%(num)s weeks with at least %(nights)s watched nights (needs %(needed)s)", observed,
+                          nights=t.MIN_WATCHED_NIGHTS_PER_WEEK, needed=t.MIN_OBSERVED_WEEKS)
+    episodes = lazy_ngettext("%(num)s episode on watched nights (needs %(needed)s)",
+                             "%(num)s episodes on watched nights (needs %(needed)s)", total, needed=t.MIN_EPISODES)
+    # Translators: the reason for "insufficient data": "2 weeks with at least 3 watched nights (needs 4) and 7
+    # episodes on watched nights (needs 10)."
+    return lazy_gettext("%(weeks)s and %(episodes)s.", weeks=weeks, episodes=episodes)
 
 
 def _falls(model: ModelFit) -> bool:
@@ -366,12 +388,16 @@ def _rising_lately(model: ModelFit) -> bool:
     return recent is not None and _direction(recent.recent_rate, recent.previous_rate) == "up"
 
 
-def _bound_words(model: ModelFit, falling: bool) -> str:
+def _bound_words(model: ModelFit, falling: bool):
     if falling:
-        return (f"one-sided {t.RESOLVING_CONFIDENCE:.1%} upper bound {formatting.ratio(model.resolving_bound)}, "
-                f"below {formatting.ratio(t.RESOLVING_BOUND_BELOW)}")
-    return (f"one-sided {t.WORSENING_CONFIDENCE:.0%} lower bound {formatting.ratio(model.worsening_bound)}, "
-            f"above {formatting.ratio(t.WORSENING_BOUND_ABOVE)}")
+        return lazy_gettext("one-sided %(confidence)s upper bound %(bound)s, below %(limit)s",
+                            confidence=formatting.share(t.RESOLVING_CONFIDENCE, 1),
+                            bound=formatting.ratio(model.resolving_bound),
+                            limit=formatting.ratio(t.RESOLVING_BOUND_BELOW))
+    return lazy_gettext("one-sided %(confidence)s lower bound %(bound)s, above %(limit)s",
+                        confidence=formatting.share(t.WORSENING_CONFIDENCE),
+                        bound=formatting.ratio(model.worsening_bound),
+                        limit=formatting.ratio(t.WORSENING_BOUND_ABOVE))
 
 
 def _trend_agrees(model: ModelFit, falling: bool) -> bool:
@@ -381,8 +407,9 @@ def _trend_agrees(model: ModelFit, falling: bool) -> bool:
     return model.kendall_tau < 0 if falling else model.kendall_tau > 0
 
 
-def _kendall_words(model: ModelFit) -> str:
+def _kendall_words(model: ModelFit):
     nights = t.MIN_WATCHED_NIGHTS_PER_WEEK
     if model.kendall_tau is None:
-        return f"too few weeks with {nights} watched nights for Kendall's tau"
-    return f"Kendall tau {formatting.tau(model)} over weeks with at least {nights} watched nights"
+        return lazy_gettext("too few weeks with %(nights)s watched nights for Kendall's tau", nights=nights)
+    return lazy_gettext("Kendall tau %(tau)s over weeks with at least %(nights)s watched nights",
+                        tau=formatting.tau(model), nights=nights)

@@ -6,10 +6,14 @@ transaction (cheap: the write path stays fast). Whoever reads a summary first (a
 trends request, the scheduler's next dispatch, which also refreshes every stale summary once a
 minute) rebuilds only the stale ones, so a list never refits all models and a summary never
 disagrees with the diary it summarises.
+
+With the summary, the default trends response is kept once per language (child_summary_reports):
+built once, dumped in each locale, so every reader's fast path is one indexed read.
 """
 import json
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from sqlalchemy import bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -18,10 +22,11 @@ from backend.clinic.models import ClinicianNote
 from backend.database import upsert, writing_transactions
 from backend.db_types import utcnow
 from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
+from backend.i18n import locales
 from backend.trends import thresholds as t
 from backend.trends.engine import pooled_rate
 from backend.trends.facts import child_facts, episode_facts, sleep_facts, treatment_facts
-from backend.trends.models import ChildSummary
+from backend.trends.models import ChildSummary, ChildSummaryReport
 from backend.trends.report import TrendReport, build_report
 from backend.trends.schemas import trends_schema
 
@@ -91,13 +96,15 @@ def refresh(session: Session, child_ids: list[str]) -> None:
     children = session.scalars(select(Child).where(Child.id.in_(child_ids), Child.deleted_at.is_(None))).all()
     ids = [c.id for c in children]
     episodes, sleeps, treatments = episode_facts(ids), sleep_facts(ids), treatment_facts(ids)
-    now, rows = utcnow(), []
+    now, rows, reports = utcnow(), [], []
     for child in children:
         report = build_report(child_facts(child, treatments=treatments[child.id]), episodes[child.id], sleeps[child.id],
                               now)
         last = episodes[child.id][-1].started_at if episodes[child.id] else None
         rows.append(summary_row(report, last))
+        reports.extend(report_rows(report))
     upsert(session, ChildSummary, rows)  # not merge: another worker may be inserting the same summary
+    upsert(session, ChildSummaryReport, reports)
     for child in children:
         session.expire(child, ["summary"])
 
@@ -109,11 +116,19 @@ def summary_row(report: TrendReport, last_logged_at) -> dict:
     return {
         "child_id": report.child.id, "verdict": report.verdict.code,
         "report_day": report.generated_at.astimezone(ZoneInfo(report.child.timezone)).date(),
-        "report_json": trends_schema.dumps(report),
         "red_flag_codes": json.dumps([flag.code for flag in report.red_flags]),
         "rate_recent": _rate(recent), "rate_previous": _rate(previous),
         "watched_nights_recent": sum(w.watched_nights for w in recent), "episodes_total": report.totals["episodes"],
         "last_logged_at": last_logged_at, "computed_at": report.generated_at, "stale": False}
+
+
+def report_rows(report: TrendReport) -> list[dict]:
+    """child_summary_reports rows: the default trends response dumped in each of the app's languages."""
+    rows = []
+    for locale in locales():
+        with force_locale(locale):
+            rows.append({"child_id": report.child.id, "locale": locale, "report_json": trends_schema.dumps(report)})
+    return rows
 
 
 def _rate(weeks) -> float | None:

@@ -1,4 +1,5 @@
-"""Per-child summaries, kept fresh on every write so a patient list never refits all models."""
+"""Per-child summaries, kept fresh on every write so a patient list never refits all models, and the default
+trends report kept with each, once per language."""
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
@@ -21,7 +22,17 @@ class ChildSummary(db.Model):
     last_logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # the diary changed since computed_at
-    # The default trends response as of report_day (the child's local date): valid until midnight
-    # there or the next write, whichever comes first.
+    # The day (the child's local date) of the default trends response kept in child_summary_reports:
+    # valid until midnight there or the next write, whichever comes first.
     report_day: Mapped[date | None]
-    report_json: Mapped[str | None] = mapped_column(Text)
+
+
+class ChildSummaryReport(db.Model):
+    """The summary's default trends response in one language (backend.i18n.locales()), as its readers get it."""
+
+    __tablename__ = "child_summary_reports"
+
+    child_id: Mapped[str] = mapped_column(ForeignKey("child_summaries.child_id", ondelete="CASCADE"),
+                                          primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    report_json: Mapped[str] = mapped_column(Text)

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext
+
 from backend.children.ages import prematurity_days
+from backend.i18n import duration
+from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import Verdict
 from backend.trends.facts import ChildFacts, DevelopmentFact, EpisodeFact
@@ -17,7 +21,7 @@ from backend.trends.facts import ChildFacts, DevelopmentFact, EpisodeFact
 @dataclass
 class RedFlag:
     code: str
-    message: str
+    message: str  # lazy: reads in the reader's locale (str when read back from a kept report)
     evidence: list[str]  # episode ids; abnormal_eeg: the note's id; development flags: the check ids, then episodes
     since: datetime  # the first evidence; development flags: the (local) date of the check that raised it
     checks: list[str] = field(default_factory=list)  # the development check ids among the evidence
@@ -39,20 +43,27 @@ def _context(child: ChildFacts) -> Context:
     return Context(child, born + timedelta(days=days))
 
 
-EpisodeRule = tuple[str, str, Callable[[Context, EpisodeFact], bool]]
-LAST_MARK = t.REFERENCE_POINTS[-1]  # ("6 months", weeks, share of BNSM resolved by then)
+EpisodeRule = tuple[str, object, Callable[[Context, EpisodeFact], bool]]  # code, message (lazy), applies
+LAST_MARK = t.REFERENCE_POINTS[-1]  # (6 months, weeks, share of BNSM resolved by then)
 
 EPISODE_RULES: list[EpisodeRule] = [
-    ("awake_episodes", "Episodes happened while the child was awake; benign sleep myoclonus happens only in sleep.",
+    ("awake_episodes", lazy_gettext("Episodes happened while the child was awake; benign sleep myoclonus happens "
+                                    "only in sleep."),
      lambda c, e: e.sleep_state == "awake" and c.child.condition not in t.AWAKE_EXPECTED_CONDITIONS),
-    ("not_stopping_on_waking", "Episodes did not stop when the child was woken.",
+    ("not_stopping_on_waking", lazy_gettext("Episodes did not stop when the child was woken."),
      lambda c, e: e.stopped_when_woken == "no"),
-    ("warning_signs", "Warning signs were recorded during episodes (eye deviation, mouth movements, breathing "
-     "pauses, colour change or crying).", lambda c, e: any(s in t.WARNING_SIGNS for s in e.signs)),
-    ("long_episode", f"An episode lasted longer than {t.LONG_EPISODE_SECONDS // 60} minutes.",
+    ("warning_signs", lazy_gettext("Warning signs were recorded during episodes (eye deviation, mouth movements, "
+                                   "breathing pauses, colour change or crying)."),
+     lambda c, e: any(s in t.WARNING_SIGNS for s in e.signs)),
+    ("long_episode", lazy_gettext("An episode lasted longer than %(duration)s.",
+                                  duration=duration(t.LONG_EPISODE_SECONDS // 60, "minute")),
      lambda c, e: e.duration_seconds > t.LONG_EPISODE_SECONDS),
-    ("persists_past_6_months", f"Episodes continue past {LAST_MARK[0]} of corrected age; {LAST_MARK[2]:.0%} of BNSM "
-     "has resolved by then.", lambda c, e: c.child.condition == "bnsm" and e.started_at > c.six_months_corrected),
+    # Translators: BNSM is benign neonatal sleep myoclonus; "Episodes continue past 6 months of corrected age; 95%
+    # of BNSM has resolved by then."
+    ("persists_past_6_months", lazy_gettext("Episodes continue past %(age)s of corrected age; %(share)s of BNSM has "
+                                            "resolved by then.", age=duration(LAST_MARK[0], "month"),
+                                            share=formatting.share(LAST_MARK[2])),
+     lambda c, e: c.child.condition == "bnsm" and e.started_at > c.six_months_corrected),
 ]
 
 
@@ -60,10 +71,11 @@ EPISODE_RULES: list[EpisodeRule] = [
 STALL_DAYS = 28  # "no new skills on two checks at least 4 weeks apart"
 SPASMS_WINDOW_DAYS = 28  # waking episodes "within 28 days of that check", before or after it
 SPASMS_MIN_WAKING_EPISODES = 3
-LOST_SKILLS_MESSAGE = "A development check recorded that the child lost skills they had."
-SPASMS_MESSAGE = ("Please contact your doctor soon: repeated episodes on waking came together with lost skills or "
-                  "no new skills at a development check. This is not a diagnosis, but a clinician should see the "
-                  "child soon.")
+LOST_SKILLS_MESSAGE = lazy_gettext("A development check recorded that the child lost skills they had.")
+SPASMS_MESSAGE = lazy_gettext(
+    "Please contact your doctor soon: repeated episodes on waking came together with lost skills or no new skills "
+    "at a development check. This is not a diagnosis, but a clinician should see the child soon.")
+ABNORMAL_EEG_MESSAGE = lazy_gettext("A clinician recorded an abnormal EEG.")
 
 
 def _local_day(child: ChildFacts, instant: datetime) -> date:
@@ -122,11 +134,11 @@ def red_flags(child: ChildFacts, episodes: list[EpisodeFact], verdict: Verdict, 
         if evidence:
             flags.append(RedFlag(code, message, [e.id for e in evidence], evidence[0].started_at))
     if child.eeg is not None and child.eeg.result == "abnormal":
-        flags.append(RedFlag("abnormal_eeg", "A clinician recorded an abnormal EEG.", [child.eeg.note_id],
-                             child.eeg.recorded_at))
+        flags.append(RedFlag("abnormal_eeg", ABNORMAL_EEG_MESSAGE, [child.eeg.note_id], child.eeg.recorded_at))
     if verdict.code == "worsening":
         recent = [e for e in episodes if e.started_at >= now - timedelta(weeks=2 * t.RECENT_WEEKS)]
         since = recent[0].started_at if recent else now
-        flags.append(RedFlag("worsening", "The episodes become more frequent with age. " + verdict.reasons[0],
-                             [e.id for e in recent], since))
+        # Translators: %(reason)s is the verdict's first reason, a sentence with the rate ratio
+        message = lazy_gettext("The episodes become more frequent with age. %(reason)s", reason=verdict.reasons[0])
+        flags.append(RedFlag("worsening", message, [e.id for e in recent], since))
     return flags + [f for f in development if f.code != "spasms_pattern"]

@@ -1,9 +1,13 @@
-"""One child's trend report: the weekly series, the model, the verdict, red flags, treatments, summaries."""
+"""One child's trend report: the weekly series, the model, the verdict, red flags, treatments, summaries.
+
+Its words are lazy (backend.i18n): a report built once reads in the locale it is dumped or rendered in.
+"""
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from backend.children.ages import PRETERM_BEFORE_WEEKS, prematurity_days
+from backend.i18n import duration, lazy
 from backend.trends import thresholds as t
 from backend.trends.engine import (
     ModelFit,
@@ -25,7 +29,7 @@ AXES = ("chronological", "corrected")
 
 @dataclass
 class ReferencePoint:
-    label: str  # "3 months"
+    label: str  # "3 months", lazy: in the reader's words (str when read back from a kept report)
     corrected_age_weeks: float
     age_weeks_on_axis: float  # where the mark stands on the report's age axis
     share_resolved: float  # of BNSM resolved by then (Maurer 2010)
@@ -45,7 +49,7 @@ class TrendReport:
     verdict: Verdict
     red_flags: list[RedFlag]
     reference_points: list[ReferencePoint]
-    summary: dict[str, str]  # "caregiver", "clinician"
+    summary: dict[str, str]  # "caregiver", "clinician"; lazy: written in the locale they are read in
     totals: dict[str, int]  # "episodes", "watched_nights", "observed_weeks"
     treatments: list[TreatmentPeriod] = field(default_factory=list)  # earliest start first
 
@@ -75,11 +79,12 @@ def build_report(child: ChildFacts, episodes: list[EpisodeFact], sleeps: list[Sl
     corrected = None if corrected_now is None else round(corrected_now, 2)
     report = TrendReport(child, axis, now, round(age_now, 2), corrected, weekly, model, decided, flags, references, {},
                          totals, treatment_periods(child, days, sleeps, today, axis))
-    report.summary = {"caregiver": caregiver_summary(report), "clinician": clinician_summary(report)}
+    report.summary = {"caregiver": lazy(caregiver_summary, report), "clinician": lazy(clinician_summary, report)}
     return report
 
 
 def _reference_points(child: ChildFacts, axis: str, shift: float, corrected_now: float) -> list[ReferencePoint]:
     on_axis = 0.0 if axis == "corrected" else shift
-    return [ReferencePoint(label, weeks, round(weeks + on_axis, 2), share, child.condition == "bnsm",
-                           corrected_now >= weeks) for label, weeks, share in t.REFERENCE_POINTS]
+    return [ReferencePoint(duration(months, "month"), weeks, round(weeks + on_axis, 2), share,
+                           child.condition == "bnsm", corrected_now >= weeks)
+            for months, weeks, share in t.REFERENCE_POINTS]

@@ -75,7 +75,7 @@ class ModelSchema(ma.Schema):
 
 class RedFlagSchema(ma.Schema):
     code = fields.String(required=True, metadata={"description": "spasms_pattern comes first: the most urgent"})
-    message = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "in the reader's language; the code never changes"})
     evidence = fields.List(fields.String(), required=True, metadata={
         "description": "episode ids; abnormal_eeg: the clinician note's id; lost_skills: the development check ids; "
                        "spasms_pattern: the development check ids, then the episode ids"})
@@ -86,7 +86,7 @@ class RedFlagSchema(ma.Schema):
 
 
 class ReferencePointSchema(ma.Schema):
-    label = fields.String()
+    label = fields.String(metadata={"description": "the age in the reader's words: '3 months', '3 meses'"})
     corrected_age_weeks = fields.Float()
     age_weeks_on_axis = fields.Float()
     share_resolved = fields.Float()
@@ -137,7 +137,9 @@ class TrendsSchema(ma.Schema):
     age_weeks_now = fields.Float()
     corrected_age_weeks_now = fields.Float(allow_none=True)
     verdict = fields.Function(lambda report: report.verdict.code, metadata={"enum": list(VERDICTS)})
-    verdict_reasons = fields.Function(lambda report: report.verdict.reasons)
+    verdict_reasons = fields.Function(lambda report: [str(reason) for reason in report.verdict.reasons],
+                                      metadata={
+        "description": "in the reader's language: the account's locale, else Accept-Language"})
     weekly = fields.List(fields.Nested(WeekSchema))
     model = fields.Nested(ModelSchema, allow_none=True)
     red_flags = fields.List(fields.Nested(RedFlagSchema))

@@ -39,7 +39,7 @@ DIARY_DAY_STARTS_AT_HOUR = 12  # a night belongs to the day it began: noon to no
 
 # --- published figures ------------------------------------------------------------------------
 # BNSM: 64% resolved before 3 months, 95% before 6 months (Maurer et al., Pediatrics 2010;125:e919).
-REFERENCE_POINTS = (("3 months", 13, 0.64), ("6 months", 26, 0.95))
+REFERENCE_POINTS = ((3, 13, 0.64), (6, 26, 0.95))  # (months, weeks of corrected age, share of BNSM resolved)
 BNSM_PERSISTENCE_DAYS = 183  # still present past 6 months of (corrected) age: review (ICSD criteria)
 LONG_EPISODE_SECONDS = 30 * 60  # rarely over 30 minutes (Paro-Panjan 2008; Kaddurah & Holmes 2009)
 WARNING_SIGNS = ("eye_deviation", "mouth_movements", "breathing_pause", "colour_change", "crying")

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext, lazy_ngettext
+
 from backend.children.ages import prematurity_days
+from backend.i18n import duration, lazy
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import compare_rates, diary_day
@@ -15,7 +18,7 @@ from backend.trends.facts import ChildFacts, SleepFact, TreatmentFact
 
 MEDICINE_KINDS = ("antiseizure_medication", "other_medication")  # backend/diary/vocabulary.py TREATMENT_KINDS
 RESULTS = ("fewer", "more", "no_clear_change", "insufficient_data")
-WINDOW_WORDS = "the 2 weeks"  # t.TREATMENT_WINDOW_DAYS in a parent's words
+WINDOW = duration(t.TREATMENT_WINDOW_DAYS // 7, "week")  # t.TREATMENT_WINDOW_DAYS in a parent's words
 
 
 @dataclass
@@ -32,7 +35,7 @@ class TreatmentComparison:
     after: WindowCount
     rate_ratio: float | None  # after over before; None when there was no episode before
     p_value: float | None  # two-sample Poisson score test; None when neither side had an episode or too few nights
-    summary: str  # a parent's words
+    summary: str  # a parent's words; lazy: reads in the reader's locale (str when read back from a kept report)
 
 
 @dataclass
@@ -101,22 +104,37 @@ def compare_around_start(treatment: TreatmentFact, counts: NightCounts, today: d
                                _comparison_words(result, treatment.name, before, after, after_days))
 
 
-def _too_few_words(treatment: TreatmentFact) -> str:
-    return (f"Too few watched nights around the start of {treatment.name} to compare "
-            f"(at least {t.MIN_TREATMENT_WATCHED_NIGHTS} are needed before and after).")
+def _too_few_words(treatment: TreatmentFact):
+    return lazy_gettext("Too few watched nights around the start of %(medicine)s to compare (at least %(nights)s are "
+                        "needed before and after).", medicine=treatment.name, nights=t.MIN_TREATMENT_WATCHED_NIGHTS)
 
 
-OPENINGS = {"fewer": "Fewer episodes after {} started", "more": "More episodes after {} started",
-            "no_clear_change": "No clear change after {} started"}
+OPENINGS = {  # %(numbers)s: the rates before and after, a sentence of their own after the colon
+    "fewer": lazy_gettext("Fewer episodes after %(medicine)s started: %(numbers)s"),
+    "more": lazy_gettext("More episodes after %(medicine)s started: %(numbers)s"),
+    "no_clear_change": lazy_gettext("No clear change after %(medicine)s started: %(numbers)s"),
+}
 
 
-def _comparison_words(result: str, name: str, before: WindowCount, after: WindowCount, after_days: int) -> str:
+def _comparison_words(result: str, name: str, before: WindowCount, after: WindowCount, after_days: int):
     """'No clear change after phenobarbital started: 2.1 episodes per watched night in the 2 weeks before, 2.3 in
     the 2 weeks after (12 and 13 watched nights).'"""
-    after_words = WINDOW_WORDS if after_days == t.TREATMENT_WINDOW_DAYS else f"the {after_days} days"
-    return (f"{OPENINGS[result].format(name)}: {formatting.rate(before.rate)} episodes per watched night in "
-            f"{WINDOW_WORDS} before, {formatting.rate(after.rate)} in {after_words} after "
-            f"({before.nights} and {after.nights} watched nights).")
+    rates = {"before": formatting.rate(before.rate), "after": formatting.rate(after.rate),
+             "before_nights": before.nights, "after_nights": after.nights, "window": WINDOW}
+    if after_days == t.TREATMENT_WINDOW_DAYS:
+        numbers = lazy_gettext("%(before)s episodes per watched night in the %(window)s before, %(after)s in the "
+                               "%(window)s after (%(before_nights)s and %(after_nights)s watched nights).", **rates)
+    else:  # a medicine started fewer days ago than the window
+        numbers = lazy_ngettext(
+            "%(before)s episodes per watched night in the %(window)s before, %(after)s in the %(num)s day after "
+            "(%(before_nights)s and %(after_nights)s watched nights).",
+            "%(before)s episodes per watched night in the %(window)s before, %(after)s in the %(num)s days after "
+            "(%(before_nights)s and %(after_nights)s watched nights).", after_days, **rates)
+    return lazy(_opening, result, name, numbers)
+
+
+def _opening(result: str, name: str, numbers) -> str:
+    return OPENINGS[result] % {"medicine": name, "numbers": numbers}
 
 
 def treatments_from_json(items: list[dict]) -> list[TreatmentPeriod]:

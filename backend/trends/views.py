@@ -1,6 +1,4 @@
 """Trends of one child: the series and verdict, charts, and exports (CSV, FHIR, PDF)."""
-from zoneinfo import ZoneInfo
-
 from flask import Response
 
 from backend.auth import current_user, login_required
@@ -13,7 +11,7 @@ from backend.extensions import db
 from backend.trends import charts, downloads
 from backend.trends.facts import child_facts
 from backend.trends.freshness import ensure_fresh
-from backend.trends.loading import child_report
+from backend.trends.loading import child_report, kept_report_json
 from backend.trends.report import TrendReport, default_axis
 from backend.trends.schemas import TrendArgsSchema, TrendsSchema, trends_schema
 from backend.trends.thresholds import DEFAULT_WEEKS
@@ -45,14 +43,12 @@ def trends(args, child_id):
 
 
 def _fresh_default(child, args: dict) -> str | None:
-    """The report kept with the child's summary, when asked with default arguments the same day."""
+    """The report kept with the child's summary in the reader's language, when asked with default arguments the
+    same day."""
     ensure_fresh(db.session, [child.id])
-    summary = child.summary
     axis = default_axis(child_facts(child, with_eeg=False))
-    default = args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, axis)
-    today = utcnow().astimezone(ZoneInfo(child.timezone)).date()
-    if default and summary is not None and summary.report_day == today:
-        return summary.report_json
+    if args["weeks"] == DEFAULT_WEEKS and args.get("age") in (None, axis):
+        return kept_report_json(child, utcnow())
     return None
 
 
