@@ -2,14 +2,20 @@
 no composition rules (a long phrase of plain words is a good password). (issue 21, item 4)"""
 from functools import cache
 
+from flask_babel import gettext
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from backend.i18n import number
+from backend.validation import N_
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256  # Argon2 hashes any length; this only bounds the work a request can ask for
 
-WRONG_LENGTH = f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH})."
-TOO_COMMON = "This is one of the most common passwords; choose one that is harder to guess."
-IS_THE_EMAIL = "The password must not be your email address."
+# English here; the reader reads them through gettext
+LENGTH_RULE = N_("Use at least %(min)s characters (and at most %(max)s).")
+WRONG_LENGTH = LENGTH_RULE % {"min": MIN_LENGTH, "max": MAX_LENGTH}
+TOO_COMMON = N_("This is one of the most common passwords; choose one that is harder to guess.")
+IS_THE_EMAIL = N_("The password must not be your email address.")
 
 
 @cache
@@ -26,12 +32,12 @@ def _is_the_email(password: str, email: str | None) -> bool:
 
 
 def password_problems(password: str, email: str | None = None) -> list[str]:
-    """Why this password is refused, in words for the 422; empty when it is fine."""
+    """Why this password is refused, in the reader's words for the 422; empty when it is fine."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        return [WRONG_LENGTH]
+        return [gettext(LENGTH_RULE, min=number(MIN_LENGTH), max=number(MAX_LENGTH))]
     problems = []
     if password.lower() in common_passwords():
-        problems.append(TOO_COMMON)
+        problems.append(gettext(TOO_COMMON))
     if _is_the_email(password, email):
-        problems.append(IS_THE_EMAIL)
+        problems.append(gettext(IS_THE_EMAIL))
     return problems

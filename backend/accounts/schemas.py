@@ -3,11 +3,11 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from backend.accounts.models import USER_ROLES
-from backend.accounts.policy import MAX_LENGTH, MIN_LENGTH, WRONG_LENGTH, password_problems
+from backend.accounts.policy import LENGTH_RULE, MAX_LENGTH, MIN_LENGTH, password_problems
 from backend.i18n import LOCALES
-from backend.validation import validate_name, validate_unicode
+from backend.validation import Translated, validate_name, validate_unicode
 
-PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH, error=WRONG_LENGTH)
+PASSWORD_LENGTH = validate.Length(min=MIN_LENGTH, max=MAX_LENGTH, error=Translated(LENGTH_RULE))
 
 
 class LowerEmail(fields.Email):

@@ -2,6 +2,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+import backend.validation  # noqa: F401 (first: validators made here carry messages in the reader's language)
 from backend.care_teams.models import INVITE_ROLES, MEMBER_ROLES
 
 

@@ -3,9 +3,11 @@ real JSON lists."""
 import json
 
 import marshmallow as ma
+from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from backend.diary import vocabulary as v
+from backend.i18n import number
 from backend.validation import Instant, validate_client_id, validate_name, validate_text, validate_timezone
 
 
@@ -21,7 +23,7 @@ class WordList(fields.List):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, list | tuple) and len(value) > self.most:
-            raise ValidationError(f"At most {self.most} words.")
+            raise ValidationError(gettext("At most %(most)s words.", most=number(self.most)))
         return json.dumps(list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs))))
 
 
@@ -68,7 +70,7 @@ class SleepSessionSchema(DiaryEntrySchema):
     @validates_schema
     def validate_order(self, data, **kwargs):
         if data.get("ended_at") and data.get("started_at") and data["ended_at"] < data["started_at"]:
-            raise ValidationError("Lies before started_at.", field_name="ended_at")
+            raise ValidationError(gettext("Lies before %(field)s.", field="started_at"), field_name="ended_at")
 
 
 class EpisodePatchSchema(EpisodeSchema):

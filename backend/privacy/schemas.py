@@ -5,6 +5,7 @@ OpenAPI spec and check a file before `flask data import` writes anything. Record
 child, so they carry no `child_id`; `sync` holds the bookkeeping phones need to keep syncing.
 """
 import marshmallow as ma
+from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from backend.accounts.models import USER_ROLES
@@ -248,21 +249,22 @@ class FamilyDocumentSchema(ma.Schema):
         known = {data["account"]["id"], *(person["id"] for person in data["people"])}
         errors: dict = {}
         if len(known) != 1 + len(data["people"]):
-            errors["people"] = ["An id appears twice among the account and the people."]
+            errors["people"] = [gettext("An id appears twice among the account and the people.")]
         for index, child in enumerate(data["children"]):
             problems = []
             if unknown := sorted(set(user_ids_of(child)) - known):
-                problems.append(f"Names users that are neither the account nor in people: {', '.join(unknown)}.")
+                problems.append(gettext("Names users that are neither the account nor in people: %(ids)s.",
+                                        ids=", ".join(unknown)))
             episodes = {episode["id"] for episode in child["episodes"]}
             if orphans := sorted(video["id"] for video in child["videos"] if video["episode_id"] not in episodes):
-                problems.append(f"Has videos of episodes it does not hold: {', '.join(orphans)}.")
+                problems.append(gettext("Has videos of episodes it does not hold: %(ids)s.", ids=", ".join(orphans)))
             if problems:
                 errors.setdefault("children", {})[index] = {"_schema": problems}
         seen: set = set()
         for what, record_id in _record_ids(data["children"]):
             if (what, record_id) in seen:
-                errors.setdefault("children", {}).setdefault("_schema", []).append(f"The {what} id {record_id} "
-                                                                                   "appears twice.")
+                errors.setdefault("children", {}).setdefault("_schema", []).append(
+                    gettext("The %(table)s id %(id)s appears twice.", table=what, id=record_id))
             seen.add((what, record_id))
         if errors:
             raise ValidationError(errors)

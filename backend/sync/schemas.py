@@ -3,14 +3,21 @@ import json
 from dataclasses import dataclass
 
 import marshmallow as ma
+from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from backend.sync.columns import LATEST_SCHEMA_VERSION, added_since
 from backend.validation import Place, escape_lone_surrogates, validate_client_id
 
 A_VERSION = validate.Range(min=0, max=2**63 - 1)  # BIGINT columns: a larger version cannot even be compared
-MIGRATION_SHAPE = ('Must be null or JSON {"from": <schema version>, "tables": [<table>, ...], '
-                   '"columns": [{"table": <table>, "columns": [<column>, ...]}, ...]}.')
+MIGRATION_SHAPE = ('{"from": <schema version>, "tables": [<table>, ...], '
+                   '"columns": [{"table": <table>, "columns": [<column>, ...]}, ...]}')
+
+
+def _migration_shape_error(not_json: bool = False) -> ValidationError:
+    if not_json:
+        return ValidationError(gettext("Not valid JSON. Must be null or JSON %(shape)s.", shape=MIGRATION_SHAPE))
+    return ValidationError(gettext("Must be null or JSON %(shape)s.", shape=MIGRATION_SHAPE))
 
 
 class NullableVersion(fields.Integer):
@@ -49,15 +56,15 @@ class MigrationField(fields.String):
         try:
             raw = json.loads(text)
         except ValueError:
-            raise ValidationError(f"Not valid JSON. {MIGRATION_SHAPE}") from None
+            raise _migration_shape_error(not_json=True) from None
         if not isinstance(raw, dict) or set(raw) != {"from", "tables", "columns"}:
-            raise ValidationError(MIGRATION_SHAPE)
+            raise _migration_shape_error()
         columns = raw["columns"]
         if not (_whole_number(raw["from"]) and raw["from"] >= 1 and _strings(raw["tables"])
                 and isinstance(columns, list) and all(
                     isinstance(entry, dict) and set(entry) == {"table", "columns"}
                     and isinstance(entry["table"], str) and _strings(entry["columns"]) for entry in columns)):
-            raise ValidationError(MIGRATION_SHAPE)
+            raise _migration_shape_error()
         return Migration(raw["from"], tuple(dict.fromkeys(raw["tables"])),
                          tuple((entry["table"], name) for entry in columns for name in entry["columns"]))
 
@@ -85,15 +92,18 @@ class PullArgsSchema(ma.Schema):
             return
         version = args.get("schema_version", 1)
         if migration.from_version >= version:
-            raise ValidationError(f"A migration goes from an earlier schema version to {version}; "
-                                  f"this one is from {migration.from_version}.", field_name="migration")
+            raise ValidationError(gettext("A migration goes from an earlier schema version to %(version)s; this one "
+                                          "is from %(from_version)s.", version=version,
+                                          from_version=migration.from_version), field_name="migration")
         tables, columns = added_since(migration.from_version, version)
         if unknown := [table for table in migration.tables if table not in tables]:
-            raise ValidationError(f"Schema versions {migration.from_version + 1} to {version} add no table "
-                                  f"{', '.join(unknown)}.", field_name="migration")
+            raise ValidationError(gettext("Schema versions %(first)s to %(last)s add no table %(tables)s.",
+                                          first=migration.from_version + 1, last=version, tables=", ".join(unknown)),
+                                  field_name="migration")
         if unknown := [f"{table}.{column}" for table, column in migration.columns if (table, column) not in columns]:
-            raise ValidationError(f"Schema versions {migration.from_version + 1} to {version} add no column "
-                                  f"{', '.join(unknown)}.", field_name="migration")
+            raise ValidationError(gettext("Schema versions %(first)s to %(last)s add no column %(columns)s.",
+                                          first=migration.from_version + 1, last=version,
+                                          columns=", ".join(unknown)), field_name="migration")
 
 
 class PushArgsSchema(ma.Schema):
