@@ -7,7 +7,9 @@ every `flask reminders dispatch`. A link's secret is sealed (backend/crypto.py) 
 Sending claims rows as the reminder dispatch does (backend/reminders/dispatch.py): picked FOR UPDATE SKIP
 LOCKED and claimed by a conditional UPDATE (PostgreSQL; SQLite has one writer at a time), so two senders
 never send one email twice; a claim older than SENDING_TIMEOUT died with its sender and is taken again.
-Templates: templates/account_emails/<kind>.txt (its first line `Subject: ...`) and <kind>.html.
+Templates: templates/account_emails/<kind>.txt (its first line `Subject: ...`) and <kind>.html, rendered when
+sent, in the recipient account's language at that time (`locale`; an email for no account keeps the language of
+the request that queued it); the facts keep values (an instant, a number of hours), never words.
 """
 import json
 import logging
@@ -16,7 +18,7 @@ import smtplib
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
@@ -24,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import current_app
+from flask_babel import force_locale, gettext, ngettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import and_, or_, select, update
 
@@ -32,6 +35,7 @@ from backend.crypto import seal, unseal
 from backend.database import kept_after_commit, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.i18n import DEFAULT_LOCALE, day, duration, language_tag, locales, requested_locale, time_of_day
 from backend.mail.headers import MAIL_DOMAIN, WIRE, address, header_text, mailbox, sender_mailbox
 from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope, mailer_for
 
@@ -43,15 +47,21 @@ SENDING_TIMEOUT = timedelta(minutes=10)  # a claim older than this died with its
 BATCH = 50
 ENVIRONMENT = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                          extensions=["jinja2.ext.i18n"])
+ENVIRONMENT.install_gettext_callables(gettext, ngettext, newstyle=True)
+ENVIRONMENT.globals.update(day=day, time_of_day=time_of_day, duration=duration, language_tag=language_tag)
 
 
 def queue_email(kind: str, to_address: str, *, user: User | None = None, secret: str | None = None,
                 facts: dict | None = None) -> AccountEmail:
     """Queue one email in the current transaction. `secret` is the token its link carries (sealed at rest);
-    `facts` is what the template says (JSON; never a secret)."""
+    `facts` is what the template says (JSON; never a secret). An email for no account is written in the
+    request's language."""
     if kind not in KINDS:
         raise ValueError(f"unknown account email kind {kind!r}")
+    if user is None:
+        facts = {**(facts or {}), "locale": requested_locale()}
     email = AccountEmail(user_id=user.id if user is not None else None, kind=kind, to_address=to_address,
                          facts=json.dumps(facts or {}), secret=seal(secret) if secret else None,
                          next_attempt_at=utcnow())
@@ -135,9 +145,9 @@ def _retry_later(email: AccountEmail, now: datetime, error: str) -> str:
 # ---- rendering -----------------------------------------------------------------------------------
 
 def render(email: AccountEmail) -> tuple[str, str, str]:
-    """The subject, plain text and HTML of one account email (the .txt's first line is `Subject: ...`)."""
-    context = {"name": _recipient_name(email), "link": _link(email), "facts": json.loads(email.facts or "{}"),
-               "app_url": _app_url()}
+    """The subject, plain text and HTML of one account email in the current language (the .txt's first line is
+    `Subject: ...`)."""
+    context = {"name": _recipient_name(email), "link": _link(email), "facts": _facts(email), "app_url": _app_url()}
     first, _, text = ENVIRONMENT.get_template(f"account_emails/{email.kind}.txt").render(context).partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"account_emails/{email.kind}.txt must start with a 'Subject: ...' line")
@@ -145,9 +155,27 @@ def render(email: AccountEmail) -> tuple[str, str, str]:
     return first.removeprefix("Subject:").strip(), text.lstrip("\n"), html
 
 
+def recipient_locale(email: AccountEmail) -> str:
+    """The recipient account's language now; for no account, the one kept when it was queued."""
+    user = db.session.get(User, email.user_id) if email.user_id else None
+    locale = user.locale if user is not None else json.loads(email.facts or "{}").get("locale")
+    return locale if locale in locales() else DEFAULT_LOCALE
+
+
+def _facts(email: AccountEmail) -> dict:
+    facts = json.loads(email.facts or "{}")
+    if "signed_in_at" in facts:  # ISO; an email queued before issue 22 kept '2026-12-03 20:00 UTC'
+        instant = datetime.fromisoformat(facts["signed_in_at"].removesuffix(" UTC"))
+        facts["signed_in_at"] = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return facts
+
+
 def _message(email: AccountEmail) -> tuple[MIMEMultipart, str, tuple[str, ...]]:
-    """multipart/alternative (text, HTML) to the stored address alone: recipients never come from a header."""
-    subject, text, html = render(email)
+    """multipart/alternative (text, HTML) to the stored address alone, in the recipient's language: recipients
+    never come from a header."""
+    with force_locale(recipient_locale(email)):
+        subject, text, html = render(email)
+        language = language_tag()
     sender = sender_mailbox(current_app.config["MAIL_SENDER"])
     message = MIMEMultipart("alternative", policy=WIRE)
     message["From"] = address(sender)
@@ -156,6 +184,7 @@ def _message(email: AccountEmail) -> tuple[MIMEMultipart, str, tuple[str, ...]]:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<account-{email.id}@{MAIL_DOMAIN}>"  # one id, however often it is retried
     message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = language
     message.attach(MIMEText(text, "plain", "utf-8", policy=WIRE))
     message.attach(MIMEText(html, "html", "utf-8", policy=WIRE))
     return message, sender.addr_spec, (email.to_address,)

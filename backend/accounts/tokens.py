@@ -54,7 +54,7 @@ def _lifetime(kind: str) -> timedelta:
 
 def _announce(token: Token) -> None:
     facts = {"kind": token.kind, "device_name": token.device_name or "",
-             "signed_in_at": token.created_at.strftime("%Y-%m-%d %H:%M UTC")}
+             "signed_in_at": token.created_at.isoformat()}  # written in the reader's words when sent
     queue_email("new_device", token.user.email, user=token.user, facts=facts)
 
 
