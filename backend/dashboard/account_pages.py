@@ -3,6 +3,7 @@
 The same operations as the API's /me/tokens and /me/totp (backend.accounts.devices and .totp), as forms.
 """
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 
 from backend.accounts import totp
@@ -33,7 +34,7 @@ def account():
 def sign_out_device(token_id):
     if revoke_device(g.current_user, token_id):
         db.session.commit()
-        flash("That device is signed out.")
+        flash(gettext("That device is signed out."))
     if token_id == g.current_token.id:
         return redirect(url_for("dashboard.login"))
     return redirect(url_for("dashboard.account"))
@@ -55,7 +56,7 @@ def confirm_totp():
     user = g.current_user
     codes = totp.confirm_enrolment(user, request.form.get("code", "")) if user.totp_enabled_at is None else None
     if codes is None:
-        return _account_page(422, code_error="Wrong or already used code: try the code the app shows now.")
+        return _account_page(422, code_error=gettext("Wrong or already used code: try the code the app shows now."))
     db.session.commit()
     return _account_page(recovery_codes=codes)
 
@@ -71,5 +72,5 @@ def stop_totp():
     if problems:
         return _account_page(422, off_errors=problems)
     db.session.commit()
-    flash("Two-factor sign-in is off.")
+    flash(gettext("Two-factor sign-in is off."))
     return redirect(url_for("dashboard.account"))

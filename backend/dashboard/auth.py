@@ -12,6 +12,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 
 from backend.accounts.devices import dashboard_device_name
@@ -26,6 +27,7 @@ from backend.validation import is_one_line
 SESSION_KEY = "dashboard_session"
 PENDING_KEY = "password_passed"  # {"user_id", "at"}: the first step of a two-factor sign-in
 PENDING_MINUTES = 5
+LANGUAGE_KEY = "locale"  # the language chosen while signed out (backend/dashboard/language.py)
 # What a clinician who must turn on two-factor sign-in may still open (REQUIRE_CLINICIAN_2FA).
 ENROLMENT_PAGES = frozenset({"dashboard.account", "dashboard.start_totp", "dashboard.confirm_totp"})
 
@@ -74,11 +76,15 @@ def open_session(user: User) -> None:
 
 
 def sign_out() -> None:
+    """The session's token revoked; the page goes on in the language the account read in."""
     token = _session_token()
+    language = token.user.locale if token is not None else session.get(LANGUAGE_KEY)
     if token is not None:
         revoke_token(token)
         db.session.commit()
     session.clear()
+    if language:
+        session[LANGUAGE_KEY] = language
 
 
 def _session_token():
@@ -104,7 +110,7 @@ def page_login_required(view):
         if user is None:
             return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
         if must_enrol(user) and request.endpoint not in ENROLMENT_PAGES:
-            flash("Turn on two-factor sign-in first: this clinic asks every clinician to use it.", "error")
+            flash(gettext("Turn on two-factor sign-in first: this clinic asks every clinician to use it."), "error")
             return redirect(url_for("dashboard.account"))
         return view(*args, **kwargs)
     return wrapper

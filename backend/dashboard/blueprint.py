@@ -3,10 +3,10 @@
 Each page module adds its routes to it (views.py: sign-in, the patient list and page; the account pages
 beside it); backend/dashboard/pages.py imports them all.
 """
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from backend.dashboard import auth, labels
+from backend.dashboard import auth, labels, language
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -27,6 +27,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 VIDEO_CACHE = "private, no-store"  # a clinic's shared computer keeps no copy of a family's video
+# The pages an emailed link opens: their errors keep the API's own words (expired: "Ask for a new one"); any
+# other page's error is explained by the dashboard itself (a 404 never says more than "not found").
+LINK_PAGES = frozenset({"dashboard.verify_email_page", "dashboard.confirm_email", "dashboard.reset_password_page"})
 
 
 @bp.record_once
@@ -37,6 +40,16 @@ def _root_opens_the_dashboard(state) -> None:
 @bp.context_processor
 def _helpers() -> dict:
     return labels.helpers()
+
+
+@bp.before_request
+def _language() -> None:  # first, so that even a refused form's error page reads in the reader's language
+    language.choose_for_request()
+
+
+@bp.teardown_request
+def _language_ends(error=None) -> None:
+    language.end_of_request(error)
 
 
 @bp.before_request
@@ -53,5 +66,8 @@ def _headers(response: Response) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _error_page(error: HTTPException):
-    message = (getattr(error, "data", None) or {}).get("message") or error.description
-    return render_template("dashboard/error.html", error=error, message=message), error.code
+    title, explanation = labels.error_words(error)
+    given = (getattr(error, "data", None) or {}).get("message") if request.endpoint in LINK_PAGES else None
+    message = given or explanation
+    return render_template("dashboard/error.html", error=error, title=title, message=message,
+                           return_to=url_for("dashboard.patients_list")), error.code  # never echo the refused path

@@ -4,11 +4,12 @@ The same steps as the API's (backend/accounts/resets.py), behind forms with a CS
 carries its token in the address, so it sends no Referer anywhere.
 """
 from flask import current_app, render_template, request
+from flask_babel import gettext
 from marshmallow import ValidationError
 
 from backend.accounts import resets
 from backend.accounts.models import PasswordReset, User
-from backend.accounts.policy import password_problems
+from backend.accounts.policy import MIN_LENGTH, password_problems
 from backend.dashboard.blueprint import bp
 from backend.extensions import db, limiter
 
@@ -28,7 +29,7 @@ def forgot_password():
         email = resets.ResetRequestSchema().load({"email": request.form.get("email", "")})["email"]
     except ValidationError:
         return render_template("dashboard/forgot_password.html", email=request.form.get("email", ""),
-                               problems=["Enter the email address of your account."]), 422
+                               problems=[gettext("Enter the email address of your account.")]), 422
     resets.request_password_reset(email)
     return render_template("dashboard/forgot_password.html", sent=resets.reset_requested_message())
 
@@ -38,11 +39,12 @@ def reset_password_page():
     token = request.values.get("token", "")
     reset = resets.live_reset(token)  # 404 or 410: the error page says so
     if request.method == "GET":
-        return render_template("dashboard/reset_password.html", token=token), 200, NO_REFERRER
+        return render_template("dashboard/reset_password.html", token=token, min_length=MIN_LENGTH), 200, NO_REFERRER
     password = request.form.get("password", "")
     problems = _problems(password, reset)
     if problems:
-        return render_template("dashboard/reset_password.html", token=token, problems=problems), 422, NO_REFERRER
+        return render_template("dashboard/reset_password.html", token=token, problems=problems,
+                               min_length=MIN_LENGTH), 422, NO_REFERRER
     resets.complete_reset(reset, password)
     return render_template("dashboard/reset_password.html", done=True), 200, NO_REFERRER
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from backend.children.ages import prematurity_days
@@ -15,6 +16,7 @@ from backend.diary.vocabulary import SLEEP_STATES, STOPPED_WHEN_WOKEN
 from backend.extensions import db
 from backend.reminders import service as reminders
 from backend.reminders.models import Reminder
+from backend.trends import formatting
 from backend.trends.engine import axis_age
 from backend.trends.loading import child_report, todays_report
 from backend.trends.report import TrendReport, default_axis
@@ -90,9 +92,25 @@ def chart_data(report: TrendReport, treatment_bands: list[dict]) -> dict:
         "model": None if report.model is None else [
             {"age": round(point.age_weeks + to_chronological, 3), "rate": point.rate, "low": point.low,
              "high": point.high} for point in report.model.curve],
-        "references": [{"label": point.label, "age": round(point.age_weeks_on_axis + to_chronological, 3),
-                        "share": point.share_resolved} for point in report.reference_points if point.applies],
+        "references": [{"label": str(point.label), "text": str(formatting.reference_mark(point)),
+                        "age": round(point.age_weeks_on_axis + to_chronological, 3), "share": point.share_resolved}
+                       for point in report.reference_points if point.applies],
         "treatments": treatment_bands,
+        "words": chart_words(report),
+    }
+
+
+def chart_words(report: TrendReport) -> dict:
+    """Every word the page's script writes on the chart, in the reader's language; {name} marks what it fills in."""
+    return {
+        "weekly": gettext("Episodes per watched night (week)"), "band": str(formatting.CONFIDENCE_BAND),
+        "fitted": str(formatting.fitted_trend(report.model)) if report.model else gettext("Fitted trend"),
+        "x_axis": {"chronological": gettext("Age in weeks (chronological)"),
+                   "corrected": gettext("Age in weeks (corrected)")},
+        "y_axis": gettext("Episodes per watched night"), "not_watched": gettext("not watched"),
+        # Translators: a chart's tooltip: "Episodes per watched night (week): 1.50 at 12.3 weeks"
+        "point": gettext("%(series)s: %(rate)s at %(age)s weeks", series="{series}", rate="{rate}", age="{age}"),
+        "ongoing": gettext("%(name)s (ongoing)", name="{name}"),
     }
 
 

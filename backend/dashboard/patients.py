@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext, lazy_ngettext
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import User
@@ -14,13 +15,13 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.trends.freshness import ensure_fresh
 
-FILTERS = {
-    "all": "All patients",
-    "red_flags": "With red flags",
-    "worsening": "Worsening",
-    "not_logged": "Not logged for 7 days",
-}
 NOT_LOGGED_DAYS = 7
+FILTERS = {
+    "all": lazy_gettext("All patients"),
+    "red_flags": lazy_gettext("With red flags"),
+    "worsening": lazy_gettext("Worsening"),
+    "not_logged": lazy_ngettext("Not logged for %(num)s day", "Not logged for %(num)s days", NOT_LOGGED_DAYS),
+}
 VERDICT_ORDER = {"worsening": 0, "stable": 1, "insufficient_data": 2, "resolving": 3, "resolved": 4}
 MOST_URGENT_FLAG = "spasms_pattern"  # "please contact your doctor soon": above every other row
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from backend.children.ages import ages_on
@@ -89,11 +90,12 @@ def page_anchors(child: Child, checks: list[CheckRow], episodes: list[Episode],
                  notes: list[ClinicianNote]) -> dict[str, Anchor]:
     """Every record the page shows, by id, with the element id a link can point to."""
     zone = child.timezone
-    anchors = {note.id: Anchor(f"note of {local_day(note.created_at, zone)}", f"note-{note.id}") for note in notes}
-    anchors.update((e.id, Anchor(f"episode of {local_time(e.started_at, zone)}", f"episode-{e.id}"))
-                   for e in episodes)
-    anchors.update((row.check.id, Anchor(f"check of {row.check.checked_on.isoformat()}", f"check-{row.check.id}"))
-                   for row in checks)
+    anchors = {note.id: Anchor(gettext("note of %(day)s", day=local_day(note.created_at, zone)), f"note-{note.id}")
+               for note in notes}
+    anchors.update((e.id, Anchor(gettext("episode of %(when)s", when=local_time(e.started_at, zone)),
+                                 f"episode-{e.id}")) for e in episodes)
+    anchors.update((row.check.id, Anchor(gettext("check of %(day)s", day=local_day(row.check.checked_on)),
+                                         f"check-{row.check.id}")) for row in checks)
     return anchors
 
 

@@ -6,6 +6,7 @@ Every page answers only for children of the user's care teams (child_for: 404 ot
 clinician view is in the audit log. Exports and videos are the API's, behind the session instead of a token.
 """
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from marshmallow import ValidationError
 
 from backend.accounts.signin_limits import limit_signin
@@ -14,7 +15,7 @@ from backend.children.models import CONDITIONS
 from backend.clinic import audit, notes
 from backend.clinic.models import EEG_RESULTS
 from backend.clinic.schemas import NoteBodySchema
-from backend.dashboard import auth, patient, patients
+from backend.dashboard import auth, labels, language, patient, patients
 from backend.dashboard.blueprint import PATIENT_PAGE_POLICY, VIDEO_CACHE, bp, content_security_policy
 from backend.db_types import utcnow
 from backend.extensions import db
@@ -44,7 +45,7 @@ def login_code():
     """The second step of a two-factor sign-in: the authenticator app's code, or a recovery code."""
     next_page = request.values.get("next", "")
     if auth.pending_user() is None:
-        flash("Sign in again: the password step is more than a few minutes old.", "error")
+        flash(gettext("Sign in again: the password step is more than a few minutes old."), "error")
         return redirect(url_for("dashboard.login", next=next_page))
     if request.method == "GET":
         return render_template("dashboard/login_code.html", next=next_page)
@@ -56,8 +57,16 @@ def login_code():
 @bp.route("/logout", methods=["POST"])
 def logout():
     auth.sign_out()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for("dashboard.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    """The language switcher on every page (backend/dashboard/language.py)."""
+    if not language.choose(request.form.get("locale", "")):
+        abort(422)
+    return redirect(auth.safe_next(request.form.get("next")))
 
 
 @bp.route("/", methods=["GET"])
@@ -69,7 +78,7 @@ def patients_list():
     rows = patients.patient_rows(g.current_user, filter_name, condition)
     audit.note_clinician_views(g.current_user, [row.child.id for row in rows])
     return render_template("dashboard/patients.html", rows=rows, filters=patients.FILTERS, filter_name=filter_name,
-                           conditions=CONDITIONS, condition=condition)
+                           conditions=CONDITIONS, condition=condition, not_logged_days=patients.NOT_LOGGED_DAYS)
 
 
 @bp.route("/children/<child_id>", methods=["GET"])
@@ -104,7 +113,7 @@ def add_note(child_id):
     if values is not None:
         notes.add_note(g.current_user, child.id, values)
         db.session.commit()
-        flash("Note added.")
+        flash(gettext("Note added."))
     return redirect(url_for("dashboard.patient_page", child_id=child.id) + "#notes")
 
 
@@ -117,7 +126,7 @@ def edit_note(child_id, note_id):
     if values is not None:
         notes.edit_note(g.current_user, child.id, note_id, values)
         db.session.commit()
-        flash("Note saved.")
+        flash(gettext("Note saved."))
     return redirect(url_for("dashboard.patient_page", child_id=child.id) + f"#note-{note_id}")
 
 
@@ -128,7 +137,8 @@ def _note_form() -> dict | None:
                                       "eeg": request.form.get("eeg") or None})
     except ValidationError as error:
         for name, messages in error.messages.items():
-            flash(f"{name}: {' '.join(messages)}", "error")
+            flash(gettext("%(field)s: %(problems)s", field=labels.words(name, labels.NOTE_FIELDS),
+                          problems=" ".join(str(message) for message in messages)), "error")
         return None
 
 

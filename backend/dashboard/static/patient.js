@@ -1,16 +1,26 @@
 // The patient page's interactive chart (Chart.js from static/vendor): weekly episodes per watched night
 // against age, the fitted line with its 95% band, the 3- and 6-month reference marks, and an age axis
 // switch (chronological / corrected) that redraws in place, and each treatment's period as a shaded band
-// with its name. Without JS the server's SVG stays.
+// with its name. Without JS the server's SVG stays. Every word comes from the server (data.words, in the
+// reader's language) and every number is written in the page's language (Intl, from <html lang>).
 (function () {
   "use strict";
   var dataTag = document.getElementById("chart-data");
   var canvas = document.getElementById("trend-chart");
   if (!dataTag || !canvas || typeof window.Chart === "undefined") { return; }
   var data = JSON.parse(dataTag.textContent);
+  var WORDS = data.words;
+  var LANG = document.documentElement.lang || "en";
+  var decimals = new Intl.NumberFormat(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  var tenths = new Intl.NumberFormat(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   var COLOURS = { data: "#0072B2", model: "#D55E00", band: "rgba(213, 94, 0, 0.18)", reference: "#444444",
                   treatment: "rgba(0, 158, 115, 0.13)", treatmentEdge: "#007a5a" };
   var axis = data.axis;
+
+  // A server sentence with {name} marks filled in: fill("{name} (ongoing)", {name: "Phenobarbital"}).
+  function fill(sentence, values) {
+    return sentence.replace(/\{(\w+)\}/g, function (mark, name) { return name in values ? values[name] : mark; });
+  }
 
   function shift(age) { return axis === "corrected" ? age - data.shift_weeks : age; }
 
@@ -27,7 +37,7 @@
       return ref.age >= lowest && ref.age <= highest;
     }).map(function (ref) {
       return {
-        type: "line", label: ref.label + ": " + Math.round(ref.share * 100) + "% of BNSM resolved",
+        type: "line", label: ref.text,
         data: [{ x: shift(ref.age), y: 0 }, { x: shift(ref.age), y: top }],
         borderColor: COLOURS.reference, borderDash: [2, 3], borderWidth: 1.4, pointRadius: 0
       };
@@ -38,16 +48,16 @@
     var weekly = points(data.weeks, "rate");
     var rates = data.weeks.map(function (w) { return w.rate || 0; });
     var sets = [{
-      type: "line", label: "Episodes per watched night (week)", data: weekly, spanGaps: false,
+      type: "line", label: WORDS.weekly, data: weekly, spanGaps: false,
       borderColor: COLOURS.data, backgroundColor: COLOURS.data, borderWidth: 1.2, pointRadius: 4
     }];
     if (data.model) {
       data.model.forEach(function (p) { rates.push(p.rate); });
-      sets.push({ type: "line", label: "95% band, upper", data: points(data.model, "high"), borderWidth: 0,
-                  pointRadius: 0, fill: false, backgroundColor: COLOURS.band });
-      sets.push({ type: "line", label: "95% confidence band", data: points(data.model, "low"), borderWidth: 0,
+      sets.push({ type: "line", label: WORDS.band, data: points(data.model, "high"), borderWidth: 0,
+                  pointRadius: 0, fill: false, backgroundColor: COLOURS.band, upperEdge: true });
+      sets.push({ type: "line", label: WORDS.band, data: points(data.model, "low"), borderWidth: 0,
                   pointRadius: 0, fill: "-1", backgroundColor: COLOURS.band });
-      sets.push({ type: "line", label: "Fitted trend", data: points(data.model, "rate"), borderColor: COLOURS.model,
+      sets.push({ type: "line", label: WORDS.fitted, data: points(data.model, "rate"), borderColor: COLOURS.model,
                   borderDash: [6, 4], borderWidth: 2, pointRadius: 0 });
     }
     var top = Math.max.apply(null, rates.concat([1])) * 1.4;
@@ -75,7 +85,7 @@
         ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
         ctx.fillStyle = COLOURS.treatmentEdge;
         ctx.fillRect(left, area.top, 2, area.bottom - area.top);
-        ctx.fillText(band.name + (band.ongoing ? " (ongoing)" : ""), left + 4, area.top + 4 + 14 * (drawn % 4));
+        ctx.fillText(band.ongoing ? fill(WORDS.ongoing, { name: band.name }) : band.name, left + 4, area.top + 4 + 14 * (drawn % 4));
         drawn += 1;
       });
       ctx.restore();
@@ -83,7 +93,7 @@
     }
   };
 
-  function ageLabel() { return "Age in weeks (" + axis + ")"; }
+  function ageLabel() { return WORDS.x_axis[axis]; }
 
   canvas.hidden = false;
   var fallback = document.getElementById("trend-chart-image");
@@ -92,19 +102,21 @@
     data: { datasets: datasets() },
     plugins: [treatmentBands],
     options: {
-      animation: false, responsive: true, maintainAspectRatio: false, parsing: true,
+      locale: LANG, animation: false, responsive: true, maintainAspectRatio: false, parsing: true,
       interaction: { mode: "nearest", intersect: false },
       scales: {
         x: { type: "linear", title: { display: true, text: ageLabel() } },
-        y: { beginAtZero: true, title: { display: true, text: "Episodes per watched night" } }
+        y: { beginAtZero: true, title: { display: true, text: WORDS.y_axis } }
       },
       plugins: {
-        legend: { labels: { filter: function (item) { return item.text !== "95% band, upper"; } } },
+        legend: { labels: { filter: function (item, shown) {
+          return !shown.datasets[item.datasetIndex].upperEdge;  // the band's two edges are one legend entry
+        } } },
         tooltip: {
           callbacks: {
             label: function (ctx) {
-              var y = ctx.parsed.y === null ? "not watched" : ctx.parsed.y.toFixed(2);
-              return ctx.dataset.label + ": " + y + " at " + ctx.parsed.x.toFixed(1) + " weeks";
+              var y = ctx.parsed.y === null ? WORDS.not_watched : decimals.format(ctx.parsed.y);
+              return fill(WORDS.point, { series: ctx.dataset.label, rate: y, age: tenths.format(ctx.parsed.x) });
             }
           }
         }
