@@ -1,8 +1,11 @@
 """A signed-in browser, as the test client sees the dashboard: forms with their CSRF token."""
 import re
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
-from tests.helpers import PASSWORD
+from backend.diary.simulation import resolving
+from tests.helpers import PASSWORD, episode_body
+from tests.sync_helpers import log_course
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -101,3 +104,43 @@ def flag_item(page: str, code: str) -> str:
 def text_of(fragment: str) -> str:
     """An HTML fragment's text, tags dropped."""
     return re.sub(r"<[^>]+>", "", fragment)
+
+
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
+
+
+def rename(client, account, name: str, locale: str | None = None) -> None:
+    """A person's name (not an English word, so that data never reads as English left untranslated) and locale."""
+    body = {"name": name} | ({"locale": locale} if locale else {})
+    response = client.patch("/api/v1/me", json=body, headers=account.headers)
+    assert response.status_code == 200, response.json
+
+
+def a_clinic_with_everything(client, api, child_name: str = "Zoë Ŋ") -> dict:
+    """A preterm child with ten weeks of diary (a verdict, rates), an awake episode (a red flag), a medicine, a
+    development check with lost skills, a clinician's note with an EEG, reminders on; its owner and clinician
+    named "Ilka" and "Dr Ŋuyen"."""
+    owner, clinician = api.register("caregiver"), api.register("clinician")
+    rename(client, owner, "Ilka")
+    rename(client, clinician, "Dr Ŋuyen")
+    child = api.create_child(owner, name=child_name, birth_date=days_ago(14 * 7), gestational_weeks=33)
+    api.join(owner, child["id"], clinician)
+    log_course(client, owner, child["id"], resolving(5, 3), weeks=10)
+    awake = client.post(f"/api/v1/children/{child['id']}/episodes", headers=owner.headers, json=episode_body(
+        sleep_state="awake", stopped_when_woken="no", started_at=f"{days_ago(2)}T21:00:00+01:00", notes="Ŋoŋo"))
+    assert awake.status_code == 201, awake.json
+    given = client.post(f"/api/v1/children/{child['id']}/treatments", headers=owner.headers, json={
+        "name": "Luminaletas", "kind": "antiseizure_medication", "dose": "5 mg/kg", "started_on": days_ago(28),
+        "stopped_on": days_ago(14)})
+    assert given.status_code == 201, given.json
+    check = client.post(f"/api/v1/children/{child['id']}/development-checks", headers=owner.headers, json={
+        "checked_on": days_ago(10), "new_skills": "no", "lost_skills": "yes", "concerns": ["less_eye_contact"]})
+    assert check.status_code == 201, check.json
+    note = client.post(f"/api/v1/children/{child['id']}/notes", headers=clinician.headers,
+                       json={"text": "Ŋoŋo ŋa", "eeg": "normal"})
+    assert note.status_code == 201, note.json
+    schedule = client.put(f"/api/v1/children/{child['id']}/reminder-schedule", headers=owner.headers,
+                          json={"cadence": "weekly", "weekday": "monday", "local_time": "20:00"})
+    assert schedule.status_code == 200, schedule.json
+    return {"owner": owner, "clinician": clinician, "child": child, "check": check.json, "treatment": given.json}

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from markupsafe import escape
 
 from backend.diary.simulation import Course, resolving
@@ -178,7 +179,7 @@ def test_an_empty_note_is_refused_with_the_field_named(clinician_browser, family
     path = patient_path(family["child"]["id"])
     clinician_browser.post_form(path, f"{path}/notes", text="   ")
     page = clinician_browser.page(path)
-    assert "text:" in page and "No notes yet." in page
+    assert "Note:" in page and "No notes yet." in page  # the field named as its form label
 
 
 def test_markup_in_notes_is_stored_verbatim_and_shown_escaped(client, family, clinician_browser):
@@ -394,6 +395,11 @@ def test_the_pages_videos_come_in_one_query(app, client, family, clip, clinician
 
 # ---- development checks, treatments, red-flag evidence -------------------------------------------
 
+def words_of_day(days: int) -> str:
+    """A day as the English dashboard writes it (Babel, British): '3 December 2026'."""
+    return format_date(date.today() - timedelta(days=days), "long", locale="en_GB")
+
+
 def days_ago(days: int) -> str:
     return (date.today() - timedelta(days=days)).isoformat()
 
@@ -438,7 +444,8 @@ def test_development_checks_are_a_timeline_newest_first_with_ages_words_and_lost
     assert f'id="check-{deleted["id"]}"' not in page
     first, second = check_row(page, newer["id"]), check_row(page, older["id"])
     assert 'class="check lost"' in first and "⚠ yes" in first and "not sure" in first
-    assert days_ago(7) in first and "5 weeks old, corrected age" in second  # born 8 weeks early
+    assert f'datetime="{days_ago(7)}"' in first and words_of_day(7) in first  # "3 December 2026"
+    assert "Age: 5 weeks, corrected 3 weeks before term" in second  # born 8 weeks early
     assert "smiles less, feeding difficulties" in second and "Smiles less since the cold" in second
     assert "lost" not in second.split(">", 1)[0] and "Concerns: <span class=\"muted\">none</span>" in first
     assert "No development check logged yet." in clinician_browser.page(patient_path(family["child"]["id"]))
@@ -494,13 +501,13 @@ def test_treatments_are_a_table_and_bands_in_the_charts_data(client, family, cli
     given = page[page.index(f'id="treatment-{medicine["id"]}"'):]
     given = given[:given.index("</tr>")]
     assert "Phenobarbital" in given and "5 mg/kg/day" in given and "Anti-seizure medicine" in given
-    assert f"from {days_ago(20)} ongoing" in text_of(given)
+    assert f"from {words_of_day(20)}, ongoing" in text_of(given)
     trends = client.get(f"/api/v1/children/{child_id}/trends", headers=owner.headers).json
     (sentence,) = [t["comparison"]["summary"] for t in trends["treatments"] if t["id"] == medicine["id"]]
     assert sentence and f'<td class="comparison">{escape(sentence)}</td>' in given
     stopped = page[page.index(f'id="treatment-{routine["id"]}"'):]
     stopped = stopped[:stopped.index("</tr>")]
-    assert f"from {days_ago(30)} to {days_ago(16)}" in text_of(stopped) and "not a medicine" in stopped
+    assert f"from {words_of_day(30)} to {words_of_day(16)}" in text_of(stopped) and "not a medicine" in stopped
     assert "Vitamin D" not in page
     chart = json.loads(page.split('<script type="application/json" id="chart-data">')[1].split("</script>")[0])
 
