@@ -117,3 +117,11 @@ def test_every_schema_of_the_api_carries_messages_in_the_readers_language(app):
                     english += [(name, field_name, key) for key, message in messages.items()
                                 if key not in ("format", "invalid_awareness") and not isinstance(message, Translated)]
     assert english == []
+
+
+def test_the_accounts_own_refusals_follow_the_reader(client):
+    wrong = client.post("/api/v1/tokens", json={"email": "ana@example.org", "password": "falsch"},
+                        headers={"Accept-Language": "de"})
+    assert assert_error(wrong, 401)["message"] == "E-Mail-Adresse oder Passwort ist falsch."
+    asked = client.post("/api/v1/password-resets", json={"email": "ana@example.org"}, headers={"Accept-Language": "es"})
+    assert asked.json["message"].endswith("El enlace funciona una sola vez, durante 60 minutos.")

@@ -6,6 +6,7 @@ hash, is never shown.
 """
 import marshmallow as ma
 from flask import g
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import Select, select
 
@@ -79,5 +80,5 @@ def list_devices(page_args):
 def end_device(token_id):
     """Sign one device out: its token or dashboard session stops working"""
     if not revoke_device(current_user(), token_id):
-        abort(404, message="No signed-in device of this account has this id.")
+        abort(404, message=gettext("No signed-in device of this account has this id."))
     db.session.commit()

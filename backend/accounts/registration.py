@@ -6,6 +6,7 @@ registrations are rate-limited per client address (REGISTRATIONS_PER_ADDRESS).""
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -36,8 +37,8 @@ def register(data):
     if owner is not None:
         tell_owner_of_attempt(owner)
         db.session.commit()
-        abort(409, message="An account with this email exists.",
-              errors={"email": ["An account with this email exists."]})
+        abort(409, message=gettext("An account with this email exists."),
+              errors={"email": [gettext("An account with this email exists.")]})
     user = User(email=data["email"], name=data["name"], role=data["role"], password_hash=password_hash,
                 locale=data.get("locale") or requested_locale())
     db.session.add(user)

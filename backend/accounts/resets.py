@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import marshmallow as ma
 from flask import current_app, g
+from flask_babel import gettext
 from flask_smorest import abort
 from limits import parse_many
 from marshmallow import fields, validate
@@ -28,6 +29,7 @@ from backend.auth import current_user, login_required
 from backend.crypto import seal
 from backend.db_types import utcnow
 from backend.extensions import db, limiter
+from backend.i18n import duration
 from backend.validation import validate_unicode
 
 ANSWER_SECONDS = 0.1  # a reset request's shortest answer: well above the few ms a known address's inserts add
@@ -51,9 +53,9 @@ class PasswordChangeSchema(ma.Schema):
 
 
 def reset_requested_message() -> str:
-    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    return ("If an account has this address, an email with a link to choose a new password is on its way. "
-            f"The link works once, for {minutes} minutes.")
+    return gettext("If an account has this address, an email with a link to choose a new password is on its way. "
+                   "The link works once, for %(duration)s.",
+                   duration=duration(current_app.config["PASSWORD_RESET_MINUTES"], "minute"))
 
 
 def _within_account_limit(email: str) -> bool:
@@ -88,10 +90,10 @@ def live_reset(secret: str) -> PasswordReset:
     """The reset this link's token opens, or 404 (unknown) or 410 (used or expired)."""
     reset = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest(secret)))
     if reset is None:
-        abort(404, message="This password reset link is not known. Ask for a new one.")
+        abort(404, message=gettext("This password reset link is not known. Ask for a new one."))
     user = db.session.get(User, reset.user_id)
     if reset.used_at is not None or reset.expires_at <= utcnow() or user.deleted_at is not None:
-        abort(410, message="This password reset link was used or has expired. Ask for a new one.")
+        abort(410, message=gettext("This password reset link was used or has expired. Ask for a new one."))
     return reset
 
 
@@ -99,7 +101,7 @@ def refuse_weak_password(password: str, user: User, field: str) -> None:
     """A 422 naming `field` with the policy's reasons (backend/accounts/policy.py), if it has any."""
     problems = password_problems(password, user.email)
     if problems:
-        abort(422, message="Choose another password.", errors={field: problems})
+        abort(422, message=gettext("Choose another password."), errors={field: problems})
 
 
 def set_password(user: User, password: str, how: str, keep=None) -> None:
@@ -167,8 +169,8 @@ def change_password(data):
     user = current_user()
     if not verify_password(user.password_hash, data["current_password"]):
         g.wrong_current_password = True
-        abort(422, message="The current password is not right.",
-              errors={"current_password": ["The current password is not right."]})
+        abort(422, message=gettext("The current password is not right."),
+              errors={"current_password": [gettext("The current password is not right.")]})
     refuse_weak_password(data["new_password"], user, "new_password")
     set_password(user, data["new_password"], how="change", keep=g.current_token)
     db.session.commit()

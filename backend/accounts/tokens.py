@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,13 +21,14 @@ from backend.accounts.passwords import verify_password
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.validation import N_
 
 log = logging.getLogger(__name__)
 
 # What a clinician who must turn on two-factor sign-in may still reach (REQUIRE_CLINICIAN_2FA).
 ENROLMENT_ENDPOINTS = frozenset({"accounts.me", "accounts.start_totp", "accounts.confirm_totp",
                                  "accounts.sign_out"})
-MUST_ENROL = "Two-factor sign-in must be turned on first: this account may only set it up (POST /api/v1/me/totp)."
+MUST_ENROL = N_("Two-factor sign-in must be turned on first: this account may only set it up (POST /api/v1/me/totp).")
 
 
 def digest(secret: str) -> str:
@@ -106,12 +108,12 @@ def authenticate() -> User:
     """The user behind the request's bearer token, or a 401 (create_app plugs this into backend.auth)."""
     secret = _bearer_secret()
     if secret is None:
-        abort(401, message="Sign in first and send the token as 'Authorization: Bearer <token>'.")
+        abort(401, message=gettext("Sign in first and send the token as 'Authorization: Bearer <token>'."))
     token = valid_token(secret)
     if token is None:
-        abort(401, message="The token is unknown, expired or revoked; sign in again.")
+        abort(401, message=gettext("The token is unknown, expired or revoked; sign in again."))
     if must_enrol(token.user) and request.endpoint not in ENROLMENT_ENDPOINTS:
-        abort(403, message=MUST_ENROL)
+        abort(403, message=gettext(MUST_ENROL))
     note_use(token)
     g.current_token = token
     g.current_user = token.user

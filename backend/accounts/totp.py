@@ -12,6 +12,7 @@ import marshmallow as ma
 import pyotp
 import segno
 from flask import current_app, g
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import delete, or_, update
 
@@ -99,9 +100,9 @@ def new_recovery_codes(user: User) -> list[str]:
 def turn_off(user: User, password: str, code: str) -> dict[str, list[str]] | None:
     """Turn two-factor sign-in off with the password and a code; the field errors when either is wrong."""
     if not verify_password(user.password_hash, password):
-        return {"password": ["Wrong password."]}
+        return {"password": [gettext("Wrong password.")]}
     if not accept_second_factor(user, code):
-        return {"code": ["Wrong or already used code."]}
+        return {"code": [gettext("Wrong or already used code.")]}
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     return None
@@ -153,10 +154,11 @@ def check_second_factor(user: User, otp: str | None) -> None:
         return
     if not otp:
         g.otp_missing = True
-        abort(401, message="Two-factor sign-in is on: send the code from the authenticator app as otp.",
-              errors={"otp": ["Required: the 6-digit code from the authenticator app, or a recovery code."]})
+        abort(401, message=gettext("Two-factor sign-in is on: send the code from the authenticator app as otp."),
+              errors={"otp": [gettext("Required: the 6-digit code from the authenticator app, or a recovery code.")]})
     if not accept_second_factor(user, otp):
-        abort(401, message="Wrong or already used two-factor code.", errors={"otp": ["Wrong or already used code."]})
+        abort(401, message=gettext("Wrong or already used two-factor code."),
+              errors={"otp": [gettext("Wrong or already used code.")]})
 
 
 # Routes
@@ -178,7 +180,7 @@ def limit_code_attempts(view):
 
 def _refuse_when_on(user: User) -> None:
     if user.totp_enabled_at is not None:
-        abort(409, message="Two-factor sign-in is already on; turn it off first to set it up again.")
+        abort(409, message=gettext("Two-factor sign-in is already on; turn it off first to set it up again."))
 
 
 @blp.route("/me/totp", methods=["POST"])
@@ -207,10 +209,10 @@ def confirm_totp(data):
     user = current_user()
     _refuse_when_on(user)
     if user.totp_secret is None:
-        abort(409, message="Start with POST /api/v1/me/totp.")
+        abort(409, message=gettext("Start with POST /api/v1/me/totp."))
     codes = confirm_enrolment(user, data["code"])
     if codes is None:
-        abort(422, errors={"code": ["Wrong or already used code."]})
+        abort(422, errors={"code": [gettext("Wrong or already used code.")]})
     db.session.commit()
     return {"recovery_codes": codes}
 
@@ -227,7 +229,7 @@ def stop_totp(data):
     """Turn two-factor sign-in off, with the password and a code from the app (or a recovery code)"""
     user = current_user()
     if user.totp_enabled_at is None:
-        abort(409, message="Two-factor sign-in is not on.")
+        abort(409, message=gettext("Two-factor sign-in is not on."))
     problems = turn_off(user, data["password"], data["code"])
     if problems:
         abort(422, errors=problems)

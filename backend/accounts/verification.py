@@ -6,6 +6,7 @@ spent once the address it names is verified (or no longer on the account).
 """
 import marshmallow as ma
 from flask import current_app, g
+from flask_babel import gettext
 from flask_smorest import abort
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import fields, validate
@@ -56,11 +57,11 @@ def _claims(token: str) -> dict:
     try:
         claims = _serializer().loads(token, max_age=current_app.config["EMAIL_VERIFICATION_HOURS"] * 3600)
     except SignatureExpired:
-        abort(410, message="This verification link has expired; ask for a new one in the app.")
+        abort(410, message=gettext("This verification link has expired; ask for a new one in the app."))
     except BadSignature:
-        abort(404, message="This verification link is not known.")
+        abort(404, message=gettext("This verification link is not known."))
     if not isinstance(claims, dict) or not {"user", "address"} <= claims.keys():
-        abort(404, message="This verification link is not known.")
+        abort(404, message=gettext("This verification link is not known."))
     return claims
 
 
@@ -69,20 +70,21 @@ def verify(token: str) -> None:
     claims = _claims(token)
     user = db.session.get(User, claims["user"])
     if user is None or user.deleted_at is not None:
-        abort(404, message="This verification link is not known.")
+        abort(404, message=gettext("This verification link is not known."))
     if claims["address"] == user.pending_email:
         _take_pending(user)
     elif claims["address"] == user.email and user.email_verified_at is None:
         user.email_verified_at = utcnow()
     else:
-        abort(410, message="This verification link was already used, or is for an address no longer on the account.")
+        abort(410, message=gettext("This verification link was already used, or is for an address no longer on the "
+                                   "account."))
 
 
 def _take_pending(user: User) -> None:
     """The pending address becomes the email; the old address is told, with the new one half hidden."""
     new = user.pending_email
     if db.session.scalar(select(User.id).where(User.email == new, User.id != user.id)):
-        abort(409, message="Another account uses this address now; it cannot be verified for this one.")
+        abort(409, message=gettext("Another account uses this address now; it cannot be verified for this one."))
     old = user.email
     user.email, user.pending_email, user.email_verified_at = new, None, utcnow()
     queue_email("email_changed", old, user=user, facts={"new_address": masked(new)})
@@ -140,7 +142,7 @@ def resend_verification():
     user = current_user()
     address = user.pending_email or (user.email if user.email_verified_at is None else None)
     if address is None:
-        abort(409, message="Your email address is already verified.")
+        abort(409, message=gettext("Your email address is already verified."))
     if address == user.email or not db.session.scalar(select(User.id).where(User.email == address)):
         queue_verification(user, address)
     db.session.commit()

@@ -1,5 +1,6 @@
 """Sign in and out, who am I (registration: registration.py; the other account routes beside it)."""
 from flask import g
+from flask_babel import gettext
 from flask_smorest import abort
 
 from backend.accounts.blueprint import blp
@@ -22,7 +23,7 @@ def sign_in(data):
     """Sign in for a bearer token (with `otp` when two-factor sign-in is on); failed attempts are rate-limited"""
     user = user_for_credentials(data["email"], data["password"])
     if user is None:
-        abort(401, message="Wrong email or password.")
+        abort(401, message=gettext("Wrong email or password."))
     check_second_factor(user, data.get("otp"))
     secret, token = issue_token(user, device_name=data.get("device_name"))
     db.session.commit()
