@@ -17,9 +17,10 @@ from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel import units as babel_units
-from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, LazyString
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import Babel, LazyString, gettext, ngettext
 from flask_babel import get_locale as babel_locale
+from markupsafe import Markup, escape
 
 LOCALES = ("en", "es", "de")  # English, Spanish, German
 DEFAULT_LOCALE = "en"
@@ -35,15 +36,31 @@ def locales() -> tuple[str, ...]:
 
 
 def requested_locale() -> str:
-    """The best of the app's languages for the request's Accept-Language, else English (registration keeps it)."""
+    """The best of the app's languages for the request's Accept-Language, else English (registration keeps it).
+
+    In the reader's order of preference, a language matches by its primary tag: 'de-AT, en;q=0.5' is German."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    return request.accept_languages.best_match(locales()) or DEFAULT_LOCALE
+    offered = locales()
+    for tag, _quality in request.accept_languages:  # highest quality first
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in offered:
+            return primary
+    return DEFAULT_LOCALE
+
+
+LOCALE_SESSION_KEY = "locale"  # the dashboard's language chosen while signed out (backend/dashboard/language.py)
 
 
 def select_locale() -> str:
-    user = g.get("current_user") if has_request_context() else None
-    return user.locale if user is not None and user.locale in locales() else requested_locale()
+    """The account's language; signed out, on the dashboard, the switcher's choice; else Accept-Language."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    user = g.get("current_user")
+    if user is not None and user.locale in locales():
+        return user.locale
+    chosen = session.get(LOCALE_SESSION_KEY) if request.blueprint == "dashboard" else None
+    return chosen if chosen in locales() else requested_locale()
 
 
 def reading_locale() -> Locale:
@@ -68,10 +85,26 @@ def first_week_day() -> int:
 
 
 class _Lazy(LazyString):
-    """Rendered in the current locale each time it is read; usable as a lazy message's %(variable)s."""
+    """Rendered in the current locale each time it is read; usable as a lazy message's %(variable)s.
+
+    In a template it is escaped like any text: Flask-Babel's own LazyString tells Jinja it is safe HTML, which
+    would let a child's or a medicine's name inside a message through unescaped."""
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> _Lazy:
+    """flask_babel.lazy_gettext, escaped in templates: use this one (make translations extracts it)."""
+    return _Lazy(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> _Lazy:
+    """flask_babel.lazy_ngettext, escaped in templates."""
+    return _Lazy(ngettext, singular, plural, num, **variables)
 
 
 def lazy(func, *args, **kwargs) -> _Lazy:

@@ -3,9 +3,7 @@ reader's language ("11 weeks", "11 Wochen"; CLDR's units and plural forms)."""
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext
-
-from backend.i18n import duration
+from backend.i18n import duration, lazy_gettext
 
 TERM_WEEKS = 40
 # Corrected age is shown beside chronological age for children born before 37 weeks,

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext, lazy_ngettext
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import User
@@ -13,6 +12,7 @@ from backend.children.ages import ages_on
 from backend.children.models import CONDITIONS, Child
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.i18n import lazy_gettext, lazy_ngettext
 from backend.trends.freshness import ensure_fresh
 
 NOT_LOGGED_DAYS = 7

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel import units as babel_units
-from flask_babel import force_locale, lazy_gettext, ngettext
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -28,7 +28,7 @@ from backend.children.ages import (
     WEEKS_SHOWN_UNTIL,
     describe,
 )
-from backend.i18n import DEFAULT_LOCALE, current_locale, day, duration, language_tag, number, percent
+from backend.i18n import DEFAULT_LOCALE, current_locale, day, duration, language_tag, lazy_gettext, number, percent
 from backend.mail.headers import MAIL_DOMAIN
 from backend.reminders.events import DEVELOPMENT_PROMPT_DAYS
 from backend.trends import formatting

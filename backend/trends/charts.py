@@ -12,12 +12,12 @@ import matplotlib
 import numpy as np
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import ngettext
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
-from backend.i18n import current_locale, language_tag, number
+from backend.i18n import current_locale, language_tag, lazy_gettext, number
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import axis_age

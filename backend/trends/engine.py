@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import statsmodels.api as sm
-from flask_babel import lazy_gettext, lazy_ngettext
 from scipy import stats
 from statsmodels.stats.rates import test_poisson_2indep
 
 from backend.children.ages import prematurity_days
+from backend.i18n import lazy_gettext, lazy_ngettext
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.facts import ChildFacts, EpisodeFact, SleepFact

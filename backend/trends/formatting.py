@@ -6,9 +6,7 @@ Every value here is lazy (backend.i18n): it renders in the reader's locale when 
 from copy import copy
 from decimal import Decimal
 
-from flask_babel import lazy_gettext
-
-from backend.i18n import current_locale, lazy, number
+from backend.i18n import current_locale, lazy, lazy_gettext, number
 from backend.trends import thresholds as t
 
 

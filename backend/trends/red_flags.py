@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext
-
 from backend.children.ages import prematurity_days
-from backend.i18n import duration
+from backend.i18n import duration, lazy_gettext
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import Verdict

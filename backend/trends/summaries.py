@@ -3,9 +3,9 @@
 Both are written in the current locale when called; a report keeps them lazy (`lazy(caregiver_summary, report)`),
 so it reads in whichever language it is read in.
 """
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import gettext, ngettext
 
-from backend.i18n import day, duration, number
+from backend.i18n import day, duration, lazy_gettext, number
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import compare_rates, pooled_rate

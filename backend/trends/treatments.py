@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext, lazy_ngettext
-
 from backend.children.ages import prematurity_days
-from backend.i18n import duration, lazy
+from backend.i18n import duration, lazy, lazy_gettext, lazy_ngettext
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import compare_rates, diary_day

@@ -9,9 +9,8 @@ and an English file by its keys.
 import csv
 import io
 
-from flask_babel import lazy_gettext
-
 from backend.diary.models import Episode, SleepSession
+from backend.i18n import lazy_gettext
 from backend.trends.report import TrendReport
 from backend.trends.schemas import WeekSchema
 
