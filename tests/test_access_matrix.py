@@ -29,6 +29,7 @@ PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets,
     ("GET", "/dashboard/forgot-password"), ("POST", "/dashboard/forgot-password"),
     ("GET", "/dashboard/reset-password"), ("POST", "/dashboard/reset-password"),
     ("GET", "/dashboard/login/code"), ("POST", "/dashboard/login/code"),
+    ("POST", "/dashboard/language"),  # the switcher: the session's language signed out, the account's signed in
 }
 
 

@@ -22,12 +22,13 @@ from backend.accounts.tokens import issue_token, must_enrol, note_use, revoke_to
 from backend.accounts.totp import accept_second_factor
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.i18n import LOCALE_SESSION_KEY
 from backend.validation import is_one_line
 
 SESSION_KEY = "dashboard_session"
 PENDING_KEY = "password_passed"  # {"user_id", "at"}: the first step of a two-factor sign-in
 PENDING_MINUTES = 5
-LANGUAGE_KEY = "locale"  # the language chosen while signed out (backend/dashboard/language.py)
+LANGUAGE_KEY = LOCALE_SESSION_KEY  # the language chosen while signed out (backend/dashboard/language.py)
 # What a clinician who must turn on two-factor sign-in may still open (REQUIRE_CLINICIAN_2FA).
 ENROLMENT_PAGES = frozenset({"dashboard.account", "dashboard.start_totp", "dashboard.confirm_totp"})
 

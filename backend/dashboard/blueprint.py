@@ -47,11 +47,6 @@ def _language() -> None:  # first, so that even a refused form's error page read
     language.choose_for_request()
 
 
-@bp.teardown_request
-def _language_ends(error=None) -> None:
-    language.end_of_request(error)
-
-
 @bp.before_request
 def _csrf() -> None:
     auth.check_csrf()

@@ -5,34 +5,18 @@ rendered); the switcher changes the account's locale, as PATCH /me does, so the 
 Signed out, a language chosen with the switcher is kept in the signed session and wins over Accept-Language for
 the dashboard's pages; signing out keeps the language the account read in.
 """
-from contextlib import ExitStack
-
 from flask import g, request, session
-from flask_babel import force_locale
 
 from backend.dashboard import auth
 from backend.extensions import db
-from backend.i18n import locales
-
-CHOSEN_KEY = auth.LANGUAGE_KEY
+from backend.i18n import LOCALE_SESSION_KEY, locales
 
 
 def choose_for_request() -> None:
-    """Before the page: the reader (so select_locale finds the account), or else the language chosen signed out."""
-    if request.endpoint == "dashboard.static":
-        return
-    user = auth.signed_in_user()
-    chosen = session.get(CHOSEN_KEY)
-    if user is None and chosen in locales():
-        stack = ExitStack()
-        stack.enter_context(force_locale(chosen))
-        g.dashboard_language = stack
-
-
-def end_of_request(_error=None) -> None:
-    stack = g.pop("dashboard_language", None)
-    if stack is not None:
-        stack.close()
+    """Before the page: look up the reader, so that select_locale finds the account (signed out it reads the
+    session's choice, else Accept-Language)."""
+    if request.endpoint != "dashboard.static":
+        auth.signed_in_user()
 
 
 def choose(code: str) -> bool:
@@ -44,5 +28,5 @@ def choose(code: str) -> bool:
         user.locale = code
         db.session.commit()
     else:
-        session[CHOSEN_KEY] = code
+        session[LOCALE_SESSION_KEY] = code
     return True
