@@ -52,7 +52,7 @@ def test_a_german_clinician_reads_the_list_the_patient_and_the_account_in_german
     assert "Behandlungen" in page and "Entwicklungskontrollen" in page and "Ärztliche Notizen" in page
     given = page[page.index(f'id="treatment-{clinic["treatment"]["id"]}"'):]
     given = text_of(given[:given.index("</tr>")])
-    assert f"vom {german_day(28)} bis {german_day(14)}" in given and "Anfallsmedikament" in given
+    assert f"vom {german_day(28)} bis {german_day(14)}" in given and "Antiepileptikum" in given
     check = text_of(check_row(page, clinic["check"]["id"]))
     assert german_day(10) in check and re.search(rf"\d{{1,2}}\. ({GERMAN_MONTHS}) \d{{4}}", check)
     assert "weniger Blickkontakt" in check and "⚠ ja" in check and "Verlorene Fähigkeiten" in check

@@ -115,7 +115,7 @@ def test_the_pdf_reads_in_spanish(client, family, child):
     for words in ("Informe de Myodiary: Zoë Ŋ", "3 de octubre de 2026, con 36,5 semanas de gestación",
                   "Mioclonías benignas neonatales del sueño (BNSM)", "Valoración: ", "Resumen clínico",
                   "Señales de alarma", "Controles del desarrollo: 3 de diciembre de 2026.", "Tratamientos",
-                  "Levetiracetam (medicamento anticonvulsivo)", "en curso", "3 dic 2026", "sí",
+                  "Levetiracetam (Medicamento antiepiléptico)", "en curso", "3 dic 2026", "sí",
                   "Resumen del diario de Myodiary - no es un diagnóstico", "Página 1"):
         assert words in text, words
     assert re.search(r"Valoración: (resuelto|en remisión|estable|en aumento|datos insuficientes)", text)

@@ -138,8 +138,8 @@ def test_the_pdf_lists_treatments_and_checks_with_the_urgent_flag_first(client, 
     text = pdf_text(response.data)
     assert text.index("Treatment Dose From To") < text.index("Date New skills Lost skills Concerns")
     assert f"Development checks: {shown_day(10, 'long')}." in text  # the flags name the checks among their evidence
-    for shown in ("Phenobarbital (anti-seizure medicine)", "5 mg/kg/day", shown_day(20), shown_day(5),
-                  "White noise at bedtime (sleep routine)", "ongoing",
+    for shown in ("Phenobarbital (Anti-seizure medicine)", "5 mg/kg/day", shown_day(20), shown_day(5),
+                  "White noise at bedtime (Sleep routine)", "ongoing",
                   "Too few watched nights around the start of Phenobarbital", "Not compared: not a medicine",
                   "less eye contact", "floppy", shown_day(40)):
         assert shown in text, shown

@@ -137,7 +137,7 @@ def assert_german(body: dict) -> None:
     caregiver, clinician = body["summary"]["caregiver"], body["summary"]["clinician"]
     assert "Diese Zusammenfassung Ihres Tagebuchs ist keine Diagnose." in caregiver
     assert clinician.startswith("Einschätzung: ")
-    assert "Warnzeichen: spasms_pattern (1 Entwicklungsprüfung, " in clinician
+    assert "Warnsignale: spasms_pattern (1 Entwicklungskontrolle, " in clinician
 
 
 def test_spanish_and_german_readers_get_the_kept_report_and_a_live_one_in_their_language(app, client, diary):

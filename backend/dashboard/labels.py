@@ -11,12 +11,13 @@ from babel import Locale
 from babel import dates as babel_dates
 from babel import units as babel_units
 from flask import request
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from backend.accounts.devices import BROWSERS, SYSTEMS
 from backend.children.ages import age_words
-from backend.i18n import current_locale, day, locales, number
+from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
+from backend.i18n import current_locale, day, lazy_gettext, locales, number
 from backend.trends.charts import chart_alt_text
 
 VERDICTS = {"resolved": lazy_gettext("Resolved"), "resolving": lazy_gettext("Resolving"),
@@ -45,14 +46,7 @@ STOPPED_BREAKDOWN = {"yes": lazy_gettext("stopped"), "no": lazy_gettext("did not
 SIGNS = {"eye_deviation": lazy_gettext("eye deviation"), "mouth_movements": lazy_gettext("mouth movements"),
          "breathing_pause": lazy_gettext("breathing pause"), "colour_change": lazy_gettext("colour change"),
          "crying": lazy_gettext("crying")}
-TREATMENT_KINDS = {"antiseizure_medication": lazy_gettext("Anti-seizure medicine"),
-                   "other_medication": lazy_gettext("Other medicine"), "supplement": lazy_gettext("Supplement"),
-                   "sleep_hygiene": lazy_gettext("Sleep routine"), "other": lazy_gettext("Other")}
-ANSWERS = {"yes": lazy_gettext("yes"), "no": lazy_gettext("no"), "unsure": lazy_gettext("not sure")}
-CONCERNS = {"less_alert": lazy_gettext("less alert"), "less_eye_contact": lazy_gettext("less eye contact"),
-            "less_smiling": lazy_gettext("smiles less"), "floppy": lazy_gettext("floppy (low muscle tone)"),
-            "stiff": lazy_gettext("stiff"), "feeding_difficulty": lazy_gettext("feeding difficulties"),
-            "other": lazy_gettext("another concern (see notes)")}
+TREATMENT_KINDS, ANSWERS, CONCERNS = TREATMENT_KIND_WORDS, ANSWER_WORDS, CONCERN_WORDS
 EEG_RESULTS = {"normal": lazy_gettext("normal"), "benign_variant": lazy_gettext("benign variant"),
                "abnormal": lazy_gettext("abnormal"), "not_done": lazy_gettext("not done")}
 AXES = {"chronological": lazy_gettext("chronological"), "corrected": lazy_gettext("corrected")}

@@ -97,7 +97,7 @@ def _identifier(kind: str, record_id: str) -> list[dict]:
 def _local(system: str, code: str, display: str | None = None) -> dict:
     """A Coding in one of Myodiary's own code systems."""
     return {"coding": [{"system": f"{CODES}/{system}", "code": code,
-                        "display": display or code.replace("_", " ").capitalize()}]}
+                        "display": english(display) if display else code.replace("_", " ").capitalize()}]}
 
 
 def _component(code: str, display: str, **value) -> dict:

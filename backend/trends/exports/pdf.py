@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import matplotlib
 from babel.lists import format_list
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -26,7 +26,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from backend.children.ages import age_words, ages_on
-from backend.i18n import current_locale, day, duration, language_tag, number, time_of_day
+from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
+from backend.i18n import current_locale, day, duration, language_tag, lazy_gettext, number, time_of_day
 from backend.trends import thresholds as t
 from backend.trends.charts import AXIS_TITLES, SIZE_INCHES, chart_png, verdict_label
 from backend.trends.engine import axis_age
@@ -69,12 +70,6 @@ URGENT_BACKGROUND = colors.HexColor("#FBE3E1")
 TREATMENT_COLUMNS = [lazy_gettext("Treatment"), lazy_gettext("Dose"), lazy_gettext("From"), lazy_gettext("To"),
                      lazy_gettext("Episodes per watched night around the start")]
 TREATMENT_WIDTHS = [40 * mm, 28 * mm, 22 * mm, 22 * mm, None]
-# the kinds of treatment as they read after a treatment's name: vocabulary.TREATMENT_KIND_WORDS, lower case
-TREATMENT_KINDS = {"antiseizure_medication": lazy_gettext("anti-seizure medicine"),
-                   "other_medication": lazy_gettext("other medicine"), "supplement": lazy_gettext("supplement"),
-                   "sleep_hygiene": lazy_gettext("sleep routine"),
-                   # Translators: a kind of treatment that is none of the others
-                   "other": lazy_gettext("other")}
 # Translators: in the PDF's treatments table, for a treatment that is not a medicine
 NOT_COMPARED = lazy_gettext("Not compared: not a medicine")
 # Translators: a treatment still going on, in the column "To"
@@ -82,19 +77,6 @@ ONGOING = lazy_gettext("ongoing")
 CHECK_COLUMNS = [lazy_gettext("Date"), lazy_gettext("New skills"), lazy_gettext("Lost skills"),
                  lazy_gettext("Concerns")]
 CHECK_WIDTHS = [24 * mm, 30 * mm, 30 * mm, None]
-ANSWERS = {  # a development check's answers: vocabulary.ANSWER_WORDS
-    # Translators: an answer to "New skills?" or "Lost skills?" in a development check
-    "yes": lazy_gettext("yes"),
-    # Translators: an answer to "New skills?" or "Lost skills?" in a development check
-    "no": lazy_gettext("no"),
-    # Translators: an answer to "New skills?" or "Lost skills?" in a development check
-    "unsure": lazy_gettext("not sure")}
-CONCERNS = {  # a caregiver's concerns at a development check: vocabulary.CONCERN_WORDS
-    "less_alert": lazy_gettext("less alert"), "less_eye_contact": lazy_gettext("less eye contact"),
-    "less_smiling": lazy_gettext("smiles less"), "floppy": lazy_gettext("floppy (low muscle tone)"),
-    "stiff": lazy_gettext("stiff"), "feeding_difficulty": lazy_gettext("feeding difficulties"),
-    "other": lazy_gettext("another concern (see notes)")}
-
 
 def _register_fonts() -> tuple[str, str]:
     """DejaVu Sans (shipped with matplotlib) covers names Helvetica cannot, such as Łukasz or Şule."""
@@ -255,7 +237,7 @@ def _treatments(report, treatments: Sequence) -> list[Flowable]:
 
 def _treatment_name(given) -> str:
     # Translators: a treatment's name and its kind: "Phenobarbital (anti-seizure medicine)"
-    return _("%(treatment)s (%(kind)s)", treatment=given.name, kind=TREATMENT_KINDS.get(given.kind, given.kind))
+    return _("%(treatment)s (%(kind)s)", treatment=given.name, kind=TREATMENT_KIND_WORDS.get(given.kind, given.kind))
 
 
 def _around_start(given, compared: dict) -> str:
@@ -270,15 +252,15 @@ def _development_checks(checks: Sequence) -> list[Flowable]:
     heading = _paragraph(_("Development checks"), "heading")
     if not checks:
         return [heading, _paragraph(_("No development checks recorded"))]
-    rows = [[_table_day(check.checked_on), _paragraph(ANSWERS.get(check.new_skills, check.new_skills), "cell"),
-             _paragraph(ANSWERS.get(check.lost_skills, check.lost_skills),
+    rows = [[_table_day(check.checked_on), _paragraph(ANSWER_WORDS.get(check.new_skills, check.new_skills), "cell"),
+             _paragraph(ANSWER_WORDS.get(check.lost_skills, check.lost_skills),
                         "label" if check.lost_skills == "yes" else "cell"),
              _paragraph(_concerns(check), "cell")] for check in checks]
     return [heading, _table([_heads(CHECK_COLUMNS), *rows], CHECK_WIDTHS, align="LEFT")]
 
 
 def _concerns(check) -> str:
-    words = [str(CONCERNS.get(code, code.replace("_", " "))) for code in concern_codes(check.concerns)]
+    words = [str(CONCERN_WORDS.get(code, code.replace("_", " "))) for code in concern_codes(check.concerns)]
     # Translators: a development check without any concern
     listed = ", ".join(words) or _("none")
     # Translators: a development check's concerns, then the caregiver's own note
