@@ -216,8 +216,8 @@ def test_the_purge_removes_deleted_data_after_the_retention_period_but_keeps_the
     assert count(app, "children", "id = :c", c=child_id) == 1
     assert purge(app, RETENTION_DAYS + 1).startswith("purged 2 children and 1 accounts")
 
-    for table in ("episodes", "sleep_sessions", "clinician_notes", "child_summaries", "reminders",
-                  "reminder_schedules", "reminder_opt_outs", "memberships", "invites"):
+    for table in ("episodes", "sleep_sessions", "clinician_notes", "child_summaries", "child_summary_reports",
+                  "reminders", "reminder_schedules", "reminder_opt_outs", "memberships", "invites"):
         assert count(app, table, "child_id = :c", c=child_id) == 0, table
     assert count(app, "children", "id = :c", c=child_id) == 0
     assert count(app, "access_events", "child_id = :c", c=child_id) == audited, "the access log is kept"

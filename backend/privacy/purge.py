@@ -40,7 +40,7 @@ from backend.extensions import db
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.ratelimit_storage import RateLimitCounter
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
-from backend.trends.models import ChildSummary
+from backend.trends.models import ChildSummary, ChildSummaryReport
 from backend.videos import lifecycle as video_lifecycle
 from backend.videos.models import PROCESSING, EpisodeVideo, UploadChunk
 
@@ -48,7 +48,7 @@ CHUNK = 50
 DIARY = {"episodes": Episode, "sleep_sessions": SleepSession, "treatments": Treatment,  # phones' tables
          "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
 CHILD_ROWS = (EpisodeVideo, Episode, SleepSession, Treatment, DevelopmentCheck, ClinicianNote,
-              ChildSummary, Reminder, ReminderSchedule,
+              ChildSummaryReport, ChildSummary, Reminder, ReminderSchedule,
               ReminderOptOut, Invite, Membership)  # a video before its episode
 NO_SYNC = {"synchronize_session": False}
 
