@@ -4,6 +4,10 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# First: marshmallow's own messages become translatable before any schema copies them (backend/validation.py)
+from backend import validation  # noqa: F401
+
+# isort: split
 from backend import auth, headers, i18n, ratelimit_storage  # noqa: F401 (its table, for the limits)
 from backend.accounts.tokens import authenticate
 from backend.clinic import audit
