@@ -11,6 +11,7 @@ from markupsafe import escape
 from backend.accounts.models import User
 from backend.extensions import db
 from tests.dashboard_helpers import Browser, a_clinic_with_everything, check_row, csrf_from, flag_item, text_of
+from tests.helpers import episode_body
 from tests.pseudo_locale import PSEUDO, english_leaks, english_vocabulary
 
 GERMAN_MONTHS = ("Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember")
@@ -181,3 +182,16 @@ def test_every_page_in_the_pseudo_locale_leaves_no_english(app, client, api):
     for path in ("/dashboard/login", "/dashboard/forgot-password", "/dashboard/verify-email"):
         page = Browser(app.test_client()).client.get(path, headers={"Accept-Language": PSEUDO}).get_data(as_text=True)
         assert english_leaks(text_of(page), vocabulary, also_allowed=allowed) == [], path
+
+
+def test_the_episodes_are_headed_by_calendar_weeks_starting_on_the_readers_first_day(app, client, api):
+    """A Sunday night and the Monday night after it fall in two weeks (Monday first in German, CLDR)."""
+    owner = api.register("caregiver")
+    child = api.create_child(owner, timezone="Europe/Berlin")
+    for night in ("2026-11-29T03:00:00+01:00", "2026-11-30T03:00:00+01:00", "2026-12-01T03:00:00+01:00"):
+        assert client.post(f"/api/v1/children/{child['id']}/episodes", headers=owner.headers,
+                           json=episode_body(started_at=night)).status_code == 201
+    page = text_of(signed_in(app, owner, "de").page(f"/dashboard/children/{child['id']}"))
+    assert page.count("Woche vom ") == 2
+    newest, older = page.index("Woche vom 30. November 2026"), page.index("Woche vom 23. November 2026")
+    assert newest < page.index("1. Dez. 2026") < page.index("30. Nov. 2026") < older < page.index("29. Nov. 2026")

@@ -4,7 +4,7 @@ Every label is lazy (read in the language of the page that shows it); dates, tim
 Babel's for the reader's locale (backend.i18n), never strftime or ISO in words (a `<time datetime>` keeps ISO).
 """
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from backend.accounts.devices import BROWSERS, SYSTEMS
 from backend.children.ages import age_words
 from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
-from backend.i18n import current_locale, day, lazy_gettext, locales, number
+from backend.i18n import current_locale, day, first_week_day, lazy_gettext, locales, number
 from backend.trends.charts import chart_alt_text
 
 VERDICTS = {"resolved": lazy_gettext("Resolved"), "resolving": lazy_gettext("Resolving"),
@@ -112,6 +112,13 @@ def local_time(instant: datetime | None, zone: str) -> str:
     pattern = babel_dates.get_datetime_format("medium", locale=locale)
     return pattern.replace("{1}", babel_dates.format_skeleton("yMMMd", moment, locale=locale)).replace(
         "{0}", babel_dates.format_time(moment, "short", locale=locale))
+
+
+def week_start(instant: datetime, zone: str) -> date:
+    """The first day of the calendar week holding this instant in the child's zone, counted as the reader's locale
+    counts weeks (CLDR: Monday in British English, Spanish and German; Sunday in American English)."""
+    local = instant.astimezone(ZoneInfo(zone)).date()
+    return local - timedelta(days=(local.weekday() - first_week_day()) % 7)
 
 
 def local_day(instant: datetime | date | None, zone: str | None = None) -> str:
@@ -221,7 +228,8 @@ def helpers() -> dict:
             "answer_words": lambda code: words(code, ANSWERS),
             "treatment_kind_words": lambda code: words(code, TREATMENT_KINDS),
             "schedule_words": schedule_words, "action_words": action_words, "device_words": device_words,
-            "local_time": local_time, "local_day": local_day, "utc_time": utc_time, "duration": duration,
+            "local_time": local_time, "local_day": local_day, "week_start": week_start, "utc_time": utc_time,
+            "duration": duration,
             "rate": rate, "number": number, "age_words": age_words,
             "chart_alt": chart_alt_text, "language_choices": language_choices, "here": here,
             "sleep_states": tuple(SLEEP_STATES), "stopped_values": tuple(STOPPED),
