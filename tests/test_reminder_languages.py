@@ -80,7 +80,8 @@ def test_co_parents_and_their_clinician_each_read_the_reminder_in_their_language
         assert body.startswith("Hola, Caregiver 1:") or "Hola, Caregiver 1:" in body
         assert "Desde el 3 de diciembre de 2026: " in body
         assert "En la última semana: 0,5 episodios por noche observada (1 episodio en 2 noches observadas)" in body
-        assert "1,5" in body and "Myodiary envía cada semana el resumen del diario de Mila" in body
+        assert "1,5" in body and "Myodiary envía el resumen del diario de Mila al equipo de cuidado cada domingo a " \
+            "las 19:00 (Europe/Berlin)." in body
         assert "Please" not in body and "December" not in body
 
     assert german["Content-Language"] == "de" and german["Subject"].startswith("Mila diese Woche: ")
@@ -91,6 +92,7 @@ def test_co_parents_and_their_clinician_each_read_the_reminder_in_their_language
         assert "Seit dem 3. Dezember 2026: " in body
         assert "In der letzten Woche: 0,5 Episoden pro beobachteter Nacht (1 Episode in 2 beobachteten Nächten)" in body
         assert "1,5" in body and "Please" not in body and "December" not in body
+        assert "jeden Sonntag um 19:00 (Europe/Berlin) an das Betreuungsteam" in body
 
     assert english["Content-Language"] == "en" and english["Subject"].startswith("Mila (BNSM): ")
     text, page = bodies(english)
@@ -98,6 +100,7 @@ def test_co_parents_and_their_clinician_each_read_the_reminder_in_their_language
     for body in (text, visible(page)):
         assert "Hello Clinician 3," in body and "since 3 December 2026: " in body
         assert "The past week: 0.50 per watched night (1 episode on 2 watched nights)" in body
+        assert "to the care team every Sunday at 19:00 (Europe/Berlin)." in body
 
     charts = [next(part for part in message.walk() if part.get_content_type() == "image/png").get_content()
               for message in (spanish, german, english)]

@@ -4,7 +4,7 @@ Every label is lazy (read in the language of the page that shows it); dates, tim
 Babel's for the reader's locale (backend.i18n), never strftime or ISO in words (a `<time datetime>` keeps ISO).
 """
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -18,6 +18,7 @@ from backend.accounts.devices import BROWSERS, SYSTEMS
 from backend.children.ages import age_words
 from backend.diary.vocabulary import ANSWER_WORDS, CONCERN_WORDS, TREATMENT_KIND_WORDS
 from backend.i18n import current_locale, day, first_week_day, lazy_gettext, locales, number
+from backend.reminders import when
 from backend.trends.charts import chart_alt_text
 
 VERDICTS = {"resolved": lazy_gettext("Resolved"), "resolving": lazy_gettext("Resolving"),
@@ -58,10 +59,6 @@ REMINDER_KINDS = {"scheduled": lazy_gettext("scheduled summary"), "follow_up_3m"
 REMINDER_STATUSES = {"pending": lazy_gettext("waiting"), "sending": lazy_gettext("sending"),
                      "sent": lazy_gettext("sent"), "failed": lazy_gettext("failed"),
                      "skipped": lazy_gettext("skipped")}
-CADENCES = {"weekly": lazy_gettext("Weekly, on %(weekday)s at %(time)s (%(zone)s)"),
-            "biweekly": lazy_gettext("Every 2 weeks, on %(weekday)s at %(time)s (%(zone)s)"),
-            "monthly": lazy_gettext("Every 4 weeks, on %(weekday)s at %(time)s (%(zone)s)")}
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # What a clinician's view in the access log was, by the endpoint kept there (its blueprint, or the page).
 ACTIONS = {"dashboard.patients_list": lazy_gettext("Patient list (dashboard)"),
            "dashboard.patient_page": lazy_gettext("Patient page (dashboard)"),
@@ -151,24 +148,9 @@ def rate(value: float) -> str:
     return str(number(value, "0.0"))
 
 
-def weekday_name(code: str) -> str:
-    """'Monday', 'Montag', 'lunes' for a weekday code."""
-    return current_locale().days["format"]["wide"][WEEKDAYS.index(code)] if code in WEEKDAYS else code
-
-
-def clock(value: str) -> str:
-    """'20:00' (a reminder's local time, 'HH:MM') in the reader's time format."""
-    try:
-        return babel_dates.format_time(time.fromisoformat(value), "short", locale=current_locale())
-    except ValueError:
-        return value
-
-
 def schedule_words(schedule: dict) -> str:
     """'Weekly, on Monday at 20:00 (Europe/Madrid)': when the child's reminder emails go out."""
-    sentence = CADENCES.get(schedule["cadence"], CADENCES["weekly"])
-    return sentence % {"weekday": weekday_name(schedule["weekday"]), "time": clock(schedule["local_time"]),
-                       "zone": schedule["timezone"]}
+    return when.schedule_words(schedule["cadence"], schedule["weekday"], schedule["local_time"], schedule["timezone"])
 
 
 def action_words(action: str) -> str:

@@ -31,6 +31,7 @@ from backend.children.ages import (
 from backend.i18n import DEFAULT_LOCALE, current_locale, day, duration, language_tag, lazy_gettext, number, percent
 from backend.mail.headers import MAIL_DOMAIN
 from backend.reminders.events import DEVELOPMENT_PROMPT_DAYS
+from backend.reminders.when import footer_words
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.charts import verdict_label
@@ -50,12 +51,6 @@ CADENCE_SUBJECT = {  # the caregiver's subject of a scheduled email
     "weekly": lambda **words: _("%(child)s this week: %(news)s", **words),
     "biweekly": lambda **words: _("%(child)s these 2 weeks: %(news)s", **words),
     "monthly": lambda **words: _("%(child)s this month: %(news)s", **words),
-}
-CADENCE_FOOTER = {
-    "weekly": lambda child: _("Myodiary sends %(child)s's diary summary every week to the care team.", child=child),
-    "biweekly": lambda child: _("Myodiary sends %(child)s's diary summary every 2 weeks to the care team.",
-                                child=child),
-    "monthly": lambda child: _("Myodiary sends %(child)s's diary summary every month to the care team.", child=child),
 }
 FOLLOW_UP_MONTHS = {"follow_up_3m": 3, "follow_up_6m": 6}
 FOLLOW_UP_DUE = {  # the clinician's note
@@ -101,6 +96,7 @@ class ReminderContext:
     unsubscribe_url: str
     new_red_flags: tuple[str, ...] = ()
     development_prompt: bool = False  # ask for a development check (events.development_prompts)
+    schedule: tuple[str, str, str] = ("sunday", "19:00", "UTC")  # weekday, local time, zone: the footer's "when"
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,8 @@ def _common_facts(context: ReminderContext, clinician: bool) -> dict:
         "development_prompt": context.development_prompt,
         "chart_cid": chart_cid(context.chart_png), "chart_alt": str(context.chart_alt),
         "dashboard_url": f"{context.app_url.rstrip('/')}/dashboard/children/{quote(report.child.id, safe='')}",
-        "unsubscribe_url": context.unsubscribe_url, "footer": CADENCE_FOOTER[context.cadence](report.child.name),
+        "unsubscribe_url": context.unsubscribe_url,
+        "footer": footer_words(report.child.name, context.cadence, *context.schedule),
     }
 
 

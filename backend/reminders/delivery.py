@@ -87,12 +87,13 @@ class Renderer:
                 self.cache[child.id, locale] = (report, email_chart_png(report), str(chart_alt_text(report)))
         return self.cache[child.id, locale]
 
-    def message(self, reminder: Reminder, child: Child, user: User, role: str, cadence: str):
+    def message(self, reminder: Reminder, child: Child, user: User, role: str, schedule: ReminderSchedule):
         locale = language_of(user)
         report, png, alt = self.child_material(child, locale)
         link = unsubscribe_url(child.id, user.id)
         context = ReminderContext(
-            kind=reminder.kind, cadence=cadence,
+            kind=reminder.kind, cadence=schedule.cadence,
+            schedule=(schedule.weekday, schedule.local_time, schedule.timezone),
             recipient=Recipient(user.id, user.name, user.email, "clinician" if role == "clinician" else "caregiver",
                                 locale),
             report=report, chart_png=png, chart_alt=alt, app_url=current_app.config["APP_URL"].rstrip("/"),
@@ -137,7 +138,7 @@ def prepare(reminder: Reminder, facts: ReminderFacts, renderer: Renderer,
     user = facts.users[reminder.user_id]
     try:
         rendered, message = renderer.message(reminder, facts.children[reminder.child_id], user, role,
-                                             facts.schedules[reminder.child_id].cadence)
+                                             facts.schedules[reminder.child_id])
         return "sending", Outgoing(reminder, rendered.subject, renderer.envelope(message, user))
     except Exception as error:  # noqa: BLE001 - a fault in one email stays with that email
         return _failed_alone(reminder, now, error, "rendered"), None

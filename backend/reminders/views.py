@@ -102,7 +102,7 @@ def preview(child_id):
     kind = service.preview_kind(schedule)
     reminder = service.preview_reminder(child, schedule, current_user().id, kind)
     role = "clinician" if current_user().role == "clinician" else "caregiver"
-    rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role, schedule.cadence)
+    rendered, message = Renderer(utcnow()).message(reminder, child, current_user(), role, schedule)
     return {"kind": kind, "to": message["To"], "subject": rendered.subject, "text": rendered.text,
             "html": rendered.html}
 
