@@ -11,15 +11,16 @@ import json
 from datetime import UTC, date, datetime
 
 import marshmallow as ma
+from flask_babel import gettext
 from sqlalchemy import and_, or_
 
 from backend.extensions import db
-from backend.validation import CLIENT_ID
+from backend.validation import CLIENT_ID, N_
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 CURSOR_MAX_CHARS = 256  # the server's are about 140: an instant and an id of at most 64 characters
-NOT_A_CURSOR = "Not a valid cursor: send next_cursor of the previous page as it came."
+NOT_A_CURSOR = N_("Not a valid cursor: send next_cursor of the previous page as it came.")  # gettext where read
 
 
 class Cursor(ma.fields.String):
@@ -52,7 +53,7 @@ def encode_cursor(key: datetime | date, row_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime | date, str]:
     """The (instant or date, row id) an encode_cursor made, or a ValidationError."""
     if len(cursor) > CURSOR_MAX_CHARS:
-        raise ma.ValidationError(NOT_A_CURSOR)
+        raise ma.ValidationError(gettext(NOT_A_CURSOR))
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()  # strict UTF-8: no surrogates
         key, row_id = json.loads(raw)
@@ -60,7 +61,7 @@ def decode_cursor(cursor: str) -> tuple[datetime | date, str]:
             raise ValueError("not an id")
         return _key(key), row_id
     except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
-        raise ma.ValidationError(NOT_A_CURSOR) from None
+        raise ma.ValidationError(gettext(NOT_A_CURSOR)) from None
 
 
 def _key(text: str) -> datetime | date:

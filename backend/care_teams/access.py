@@ -3,6 +3,7 @@
 A child the caller is not an active member of answers 404, as if it did not exist. Checking records
 nothing: a clinician's read is noted for the access log where it is served (backend.clinic.audit).
 """
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import bindparam, select
 
@@ -39,10 +40,10 @@ def child_for(user, child_id: str, need: str = READ) -> Child:
     """The child if the user may do what `need` says, else 404 (not a member) or 403."""
     found = _membership_and_child(user.id, child_id)
     if found is None:
-        abort(404, message="No such child.")
+        abort(404, message=gettext("No such child."))
     membership, child = found
     if need == WRITE and not membership.can_write:
-        abort(403, message="Clinicians read and annotate; only caregivers change the diary.")
+        abort(403, message=gettext("Clinicians read and annotate; only caregivers change the diary."))
     if need == OWN and membership.role != "owner":
-        abort(403, message="Only the child's owner may do this.")
+        abort(403, message=gettext("Only the child's owner may do this."))
     return child

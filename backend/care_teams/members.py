@@ -3,6 +3,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import select, update
 
@@ -40,11 +41,11 @@ def _usable_invite(code: str) -> Invite:
     invite = db.session.scalar(select(Invite).where(Invite.code_hash == digest(normalize_code(code))))
     child = invite and db.session.get(Child, invite.child_id)
     if invite is None or child.deleted_at is not None:
-        abort(404, message="No such invite code.")
+        abort(404, message=gettext("No such invite code."))
     if invite.accepted_at is not None:
-        abort(410, message="This invite code has already been used.")
+        abort(410, message=gettext("This invite code has already been used."))
     if invite.expires_at <= utcnow():
-        abort(410, message="This invite code has expired; ask for a new one.")
+        abort(410, message=gettext("This invite code has expired; ask for a new one."))
     return invite
 
 
@@ -52,18 +53,25 @@ def accept_invite(code: str, user: User) -> Child:
     """Join the invite's care team; the code is spent atomically, so it works once."""
     invite = _usable_invite(code)
     if invite.role != user.role:
-        abort(403, message=f"This invite is for a {invite.role}; this account is a {user.role}.")
+        abort(403, message=_wrong_role(invite.role))
     membership = db.session.scalar(select(Membership).where(
         Membership.child_id == invite.child_id, Membership.user_id == user.id))
     if membership is not None and membership.revoked_at is None:
-        abort(409, message="You are already a member of this child's care team.")
+        abort(409, message=gettext("You are already a member of this child's care team."))
     spent = db.session.execute(
         update(Invite).where(Invite.id == invite.id, Invite.accepted_at.is_(None))
         .values(accepted_at=utcnow(), accepted_by_id=user.id))
     if spent.rowcount != 1:
-        abort(410, message="This invite code has already been used.")
+        abort(410, message=gettext("This invite code has already been used."))
     _grant(membership, invite, user)
     return db.session.get(Child, invite.child_id)
+
+
+def _wrong_role(invite_role: str) -> str:
+    """Why an account of the other role cannot accept the invite (INVITE_ROLES: one sentence for each)."""
+    if invite_role == "clinician":
+        return gettext("This invite is for a clinician; this account is a caregiver.")
+    return gettext("This invite is for a caregiver; this account is a clinician.")
 
 
 def _grant(membership: Membership | None, invite: Invite, user: User) -> None:
@@ -81,7 +89,7 @@ def active_members(child: Child):
 def revoke_member(child: Child, user_id: str) -> None:
     membership = db.session.scalar(active_members(child).where(Membership.user_id == user_id))
     if membership is None:
-        abort(404, message="No such member of this care team.")
+        abort(404, message=gettext("No such member of this care team."))
     if membership.role == "owner":
-        abort(409, message="The owner cannot be removed from the care team.")
+        abort(409, message=gettext("The owner cannot be removed from the care team."))
     membership.revoked_at = utcnow()

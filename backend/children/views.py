@@ -1,4 +1,5 @@
 """Children: create, list, read, update, soft-delete."""
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +28,7 @@ def create_child(data):
     """Add a child; the caregiver who adds it owns its care team"""
     user = current_user()
     if user.role != "caregiver":
-        abort(403, message="Only caregivers add children; ask the family for an invite code.")
+        abort(403, message=gettext("Only caregivers add children; ask the family for an invite code."))
     child = Child(owner_id=user.id, **data)
     db.session.add(child)
     db.session.add(Membership(child=child, user_id=user.id, role="owner"))

@@ -1,4 +1,5 @@
 """Clinician notes: only clinicians of the child's care team write them, each edits only their own."""
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -24,9 +25,9 @@ def add_note(user: User, child_id: str, values: dict) -> ClinicianNote:
 def edit_note(user: User, child_id: str, note_id: str, values: dict) -> ClinicianNote:
     note = db.session.scalar(notes_of(child_id).where(ClinicianNote.id == note_id))
     if note is None:
-        abort(404, message="No such note.")
+        abort(404, message=gettext("No such note."))
     if note.author_id != user.id:
-        abort(403, message="Only the note's author may change it.")
+        abort(403, message=gettext("Only the note's author may change it."))
     note.text, note.eeg = values["text"], values.get("eeg")
     return note
 
@@ -38,4 +39,4 @@ def is_clinician(user: User, child_id: str) -> bool:
 
 def _must_be_clinician(user: User, child_id: str) -> None:
     if not is_clinician(user, child_id):
-        abort(403, message="Only the child's clinicians write clinical notes.")
+        abort(403, message=gettext("Only the child's clinicians write clinical notes."))

@@ -7,6 +7,7 @@ as for an unknown id; one 409 naming no one where it is created under that id.
 """
 from typing import NamedTuple
 
+from flask_babel import gettext
 from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -21,14 +22,15 @@ from backend.db_types import new_id, utcnow
 from backend.diary.rules import record_problems
 from backend.extensions import db
 from backend.pagination import paginate
-from backend.validation import validate_client_id
+from backend.validation import N_, validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched", "lost_skills")
 # cleared by a PUT without them
 OPTIONAL_COLUMNS = ("notes", "jerk_count", "video_ref", "ended_at", "dose", "stopped_on")
-NO_SUCH_ENTRY = "No such entry."
-ID_EXISTS = "An entry with this id exists; use PUT to replace it."
-ID_TAKEN = "This id is taken; choose another. Deleted entries keep their ids and are not brought back."
+# the English source; the reader reads gettext(MESSAGE)
+NO_SUCH_ENTRY = N_("No such entry.")
+ID_EXISTS = N_("An entry with this id exists; use PUT to replace it.")
+ID_TAKEN = N_("This id is taken; choose another. Deleted entries keep their ids and are not brought back.")
 
 
 def entries_of(model, child: Child, filters: dict, key: str = "started_at"):
@@ -74,7 +76,7 @@ def entry_for(user: User, model, entry_id: str, need: str):
     """A live entry of a child the user may `need`; 404 as if it did not exist otherwise."""
     entry = find_entry(user, model, entry_id, need).entry
     if entry is None:
-        abort(404, message=NO_SUCH_ENTRY)
+        abort(404, message=gettext(NO_SUCH_ENTRY))
     return entry
 
 
@@ -90,7 +92,7 @@ def create_entry(model, child: Child, values: dict, user: User):
     (`commit_created` answers that for a POST)."""
     entry_id = values.pop("id", None) or new_id()
     if values.pop("child_id", child.id) != child.id:
-        abort(422, errors={"child_id": ["Differs from the child in the path."]})
+        abort(422, errors={"child_id": [gettext("Differs from the child in the path.")]})
     entry = model(id=entry_id, child_id=child.id, logged_by=user.id, **values)
     _check_instants(entry, child)
     start_writing()
@@ -110,13 +112,13 @@ def commit_created(entry, user: User) -> None:
         found = find_entry(user, model, entry_id)
         if not found.taken:
             raise
-        abort(409, message=ID_TAKEN if found.entry is None else ID_EXISTS)
+        abort(409, message=gettext(ID_TAKEN if found.entry is None else ID_EXISTS))
 
 
 def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[object, bool]:
     """PUT: create the entry under a client-chosen id, or replace the user's entry; (entry, created)."""
     if values.pop("id", entry_id) != entry_id:
-        abort(422, errors={"id": ["Differs from the id in the path."]})
+        abort(422, errors={"id": [gettext("Differs from the id in the path.")]})
     try:
         validate_client_id(entry_id)
     except ValidationError as error:
@@ -126,10 +128,10 @@ def replace_entry(model, entry_id: str, values: dict, user: User) -> tuple[objec
         cleared = {name: None for name in OPTIONAL_COLUMNS if hasattr(model, name)}
         return update_entry(entry, {**cleared, **values}, user), False
     if "child_id" not in values:
-        abort(422, errors={"child_id": ["Missing data for required field."]})
+        abort(422, errors={"child_id": [gettext("Missing data for required field.")]})
     child = child_for(user, values["child_id"], need=WRITE)
     if taken:
-        abort(409, message=ID_TAKEN)
+        abort(409, message=gettext(ID_TAKEN))
     return create_entry(model, child, {**values, "id": entry_id}, user), True
 
 

@@ -1,5 +1,6 @@
 """GET /api/v1/me/export (the family document) and DELETE /api/v1/me (delete the account)."""
 from flask import current_app
+from flask_babel import gettext
 from flask_smorest import abort
 
 from backend.accounts.tokens import user_for_credentials
@@ -54,6 +55,7 @@ def delete_my_account(data):
     user = current_user()
     confirmed = user_for_credentials(user.email, data["password"])
     if confirmed is None or confirmed.id != user.id:
-        abort(403, message="Wrong password; nothing was deleted.", errors={"password": ["Wrong password."]})
+        abort(403, message=gettext("Wrong password; nothing was deleted."),
+              errors={"password": [gettext("Wrong password.")]})
     delete_account(user)
     db.session.commit()

@@ -11,14 +11,19 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import gettext
+
+from backend import i18n
 from backend.children.models import CONDITIONS, SEXES
 from backend.children.rules import birth_date_problem
 from backend.diary import vocabulary as v
+from backend.i18n import lazy_gettext
 from backend.validation import CLIENT_ID, known_timezones, name_problem, text_problem
 
 
 class Invalid(ValueError):
-    """A raw value the column does not accept; the message says why."""
+    """A raw value the column does not accept; the message says why, in the reader's language (a push is
+    decoded inside its request)."""
 
 
 def as_is(value):
@@ -36,7 +41,7 @@ class Column:
 
 def _number(raw) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise Invalid("Must be a number.")
+        raise Invalid(gettext("Must be a number."))
     return raw
 
 
@@ -44,7 +49,8 @@ def integer(low: int, high: int) -> Callable[[Any], int]:
     def decode(raw) -> int:
         value = _number(raw)
         if value != int(value) or not low <= value <= high:
-            raise Invalid(f"Must be a whole number from {low} to {high}.")
+            raise Invalid(gettext("Must be a whole number from %(low)s to %(high)s.", low=i18n.number(low),
+                                  high=i18n.number(high)))
         return int(value)
     return decode
 
@@ -53,7 +59,8 @@ def number(low: float, high: float) -> Callable[[Any], float]:
     def decode(raw) -> float:
         value = _number(raw)
         if not low <= value <= high:
-            raise Invalid(f"Must be a number from {low} to {high}.")
+            raise Invalid(gettext("Must be a number from %(low)s to %(high)s.", low=i18n.number(low),
+                                  high=i18n.number(high)))
         return float(value)
     return decode
 
@@ -62,9 +69,10 @@ def text(max_length: int, min_length: int = 0, problem=text_problem) -> Callable
     """Free text; `problem` (one of backend.validation's) says which characters it refuses."""
     def decode(raw) -> str:
         if not isinstance(raw, str):
-            raise Invalid("Must be a string.")
+            raise Invalid(gettext("Must be a string."))
         if not min_length <= len(raw) <= max_length:
-            raise Invalid(f"Must be {min_length} to {max_length} characters.")
+            raise Invalid(gettext("Must be %(min)s to %(max)s characters.", min=i18n.number(min_length),
+                                  max=i18n.number(max_length)))
         if message := problem(raw):
             raise Invalid(message)
         return raw
@@ -79,7 +87,7 @@ def display_name(max_length: int) -> Callable[[Any], str]:
 def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     def decode(raw) -> str:
         if raw not in allowed:
-            raise Invalid(f"Must be one of: {', '.join(allowed)}.")
+            raise Invalid(gettext("Must be one of: %(choices)s.", choices=", ".join(allowed)))
         return raw
     return decode
 
@@ -89,7 +97,8 @@ WORD_LIST_CACHED_CHARS = 200  # longer lists are checked each time: the cache st
 
 def word_list(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     """A JSON-encoded list of known words, kept as canonical JSON text."""
-    problem = f"Must be a JSON list of: {', '.join(allowed)}."
+    def problem() -> str:
+        return gettext("Must be a JSON list of: %(choices)s.", choices=", ".join(allowed))
 
     def canonical(raw: str) -> str:
         try:
@@ -97,7 +106,7 @@ def word_list(allowed: tuple[str, ...]) -> Callable[[Any], str]:
         except ValueError:
             words = None
         if not isinstance(words, list) or any(word not in allowed for word in words):
-            raise Invalid(problem)
+            raise Invalid(problem())
         return json.dumps(list(dict.fromkeys(words)))
     remembered = lru_cache(maxsize=1024)(canonical)  # a push repeats a handful of lists thousands of times
 
@@ -105,7 +114,7 @@ def word_list(allowed: tuple[str, ...]) -> Callable[[Any], str]:
         if raw in ("", None):
             return "[]"
         if not isinstance(raw, str):
-            raise Invalid(problem)
+            raise Invalid(problem())
         return remembered(raw) if len(raw) <= WORD_LIST_CACHED_CHARS else canonical(raw)
     return decode
 
@@ -115,7 +124,7 @@ def epoch_ms(raw) -> datetime:
     try:
         return datetime.fromtimestamp(value / 1000, UTC)
     except (OverflowError, OSError, ValueError):
-        raise Invalid("Must be an instant in epoch milliseconds.") from None
+        raise Invalid(gettext("Must be an instant in epoch milliseconds.")) from None
 
 
 def iso_date(raw) -> date:
@@ -133,7 +142,7 @@ def calendar_date(raw) -> date:
     except ValueError:
         value = None
     if value is None:
-        raise Invalid("Must be a date as YYYY-MM-DD.")
+        raise Invalid(gettext("Must be a date as YYYY-MM-DD."))
     return value
 
 
@@ -144,19 +153,19 @@ def optional_date(raw) -> date | None:
 
 def timezone(raw) -> str:
     if raw not in known_timezones():
-        raise Invalid("Must be a known IANA timezone, e.g. Europe/Berlin.")
+        raise Invalid(gettext("Must be a known IANA timezone, e.g. Europe/Berlin."))
     return raw
 
 
 def client_id(raw) -> str:
     if not isinstance(raw, str) or not CLIENT_ID.fullmatch(raw):
-        raise Invalid("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+        raise Invalid(gettext("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -."))
     return raw
 
 
 def boolean(raw) -> bool:
     if not isinstance(raw, bool):
-        raise Invalid("Must be true or false.")
+        raise Invalid(gettext("Must be true or false."))
     return raw
 
 
@@ -262,8 +271,8 @@ COLUMNS: dict[str, dict[str, Column]] = {
     },
 }
 TABLES = tuple(COLUMNS)  # the tables this server keeps and syncs
-READ_ONLY = {"episode_videos": "Videos are added by uploading (POST /api/v1/uploads), never by a push; "
-                               "a push may only delete them."}
+READ_ONLY = {"episode_videos": lazy_gettext("Videos are added by uploading (POST /api/v1/uploads), never by a push; "
+                                            "a push may only delete them.")}
 CLIENT_ONLY = frozenset({"_status", "_changed"})
 
 # The phone's schema versions (SYNC_SCHEMA.md): the tables each one added, and the columns it added to tables
@@ -297,12 +306,12 @@ def decode_record(table: str, raw: dict) -> tuple[dict, dict[str, str]]:
     """Stored values of a pushed record, and field -> message for what is wrong with it."""
     values, problems = {}, {}
     for name in raw.keys() - COLUMNS[table].keys() - CLIENT_ONLY - {"id"}:
-        problems[name] = "Unknown column."
+        problems[name] = gettext("Unknown column.")
     for name, column in COLUMNS[table].items():
         raw_value = raw.get(name)
         if raw_value is None:
             if not column.optional:
-                problems[name] = "Missing value." if name not in raw else "May not be null."
+                problems[name] = gettext("Missing value.") if name not in raw else gettext("May not be null.")
             elif column.decode is not ignored:
                 values[name] = None
             continue

@@ -16,6 +16,7 @@ after the commit (`Pushed.deleted_videos`); an episode the push deletes takes it
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import bindparam, insert, select, update
 
@@ -39,8 +40,6 @@ MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession
           "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
 DIARY_TABLES = ("episodes", "sleep_sessions", "treatments", "development_checks")  # the diary a phone writes
 CHILD_TABLES = (*DIARY_TABLES, "episode_videos")  # every table of one child's records
-RECORD_ID_TAKEN = "This id is taken; choose another."
-NOT_KEPT_YET = "This server does not keep {table} yet; nothing was stored. Update the server first."
 
 
 @dataclass
@@ -80,7 +79,7 @@ class Pushed:
 def push_changes(user: User, changes: dict, phone: Phone) -> Pushed:
     push = decode_changes(changes)
     if user.role != "caregiver":
-        abort(403, message="Clinicians read the diary; only caregivers push changes.")
+        abort(403, message=gettext("Clinicians read the diary; only caregivers push changes."))
     version = claim_version()
     _drop_purged(push)
     memberships = _memberships(user)
@@ -100,7 +99,8 @@ def decode_changes(changes: dict) -> Push:
     tables = {table: _decode_table(table, changes.get(table) or {}, errors) for table in TABLES}
     if errors:
         first = next(iter(errors))
-        message = refused or f"Some records are not valid, e.g. in {first}; nothing was stored."
+        message = refused or gettext("Some records are not valid, e.g. in %(table)s; nothing was stored.",
+                                     table=first)
         abort(422, message=message, errors=errors)
     return Push(tables)
 
@@ -116,9 +116,15 @@ def _refused_tables(changes: dict, errors: dict) -> str | None:
         records = [*(lists.get("created") or []), *(lists.get("updated") or [])]
         if not records:
             continue
-        why = READ_ONLY.get(table) or NOT_KEPT_YET.format(table=table)
+        if table in READ_ONLY:
+            why = str(READ_ONLY[table])
+            # Translators: %(why)s is a sentence saying why the records cannot be pushed.
+            refusal = gettext("%(why)s Nothing was stored.", why=why)
+        else:
+            why = refusal = gettext("This server does not keep %(table)s yet; nothing was stored. Update the "
+                                    "server first.", table=table)
         errors[table] = {str(raw.get("id")): {"id": [why]} for raw in records}
-        message = message or (f"{why} Nothing was stored." if table in READ_ONLY else why)
+        message = message or refusal
     return message
 
 
@@ -134,7 +140,7 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
             continue
         values, problems = decode_record(table, raw)
         if record_id in decoded.upserts:
-            problems["id"] = "The record appears twice in this push."
+            problems["id"] = gettext("The record appears twice in this push.")
         if problems:
             table_errors[record_id] = {name: [message] for name, message in problems.items()}
         decoded.upserts[record_id] = values
@@ -145,7 +151,7 @@ def _decode_table(table: str, lists: dict, errors: dict) -> TableChanges:
             table_errors[str(record_id)] = {"id": [str(error)]}
             continue
         if record_id in decoded.upserts:
-            table_errors[record_id] = {"id": ["The record is both changed and deleted in this push."]}
+            table_errors[record_id] = {"id": [gettext("The record is both changed and deleted in this push.")]}
         decoded.deleted.append(record_id)
     if table_errors:
         errors.setdefault(table, {}).update(table_errors)
@@ -216,16 +222,16 @@ def _check_access(push: Push, memberships: dict) -> set[str]:
     denied: dict = {}
     for child_id in set(push.tables["children"].upserts) & set(push.children):
         if child_id not in writers:
-            denied.setdefault("children", {})[child_id] = ["You may not change this child."]
+            denied.setdefault("children", {})[child_id] = [gettext("You may not change this child.")]
     for child_id in push.tables["children"].deleted:
         child = existing_children.get(child_id)
         if child is not None and child.deleted_at is None and _role(memberships, child_id) != "owner":
-            denied.setdefault("children", {})[child_id] = ["Only the child's owner may delete it."]
+            denied.setdefault("children", {})[child_id] = [gettext("Only the child's owner may delete it.")]
     for table in CHILD_TABLES:
         for record_id, problem in _write_problems(push, table, writable, tombstoned):
             denied.setdefault(table, {})[record_id] = [problem]
     if denied:
-        abort(403, message="This push writes children you may not write; nothing was stored.",
+        abort(403, message=gettext("This push writes children you may not write; nothing was stored."),
               errors=denied)
     return tombstoned
 
@@ -245,15 +251,15 @@ def _write_problems(push: Push, table: str, writable: set[str],
     for record_id, values in push.tables[table].upserts.items():
         stored = existing.get(record_id)
         if values["child_id"] not in allowed:
-            yield record_id, f"You may not write child {values['child_id']}."
+            yield record_id, gettext("You may not write child %(child)s.", child=values["child_id"])
         elif record_id in taken and values["child_id"] not in tombstoned:
-            yield record_id, RECORD_ID_TAKEN
+            yield record_id, gettext("This id is taken; choose another.")
         elif stored is not None and stored.child_id not in allowed:
-            yield record_id, f"You may not write child {stored.child_id}."
+            yield record_id, gettext("You may not write child %(child)s.", child=stored.child_id)
     for record_id in push.tables[table].deleted:
         stored = existing.get(record_id)
         if stored is not None and stored.child_id not in allowed:
-            yield record_id, f"You may not write child {stored.child_id}."
+            yield record_id, gettext("You may not write child %(child)s.", child=stored.child_id)
 
 
 def _drop_records_of_deleted_children(push: Push, tombstoned: set[str]) -> None:
@@ -279,8 +285,8 @@ def _check_instants(push: Push) -> None:
             if problems:
                 errors.setdefault(table, {})[record_id] = {k: [m] for k, m in problems.items()}
     if errors:
-        abort(422, message="Some records lie in the future or before the birth, or stop before they start; "
-                      "nothing was stored.",
+        abort(422, message=gettext("Some records lie in the future or before the birth, or stop before they "
+                                   "start; nothing was stored."),
               errors=errors)
 
 
@@ -293,9 +299,9 @@ def _check_conflicts(push: Push, phone: Phone) -> None:
         for record_id in push.ids(table):
             row = push.existing[table].get(record_id)
             if row is not None and row.version > last and not _own_change(row, phone):
-                conflicts.setdefault(table, {})[record_id] = ["Changed on the server since your last pull."]
+                conflicts.setdefault(table, {})[record_id] = [gettext("Changed on the server since your last pull.")]
     if conflicts:
-        abort(409, message="Records changed on the server since your last pull: pull, then push again.",
+        abort(409, message=gettext("Records changed on the server since your last pull: pull, then push again."),
               errors=conflicts)
 
 

@@ -4,6 +4,7 @@ The bytes stream from the storage block by block, through the app for both backe
 access check, access log and headers apply to every byte (a presigned S3 URL would bypass them).
 """
 from flask import Response, request
+from flask_babel import gettext, ngettext
 from flask_smorest import abort
 
 from backend.videos.storage import Storage
@@ -14,7 +15,7 @@ CACHE = "private, max-age=3600"  # a family's video: never in a shared cache
 def send_object(store: Storage, key: str, content_type: str, etag: str) -> Response:
     size = store.size(key)
     if size is None:
-        abort(404, message="The file of this video is missing.")
+        abort(404, message=gettext("The file of this video is missing."))
     headers = {"Accept-Ranges": "bytes", "Cache-Control": CACHE, "ETag": f'"{etag}"',
                "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
     if request.if_none_match.contains(etag):
@@ -38,7 +39,8 @@ def _range(size: int, etag: str) -> tuple[int, int] | None:
         return None  # several ranges: the whole file, which RFC 9110 allows
     span = request.range.range_for_length(size)
     if span is None:
-        abort(416, message=f"The range is outside the file of {size} bytes.",
+        abort(416, message=ngettext("The range is outside the file of %(num)s byte.",
+                                    "The range is outside the file of %(num)s bytes.", size),
               headers={"Content-Range": f"bytes */{size}"})
     return span
 

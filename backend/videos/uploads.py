@@ -13,7 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from babel import units
 from flask import current_app
+from flask_babel import gettext
 from flask_smorest import abort
 from sqlalchemy import func, or_, select, update
 from werkzeug.exceptions import ClientDisconnected, HTTPException
@@ -25,6 +27,7 @@ from backend.db_types import new_id, utcnow
 from backend.diary.entries import find_entry
 from backend.diary.models import Episode
 from backend.extensions import db
+from backend.i18n import current_locale, number
 from backend.validation import CLIENT_ID
 from backend.videos.models import PROCESSING, REJECTED, UPLOADING, EpisodeVideo, UploadChunk
 from backend.videos.storage import READ_BLOCK, storage
@@ -40,7 +43,10 @@ class ChecksumMismatch(HTTPException):
 
     code = 460
     name = "Checksum Mismatch"
-    description = "The bytes do not match Upload-Checksum; send them again."
+
+    @property
+    def description(self) -> str:  # the `message` of the error, in the reader's language
+        return gettext("The bytes do not match Upload-Checksum; send them again.")
 
 
 def tus_headers(video: EpisodeVideo | None = None) -> dict:
@@ -55,7 +61,8 @@ def tus_headers(video: EpisodeVideo | None = None) -> dict:
 
 def check_tus_version(headers) -> None:
     if headers.get("Tus-Resumable") != TUS_VERSION:
-        abort(412, message=f"Send Tus-Resumable: {TUS_VERSION}; this server speaks tus {TUS_VERSION}.",
+        abort(412, message=gettext("Send Tus-Resumable: %(version)s; this server speaks tus %(version)s.",
+                                   version=TUS_VERSION),
               headers={"Tus-Version": TUS_VERSION})
 
 
@@ -73,29 +80,31 @@ class Creation:
 def parse_creation(headers) -> Creation:
     """The POST's Upload-Length and Upload-Metadata, or a 422 naming the header and key."""
     if headers.get("Upload-Defer-Length"):
-        abort(422, errors={"Upload-Defer-Length": ["Send Upload-Length: the size must be known."]})
+        abort(422, errors={"Upload-Defer-Length": [gettext("Send Upload-Length: the size must be known.")]})
     length = _length(headers.get("Upload-Length"))
     metadata = _metadata(headers.get("Upload-Metadata", ""))
     errors = {}
     for key in ("id", "episode_id"):
         if not CLIENT_ID.fullmatch(metadata.get(key) or ""):
-            errors[key] = ["Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -."]
+            errors[key] = [gettext("Ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")]
     if errors:
-        abort(422, message="Upload-Metadata must hold id and episode_id.", errors={"Upload-Metadata": errors})
+        abort(422, message=gettext("Upload-Metadata must hold id and episode_id."),
+              errors={"Upload-Metadata": errors})
     return Creation(metadata["id"], metadata["episode_id"], length,
                     (metadata.get("filename") or "")[:255] or None, (metadata.get("filetype") or "")[:100] or None)
 
 
 def _length(raw: str | None) -> int:
     if raw is None or not raw.isdigit() or len(raw) > 15:
-        abort(422, errors={"Upload-Length": ["Must be the file's size in bytes, a whole number."]})
+        abort(422, errors={"Upload-Length": [gettext("Must be the file's size in bytes, a whole number.")]})
     length = int(raw)
     if length == 0:
-        abort(422, errors={"Upload-Length": ["The file is empty: an empty file is not a video."]})
+        abort(422, errors={"Upload-Length": [gettext("The file is empty: an empty file is not a video.")]})
     limit = current_app.config["VIDEO_MAX_BYTES"]
     if length > limit:
-        abort(413, message=f"Videos may be up to {_megabytes(limit)}; this one is {_megabytes(length)}.",
-              errors={"Upload-Length": [f"Must be at most {limit} bytes."]})
+        abort(413, message=gettext("Videos may be up to %(limit)s; this one is %(size)s.",
+                                   limit=file_size(limit), size=file_size(length)),
+              errors={"Upload-Length": [gettext("Must be at most %(limit)s.", limit=file_size(limit, exact=True))]})
     return length
 
 
@@ -107,14 +116,17 @@ def _metadata(raw: str) -> dict[str, str]:
         try:
             found[key] = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            abort(422, errors={"Upload-Metadata": {key: ["Values must be base64 of UTF-8 text."]}})
+            abort(422, errors={"Upload-Metadata": {key: [gettext("Values must be base64 of UTF-8 text.")]}})
         if "\x00" in found[key] or any(c in found[key] for c in "\r\n"):
-            abort(422, errors={"Upload-Metadata": {key: ["Must be one line of text."]}})
+            abort(422, errors={"Upload-Metadata": {key: [gettext("Must be one line of text.")]}})
     return found
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:,.0f} MB" if size >= 1_000_000 else f"{size:,} bytes"
+def file_size(size: int, exact: bool = False) -> str:
+    """'300 MB', '999 bytes', '1.234 Byte' in the reader's format (CLDR units); `exact`: always in bytes."""
+    if size >= 1_000_000 and not exact:
+        return units.format_unit(round(size / 1_000_000), "digital-megabyte", length="short", locale=current_locale())
+    return units.format_unit(size, "digital-byte", length="long", locale=current_locale())
 
 
 def create_upload(user: User, creation: Creation) -> tuple[EpisodeVideo, bool]:
@@ -124,11 +136,11 @@ def create_upload(user: User, creation: Creation) -> tuple[EpisodeVideo, bool]:
         if (existing.uploaded_by == user.id and existing.episode_id == creation.episode_id
                 and existing.upload_length == creation.length and existing.deleted_at is None):
             return existing, False
-        abort(409, message="This video id is taken; choose another.", errors={"Upload-Metadata": {
-            "id": ["This id is taken; choose another."]}})
+        abort(409, message=gettext("This video id is taken; choose another."), errors={"Upload-Metadata": {
+            "id": [gettext("This id is taken; choose another.")]}})
     episode = find_entry(user, Episode, creation.episode_id, need=WRITE).entry
     if episode is None:
-        abort(404, message="No such episode.")
+        abort(404, message=gettext("No such episode."))
     _check_quota(episode.child_id, creation.length)
     video = EpisodeVideo(id=creation.video_id, episode_id=episode.id, child_id=episode.child_id,
                          uploaded_by=user.id, status=UPLOADING, size_bytes=creation.length,
@@ -152,9 +164,9 @@ def _check_quota(child_id: str, length: int) -> None:
     quota = current_app.config["VIDEO_QUOTA_BYTES_PER_CHILD"]
     used = quota_used(child_id)
     if used + length > quota:
-        abort(413, message=f"This child's videos already take {_megabytes(used)} of the "
-                           f"{_megabytes(quota)} kept per child; delete one to make room.",
-              errors={"Upload-Length": ["Over the child's video quota."]})
+        abort(413, message=gettext("This child's videos already take %(used)s of the %(quota)s kept per child; "
+                                   "delete one to make room.", used=file_size(used), quota=file_size(quota)),
+              errors={"Upload-Length": [gettext("Over the child's video quota.")]})
 
 
 # ---- which upload ------------------------------------------------------------------------------
@@ -163,12 +175,12 @@ def upload_for(user: User, video_id: str) -> EpisodeVideo:
     """The caller's own live upload (the uploader's, while still a caregiver of the child), else 404."""
     video = db.session.get(EpisodeVideo, video_id) if CLIENT_ID.fullmatch(video_id) else None
     if video is None or video.deleted_at is not None or video.uploaded_by != user.id:
-        abort(404, message="No such upload.")
+        abort(404, message=gettext("No such upload."))
     if find_entry(user, Episode, video.episode_id, need=WRITE).entry is None:
-        abort(404, message="No such upload.")
+        abort(404, message=gettext("No such upload."))
     expired = video.status == UPLOADING and video.upload_expires_at is not None and video.upload_expires_at < utcnow()
     if expired or (video.status == REJECTED and video.upload_offset < video.upload_length):
-        abort(410, message="This upload expired; start a new one.")
+        abort(410, message=gettext("This upload expired; start a new one."))
     return video
 
 
@@ -205,22 +217,23 @@ def expected_checksum(header: str | None):
         return None, None
     algorithm, _, value = header.partition(" ")
     if algorithm not in CHECKSUMS:
-        abort(400, message=f"Upload-Checksum algorithms: {', '.join(CHECKSUMS)}.",
-              errors={"Upload-Checksum": ["Unsupported algorithm."]})
+        abort(400, message=gettext("Upload-Checksum algorithms: %(algorithms)s.", algorithms=", ".join(CHECKSUMS)),
+              errors={"Upload-Checksum": [gettext("Unsupported algorithm.")]})
     try:
         return CHECKSUMS[algorithm](), base64.b64decode(value, validate=True)
     except binascii.Error:
-        abort(400, errors={"Upload-Checksum": ["The checksum must be base64."]})
+        abort(400, errors={"Upload-Checksum": [gettext("The checksum must be base64.")]})
 
 
 def take_upload(video: EpisodeVideo, offset: int) -> str:
     """Hold the upload for this PATCH (committed at once); the hold's id. 409 for a wrong offset, 423
     while another PATCH holds it."""
     if video.status != UPLOADING:
-        abort(409, message="This upload is complete.", errors={"Upload-Offset": ["The upload is complete."]})
+        abort(409, message=gettext("This upload is complete."),
+              errors={"Upload-Offset": [gettext("The upload is complete.")]})
     if offset != video.upload_offset:
-        abort(409, message=f"The upload is at offset {video.upload_offset}; send the bytes from there.",
-              errors={"Upload-Offset": [f"Must be {video.upload_offset}."]}, headers=tus_headers(video))
+        abort(409, message=_wrong_offset(video), errors={"Upload-Offset": [_must_be_offset(video)]},
+              headers=tus_headers(video))
     writer, now = new_id(), utcnow()
     taken = db.session.execute(update(EpisodeVideo).where(
         EpisodeVideo.id == video.id, EpisodeVideo.status == UPLOADING, EpisodeVideo.upload_offset == offset,
@@ -231,10 +244,18 @@ def take_upload(video: EpisodeVideo, offset: int) -> str:
     if taken.rowcount != 1:
         db.session.refresh(video)
         if video.upload_offset != offset:
-            abort(409, message=f"The upload is at offset {video.upload_offset}; send the bytes from there.",
-                  errors={"Upload-Offset": [f"Must be {video.upload_offset}."]})
-        abort(423, message="Another request is uploading to this video now; try again when it ends.")
+            abort(409, message=_wrong_offset(video), errors={"Upload-Offset": [_must_be_offset(video)]})
+        abort(423, message=gettext("Another request is uploading to this video now; try again when it ends."))
     return writer
+
+
+def _wrong_offset(video: EpisodeVideo) -> str:
+    return gettext("The upload is at offset %(offset)s; send the bytes from there.",
+                   offset=number(video.upload_offset))
+
+
+def _must_be_offset(video: EpisodeVideo) -> str:
+    return gettext("Must be %(offset)s.", offset=number(video.upload_offset))
 
 
 def receive_chunk(video_id: str, offset: int, writer: str, body: Body) -> tuple[int, str | None]:
@@ -263,7 +284,7 @@ def record_chunk(video: EpisodeVideo, offset: int, writer: str, size: int, key: 
         db.session.rollback()
         if key:
             storage().delete(key)
-        abort(409, message="This upload was resumed by another request; ask HEAD for its offset.")
+        abort(409, message=gettext("This upload was resumed by another request; ask HEAD for its offset."))
     if key:
         db.session.add(UploadChunk(id=new_id(), video_id=video.id, offset=offset, size=size, key=key))
     if done:

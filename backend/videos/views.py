@@ -8,6 +8,7 @@
   GET /videos/{id}/poster.jpg       its still
 """
 from flask import Response, current_app, request
+from flask_babel import gettext
 from flask_smorest import abort
 
 from backend.auth import current_user, login_required
@@ -20,7 +21,7 @@ from backend.diary.models import Episode
 from backend.extensions import db
 from backend.pagination import PageArgsSchema, page_schema, paginate
 from backend.videos import lifecycle, uploads
-from backend.videos.models import READY, EpisodeVideo
+from backend.videos.models import PROCESSING, READY, REJECTED, UPLOADING, EpisodeVideo
 from backend.videos.playback import send_object
 from backend.videos.schemas import VideoSchema
 from backend.videos.storage import storage
@@ -113,11 +114,11 @@ def append_to_upload(video_id):
     uploads.check_tus_version(request.headers)
     video = uploads.upload_for(current_user(), video_id)
     if request.mimetype != "application/offset+octet-stream":
-        abort(415, message="Send the bytes as Content-Type: application/offset+octet-stream.")
+        abort(415, message=gettext("Send the bytes as Content-Type: application/offset+octet-stream."))
     offset = request.headers.get("Upload-Offset", "")
     if not offset.isdigit():
-        abort(400, message="Upload-Offset must be a whole number.",
-              errors={"Upload-Offset": ["Missing or not a number."]})
+        abort(400, message=gettext("Upload-Offset must be a whole number."),
+              errors={"Upload-Offset": [gettext("Missing or not a number.")]})
     offset = int(offset)
     digest, expected = uploads.expected_checksum(request.headers.get("Upload-Checksum"))
     writer = uploads.take_upload(video, offset)
@@ -128,7 +129,7 @@ def append_to_upload(video_id):
         uploads.release(video.id, writer)
         storage().delete(key) if key else None
         if body.too_long:
-            abort(413, message="The body runs past Upload-Length.")
+            abort(413, message=gettext("The body runs past Upload-Length."))
         raise uploads.ChecksumMismatch()
     uploads.record_chunk(video, offset, writer, size, key)
     return "", 204, uploads.tus_headers(video)
@@ -145,7 +146,7 @@ def terminate_upload(video_id):
     uploads.check_tus_version(request.headers)
     video = db.session.get(EpisodeVideo, video_id) if uploads.CLIENT_ID.fullmatch(video_id) else None
     if video is None or video.deleted_at is not None or video.uploaded_by != current_user().id:
-        abort(404, message="No such upload.")
+        abort(404, message=gettext("No such upload."))
     _delete(video)
 
 
@@ -155,7 +156,7 @@ def video_for(video_id: str, need: str = READ) -> EpisodeVideo:
     """A live video of an episode the caller may `need` (the care team reads, caregivers write), else 404."""
     video = db.session.get(EpisodeVideo, video_id) if uploads.CLIENT_ID.fullmatch(video_id) else None
     if video is None or video.deleted_at is not None:
-        abort(404, message="No such video.")
+        abort(404, message=gettext("No such video."))
     entry_for(current_user(), Episode, video.episode_id, need=need)
     return video
 
@@ -223,12 +224,23 @@ def video_poster(video_id):
     return send_video(video_id, "poster_key")
 
 
+def _not_playable(status: str) -> str:
+    """Why a video has no file to play yet, by its status (uploading, processing, rejected)."""
+    if status == UPLOADING:
+        return gettext("No playable file yet: the video is uploading.")
+    if status == PROCESSING:
+        return gettext("No playable file yet: the video is processing.")
+    if status == REJECTED:
+        return gettext("No playable file yet: the video is rejected.")
+    return gettext("No playable file yet.")
+
+
 def send_video(video_id: str, key_column: str) -> Response:
     """The ready video's file (`media_key`) or still (`poster_key`) to a member of its care team, else 404;
     a clinician's read goes in the access log. The API's routes and the dashboard's both serve through it."""
     video = video_for(video_id)
     if video.status != READY or getattr(video, key_column) is None:
-        abort(404, message=f"No playable file yet: the video is {video.status}.")
+        abort(404, message=_not_playable(video.status))
     audit.note_clinician_view(current_user(), video.child_id)
     key = getattr(video, key_column)
     content_type = video.content_type if key_column == "media_key" else "image/jpeg"
