@@ -7,6 +7,8 @@ from flask_babel import format_number, gettext
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, HTTPException
 
+from backend.i18n import N_
+
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +33,14 @@ def _field_errors(messages: dict) -> dict:
     return merged
 
 
+# The message of an error raised without one (a route not found, a method not allowed, a rate limit), in place of
+# Werkzeug's English descriptions
+GENERIC = {400: N_("The request could not be understood."), 401: N_("Sign in first: this needs a valid token."),
+           403: N_("You may not do this."), 404: N_("Nothing was found at this address."),
+           405: N_("This method is not allowed here."), 409: N_("The request conflicts with data already stored."),
+           410: N_("This is no longer available."), 429: N_("Too many requests: please wait a moment and try again.")}
+
+
 def _message_for(error: HTTPException) -> str:
     """In the reader's language (backend/i18n.py); `code`, `status` and field names never change."""
     if error.code == 413:
@@ -40,6 +50,8 @@ def _message_for(error: HTTPException) -> str:
         return gettext("Internal server error.")
     if error.code == 422:
         return gettext("The request is not valid; see errors for each field.")
+    if error.description == type(error).description and error.code in GENERIC:  # Werkzeug's English default
+        return gettext(GENERIC[error.code])
     return error.description or error.name
 
 
@@ -67,6 +79,6 @@ def register_error_handlers(app, session) -> None:
     def handle_integrity_error(error: IntegrityError):
         session.rollback()
         log.info("integrity error turned into 409: %s", error.orig)
-        return error_payload(Conflict("The request conflicts with data already stored."))
+        return error_payload(Conflict())  # GENERIC[409], in the reader's language
 
     app.register_error_handler(IntegrityError, handle_integrity_error)

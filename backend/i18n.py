@@ -84,6 +84,11 @@ def first_week_day() -> int:
     return current_locale().first_week_day
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs without translating it: `gettext(MESSAGE)` where it is read."""
+    return message
+
+
 class _Lazy(LazyString):
     """Rendered in the current locale each time it is read; usable as a lazy message's %(variable)s.
 

@@ -15,7 +15,8 @@ from flask_babel import gettext
 from sqlalchemy import and_, or_
 
 from backend.extensions import db
-from backend.validation import CLIENT_ID, N_
+from backend.i18n import N_
+from backend.validation import CLIENT_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -26,12 +26,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate
 
-from backend.i18n import number
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs without translating it: `gettext(MESSAGE)` where it is read."""
-    return message
+from backend.i18n import N_, number
 
 
 class Translated(str):

@@ -100,3 +100,14 @@ def test_a_lazy_message_is_escaped_in_a_template_like_any_text(app):
     with app.test_request_context():
         page = app.jinja_env.from_string("<p>{{ words }}</p>").render(words=hostile)
     assert page == "<p>&lt;script&gt;alert(1)&lt;/script&gt;&#39;s diary</p>"
+
+
+@pytest.mark.parametrize("language, words", [("de", "Unter dieser Adresse wurde nichts gefunden."),
+                                             ("es", "No se encontró nada en esta dirección."),
+                                             ("en", "Nothing was found at this address.")])
+def test_an_error_raised_without_a_message_reads_in_the_readers_language_too(client, language, words):
+    """A route not found or a method not allowed: Werkzeug's English descriptions are not what a reader gets."""
+    missing = client.get("/api/v1/no-such-thing", headers={"Accept-Language": language})
+    assert assert_error(missing, 404)["message"] == words
+    wrong = client.put("/api/v1/tokens", json={}, headers={"Accept-Language": "de"})
+    assert assert_error(wrong, 405)["message"] == "Diese Methode ist hier nicht erlaubt."

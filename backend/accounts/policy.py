@@ -5,8 +5,7 @@ from functools import cache
 from flask_babel import gettext
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from backend.i18n import number
-from backend.validation import N_
+from backend.i18n import N_, number
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256  # Argon2 hashes any length; this only bounds the work a request can ask for

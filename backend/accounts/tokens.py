@@ -21,7 +21,7 @@ from backend.accounts.passwords import verify_password
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
-from backend.validation import N_
+from backend.i18n import N_
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from backend.database import commit_keeping_loaded, start_writing
 from backend.db_types import new_id, utcnow
 from backend.diary.rules import record_problems
 from backend.extensions import db
+from backend.i18n import N_
 from backend.pagination import paginate
-from backend.validation import N_, validate_client_id
+from backend.validation import validate_client_id
 
 EQUALITY_FILTERS = ("sleep_state", "kind", "watched", "lost_skills")
 # cleared by a PUT without them

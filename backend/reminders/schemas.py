@@ -4,8 +4,9 @@ import re
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from backend.i18n import N_
 from backend.reminders.models import CADENCES, KINDS, STATUSES, WEEKDAYS
-from backend.validation import N_, Translated, WholeMatch, validate_client_id, validate_timezone
+from backend.validation import Translated, WholeMatch, validate_client_id, validate_timezone
 
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 validate_local_time = WholeMatch(HH_MM, error=Translated(N_("Must be a time of day as HH:MM, 00:00 to 23:59.")))
