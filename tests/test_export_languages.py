@@ -113,7 +113,7 @@ def test_the_pdf_reads_in_spanish(client, family, child):
     response = read_as(client, family["owner"], "es", f"/api/v1/children/{child['id']}/report.pdf")
     text = pdf_text(response.data)
     for words in ("Informe de Myodiary: Zoë Ŋ", "3 de octubre de 2026, con 36,5 semanas de gestación",
-                  "Mioclonías benignas neonatales del sueño (BNSM)", "Valoración: ", "Resumen clínico",
+                  "Mioclonías benignas neonatales del sueño (MNBS)", "Valoración: ", "Resumen clínico",
                   "Señales de alarma", "Controles del desarrollo: 3 de diciembre de 2026.", "Tratamientos",
                   "Levetiracetam (Medicamento antiepiléptico)", "en curso", "3 dic 2026", "sí",
                   "Resumen del diario de Myodiary - no es un diagnóstico", "Página 1"):
