@@ -10,6 +10,8 @@ words, and the formatters below for numbers, dates and durations, which stay laz
 message's variables. So one report, built once, reads in every language (the kept summaries keep one rendering
 per locale).
 """
+import decimal
+import math
 from datetime import date, datetime
 from pathlib import Path
 
@@ -117,14 +119,32 @@ def lazy(func, *args, **kwargs) -> _Lazy:
     return _Lazy(func, *args, **kwargs)
 
 
+def decimal_text(value: float | int, pattern: str | None = None, locale: Locale | None = None) -> str:
+    """A number in the locale's format now. NaN and infinity as CLDR writes them; a number too large for the
+    pattern's decimals (Babel's decimal context refuses it) in scientific notation."""
+    locale = locale or current_locale()
+    if isinstance(value, float) and not math.isfinite(value):
+        return babel_numbers.format_decimal(value, locale=locale)
+    try:
+        return babel_numbers.format_decimal(value, format=pattern, locale=locale)
+    except decimal.InvalidOperation:
+        return babel_numbers.format_scientific(value, format="0.##E0", locale=locale)
+
+
 def number(value: float | int, pattern: str | None = None) -> _Lazy:
     """A number in the reader's format (1,234.5 / 1.234,5), `pattern` like '0.00' fixing the decimals."""
-    return _Lazy(lambda: babel_numbers.format_decimal(value, format=pattern, locale=current_locale()))
+    return _Lazy(decimal_text, value, pattern)
+
+
+def _percent_text(value: float, pattern: str | None) -> str:
+    if not math.isfinite(value) or abs(value) > 1e12:
+        return decimal_text(value * 100) + "%"
+    return babel_numbers.format_percent(value, format=pattern, locale=current_locale())
 
 
 def percent(value: float, pattern: str | None = None) -> _Lazy:
     """A share as the reader writes it: '64%', '64 %' (es, de)."""
-    return _Lazy(lambda: babel_numbers.format_percent(value, format=pattern, locale=current_locale()))
+    return _Lazy(_percent_text, value, pattern)
 
 
 def day(value: date | datetime, length: str = "long") -> _Lazy:

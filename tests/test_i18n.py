@@ -111,3 +111,16 @@ def test_an_error_raised_without_a_message_reads_in_the_readers_language_too(cli
     assert assert_error(missing, 404)["message"] == words
     wrong = client.put("/api/v1/tokens", json={}, headers={"Accept-Language": "de"})
     assert assert_error(wrong, 405)["message"] == "Diese Methode ist hier nicht erlaubt."
+
+
+def test_numbers_babel_refuses_are_still_written(app):
+    """The fuzzing found trends whose fitted numbers overflowed Babel's decimal context (a 500 on the trends and
+    their charts): NaN, infinity and huge values are written, in the reader's symbols."""
+    from flask_babel import force_locale
+
+    from backend.i18n import number, percent
+
+    with app.app_context(), force_locale("de"):
+        assert str(number(1e308, "0.00")) == "1E308" and str(number(float("nan"), "0.00")) == "NaN"
+        assert str(number(float("inf"))) == "∞" and str(number(1234.5)) == "1.234,5"
+        assert str(percent(1e300)).endswith("%") and str(percent(0.64)) == "64\xa0%"

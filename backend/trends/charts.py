@@ -10,14 +10,13 @@ from xml.sax.saxutils import escape
 
 import matplotlib
 import numpy as np
-from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
-from backend.i18n import current_locale, language_tag, lazy_gettext, number
+from backend.i18n import decimal_text, language_tag, lazy_gettext, number
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import axis_age
@@ -83,8 +82,7 @@ class LocaleNumbers(Formatter):
         self.pattern = tick_pattern(locs)
 
     def __call__(self, value, pos=None) -> str:
-        return format_decimal(0 if abs(value) < 1e-12 else value, format=getattr(self, "pattern", None),
-                              locale=current_locale())
+        return decimal_text(0 if abs(value) < 1e-12 else value, getattr(self, "pattern", None))
 
 
 def tick_pattern(ticks) -> str:

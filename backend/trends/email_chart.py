@@ -12,12 +12,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from babel.numbers import format_decimal
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
-from backend.i18n import current_locale
+from backend.i18n import current_locale, decimal_text
 from backend.trends import formatting
 from backend.trends.charts import (
     DATA_COLOUR,
@@ -203,7 +202,7 @@ def _ticks(locator: MaxNLocator, limits: tuple[float, float]) -> list[tuple[floa
     """The ticks within limits with their labels in the current locale's numbers (0,5 in German)."""
     ticks = [float(tick) for tick in locator.tick_values(*limits) if limits[0] <= tick <= limits[1]]
     pattern, locale = tick_pattern(ticks), current_locale()
-    return [(tick, format_decimal(0 if abs(tick) < 1e-12 else tick, format=pattern, locale=locale)) for tick in ticks]
+    return [(tick, decimal_text(0 if abs(tick) < 1e-12 else tick, pattern, locale)) for tick in ticks]
 
 
 def _draw_model(canvas: Canvas, model) -> None:
