@@ -13,6 +13,7 @@ per locale).
 import decimal
 import math
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -122,13 +123,28 @@ def lazy(func, *args, **kwargs) -> _Lazy:
 def decimal_text(value: float | int, pattern: str | None = None, locale: Locale | None = None) -> str:
     """A number in the locale's format now. NaN and infinity as CLDR writes them; a number too large for the
     pattern's decimals (Babel's decimal context refuses it) in scientific notation."""
-    locale = locale or current_locale()
+    return _decimal_text(value, pattern, locale or current_locale())
+
+
+# Formatting is pure: a list of 500 patients writes the same rates, ages and days many times over.
+@lru_cache(maxsize=16384)
+def _decimal_text(value: float | int, pattern: str | None, locale: Locale) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return babel_numbers.format_decimal(value, locale=locale)
     try:
         return babel_numbers.format_decimal(value, format=pattern, locale=locale)
     except decimal.InvalidOperation:
         return babel_numbers.format_scientific(value, format="0.##E0", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(value: date | datetime, length: str, locale: Locale) -> str:
+    return babel_dates.format_date(value, format=length, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _unit_text(value: float | int, unit: str, length: str, locale: Locale) -> str:
+    return babel_units.format_unit(value, f"duration-{unit}", length=length, locale=locale)
 
 
 def number(value: float | int, pattern: str | None = None) -> _Lazy:
@@ -149,7 +165,7 @@ def percent(value: float, pattern: str | None = None) -> _Lazy:
 
 def day(value: date | datetime, length: str = "long") -> _Lazy:
     """A date in the reader's words: '3 December 2026', '3 de diciembre de 2026', '3. Dezember 2026'."""
-    return _Lazy(lambda: babel_dates.format_date(value, format=length, locale=current_locale()))
+    return _Lazy(lambda: _date_text(value, length, current_locale()))
 
 
 def day_pattern(value: date | datetime, skeleton: str) -> _Lazy:
@@ -165,8 +181,7 @@ def time_of_day(value: datetime, length: str = "short") -> _Lazy:
 def duration(value: float | int, unit: str, length: str = "long") -> _Lazy:
     """'11 weeks', '11 Wochen', '5 meses': a count of a CLDR unit ('week', 'month', 'day', 'minute', 'second')
     with the locale's own plural forms."""
-    return _Lazy(lambda: babel_units.format_unit(value, f"duration-{unit}", length=length,
-                                                 locale=current_locale()))
+    return _Lazy(lambda: _unit_text(value, unit, length, current_locale()))
 
 
 def install(app: Flask) -> None:

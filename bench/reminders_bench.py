@@ -78,11 +78,15 @@ def smtp_sink():
         process.join(10)
 
 
-def populate(children: int, due: datetime) -> None:
+def populate(children: int, due: datetime, languages: tuple[str, ...] = ("en",)) -> None:
+    """Children with two caregivers each; with several languages, the caregivers read them in turn (co-parents
+    in two languages: one report, chart and text per language and child)."""
     now = datetime.now(UTC)
     first = date.today() - timedelta(weeks=10)
     users = [{"id": new_id(), "email": f"p{i}-{uuid.uuid4().hex[:6]}@example.org", "name": f"Parent {i}",
-              "role": "caregiver", "password_hash": "x", "created_at": now} for i in range(2 * children)]
+              "role": "caregiver", "password_hash": "x", "created_at": now, "email_verified_at": now,
+              "locale": languages[i % len(languages)]}
+             for i in range(2 * children)]
     db.session.execute(insert(User.__table__), users)
     for index in range(children):
         _child(index, users[2 * index]["id"], users[2 * index + 1]["id"], first, due, now)
@@ -132,11 +136,11 @@ def dispatcher(url: str, port: int, now: datetime, results) -> None:
             raise
 
 
-def bench(url: str, children: int, dispatchers: int) -> dict:
+def bench(url: str, children: int, dispatchers: int, languages: tuple[str, ...] = ("en",)) -> dict:
     due = datetime.now(UTC).replace(second=0, microsecond=0)
     app = make_app(url)
     with app.app_context():
-        populate(children, due)
+        populate(children, due, languages)
         progress("building the children's summaries, as the scheduler's minute-by-minute refresh would have")
         refresh_all_stale(db.session)
         db.engine.dispose()
@@ -165,6 +169,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--children", type=int, default=None)
+    parser.add_argument("--languages", default="en",
+                        help="the caregivers' languages, in turn: 'en,de' gives every child co-parents in two")
     parser.add_argument("--dispatchers", type=int, default=os.cpu_count() or 1,
                         help="dispatcher processes on PostgreSQL, like scheduler processes (default: one per core); "
                              "SQLite has one writer at a time and runs one")
@@ -174,7 +180,8 @@ def main() -> None:
     for name, url in databases():
         dispatchers = args.dispatchers if name == "postgresql" else 1
         print(f"benchmarking {name} with {dispatchers} dispatcher process(es) ...", file=sys.stderr)
-        results[name] = {**bench(url, children, dispatchers), "dispatchers": dispatchers}
+        results[name] = {**bench(url, children, dispatchers, tuple(args.languages.split(","))),
+                         "dispatchers": dispatchers}
         if name == "postgresql":
             drop_postgres(url)
     print(f"\n{'figure':<28}{'target':>12}" + "".join(f"{name:>14}" for name in results))
@@ -184,6 +191,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / ("reminders-quick.json" if args.quick else "reminders.json")).write_text(json.dumps(
         {"measured_at": datetime.now(UTC).isoformat(), "children": children, "dispatchers": args.dispatchers,
+         "languages": args.languages,
          "results": results}, indent=2))
 
 

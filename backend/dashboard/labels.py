@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel import dates as babel_dates
 from babel import units as babel_units
-from flask import request
-from flask_babel import gettext
+from flask import g, request
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 
 from backend.accounts.devices import BROWSERS, SYSTEMS
@@ -95,10 +95,20 @@ FORM_EXPIRED = (lazy_gettext("The form has expired"),
 
 
 def words(code: str | None, table: dict | None = None) -> str:
-    """The code's words from the table; an unknown code reads as itself, underscores as spaces."""
+    """The code's words from the table; an unknown code reads as itself, underscores as spaces.
+
+    Rendered once per request and language: a list of 500 patients names a handful of verdicts and conditions
+    thousands of times, and each rendering of a lazy message looks up the reader's catalog again."""
     if code is None:
         return ""
-    return (table or {}).get(code) or code.replace("_", " ")
+    found = (table or {}).get(code)
+    if found is None:
+        return code.replace("_", " ")
+    cache = g.setdefault("dashboard_words", {})
+    key = (id(found), str(get_locale()))
+    if key not in cache:
+        cache[key] = str(found)
+    return cache[key]
 
 
 def local_time(instant: datetime | None, zone: str) -> str:
