@@ -184,6 +184,14 @@ def duration(value: float | int, unit: str, length: str = "long") -> _Lazy:
     return _Lazy(lambda: _unit_text(value, unit, length, current_locale()))
 
 
+def file_size(size: int, exact: bool = False) -> str:
+    """'300 MB', '64 kB', '999 bytes', '1.234 Byte' in the reader's format (CLDR units); `exact`: in bytes."""
+    if exact or size < 1_000:
+        return babel_units.format_unit(size, "digital-byte", length="long", locale=current_locale())
+    unit, scale = ("digital-megabyte", 1_000_000) if size >= 1_000_000 else ("digital-kilobyte", 1_000)
+    return babel_units.format_unit(round(size / scale), unit, length="short", locale=current_locale())
+
+
 def install(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS),
                    default_locale=DEFAULT_LOCALE)

@@ -230,6 +230,21 @@ def test_a_document_named_clip_mp4_is_rejected_with_a_reason(client, app, family
     assert_error(client.get("/api/v1/videos/clip1/content", headers=family["owner"].headers), 404)
 
 
+def test_the_reason_is_written_in_the_uploaders_language(client, app, family, episode, tmp_path):
+    """The parent who uploaded reads it in the app, where it arrives by sync as it is stored."""
+    owner = family["owner"]
+    assert client.patch("/api/v1/me", json={"locale": "de"}, headers=owner.headers).status_code == 200
+    upload(client, owner, episode, Path(make_pdf(tmp_path / "clip.mp4")).read_bytes())
+    assert "1 rejected" in process(app)
+    reason = client.get("/api/v1/videos/clip1", headers=family["clinician"].headers).get_json()["rejected_reason"]
+    assert reason == "Diese Datei ist kein Video (sie sieht aus wie ein PDF-Dokument)."
+    create(client, owner, episode, 1000, "clip2")
+    app.test_cli_runner().invoke(args=["videos", "process", "--now", "2099-01-01T00:00:00+00:00"])
+    expired = client.get("/api/v1/videos/clip2", headers=owner.headers).get_json()["rejected_reason"]
+    assert expired == "Das Hochladen wurde nicht innerhalb von 24 Stunden abgeschlossen; bitte laden Sie den Clip " \
+        "erneut hoch."
+
+
 def test_a_truncated_mp4_is_rejected(client, app, family, episode, tmp_path):
     path = make_clip(tmp_path / "c.mp4", seconds=2.0)
     data = Path(truncate(path, 0.5)).read_bytes()

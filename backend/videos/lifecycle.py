@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select, update
 
+from backend.accounts.models import User
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
+from backend.i18n import DEFAULT_LOCALE, duration, file_size, lazy, lazy_gettext, locales
 from backend.videos.models import PROCESSING, READY, REJECTED, UPLOADING, EpisodeVideo, UploadChunk
 from backend.videos.processing import Limits, Processed, Rejected, process_file
 from backend.videos.storage import READ_BLOCK, storage
@@ -31,8 +34,7 @@ from backend.videos.uploads import quota_used
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=15)  # longer than any processing of a clip within VIDEO_MAX_SECONDS
 MAX_ATTEMPTS = 3
-EXPIRED_REASON = "The upload did not finish within {hours} hours; please upload the clip again."
-FAILED_REASON = "The video could not be processed; please upload it again."
+FAILED_REASON = lazy_gettext("The video could not be processed; please upload it again.")
 VIDEO_KEY, POSTER_KEY = "videos/{id}/video.mp4", "videos/{id}/poster.jpg"
 
 
@@ -105,7 +107,7 @@ def process_claimed(video_id: str) -> str:
         _check_quota(video_id, processed.size_bytes)
         return _store_ready(video_id, processed, digest, keys)
     except Rejected as reason:
-        return _reject(video_id, str(reason), keys)
+        return _reject(video_id, reason.args[0], keys)
     except Exception:
         log.exception("video %s: processing failed (attempt %s)", video_id, attempts)
         db.session.rollback()
@@ -138,8 +140,9 @@ def _check_quota(video_id: str, size: int) -> None:
     used, quota = quota_used(child_id, except_id=video_id), current_app.config["VIDEO_QUOTA_BYTES_PER_CHILD"]
     db.session.commit()
     if used + size > quota:
-        raise Rejected(f"This child's videos already take {used / 1e6:,.0f} MB of the {quota / 1e6:,.0f} MB "
-                       "kept per child; delete a video to make room, then upload this one again.")
+        raise Rejected(lazy_gettext("This child's videos already take %(used)s of the %(quota)s kept per child; "
+                                    "delete a video to make room, then upload this one again.",
+                                    used=lazy(file_size, used), quota=lazy(file_size, quota)))
 
 
 def _store_ready(video_id: str, processed: Processed, digest: str, chunk_keys: list[str]) -> str:
@@ -164,14 +167,23 @@ def _store_ready(video_id: str, processed: Processed, digest: str, chunk_keys: l
     return READY
 
 
-def _reject(video_id: str, reason: str, chunk_keys: list[str]) -> str:
+def _reject(video_id: str, reason, chunk_keys: list[str]) -> str:
+    """Rejected, with the reason (a lazy message) written in the uploader's language: the parent reads it in the
+    app, where it arrives by sync as it is stored."""
     video = db.session.get(EpisodeVideo, video_id)
-    video.status, video.rejected_reason, video.claimed_until, video.updated_at = REJECTED, reason, None, utcnow()
+    video.status, video.claimed_until, video.updated_at = REJECTED, None, utcnow()
+    video.rejected_reason = in_uploaders_language(video, reason)
     _drop_chunks(video_id)
     db.session.commit()
     _delete_keys(chunk_keys)
     log.info("video %s rejected: %s", video_id, reason)
     return REJECTED
+
+
+def in_uploaders_language(video: EpisodeVideo, reason) -> str:
+    uploader = db.session.get(User, video.uploaded_by)
+    with force_locale(uploader.locale if uploader is not None and uploader.locale in locales() else DEFAULT_LOCALE):
+        return str(reason)
 
 
 def _drop_chunks(video_id: str) -> None:
@@ -193,7 +205,10 @@ def expire_uploads(now: datetime) -> list[str]:
         EpisodeVideo.upload_expires_at < now, EpisodeVideo.writer.is_(None) | (EpisodeVideo.writer_until < now),
     ).limit(100)).all()
     for video in expired:
-        video.status, video.rejected_reason = REJECTED, EXPIRED_REASON.format(hours=hours)
+        video.status = REJECTED
+        video.rejected_reason = in_uploaders_language(video, lazy_gettext(
+            "The upload did not finish within %(hours)s; please upload the clip again.",
+            hours=duration(hours, "hour")))
         video.updated_at = now
         _drop_chunks(video.id)
     ids = [video.id for video in expired]

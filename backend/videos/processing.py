@@ -26,12 +26,13 @@ mapping, so such a clip looks flatter than on the phone; the H.264 stream of a c
 so anything its encoder put inside the pictures' own headers (x264 writes its settings) stays.
 """
 import errno
-import math
 import os
 from dataclasses import dataclass
 
 import av
 import filetype
+
+from backend.i18n import duration, file_size, lazy, lazy_gettext
 
 ISO_BMFF, MATROSKA = "mov", "matroska"  # the only demuxers ever used
 FAMILIES = {"video/mp4": ISO_BMFF, "video/quicktime": ISO_BMFF, "video/x-m4v": ISO_BMFF, "video/3gpp": ISO_BMFF,
@@ -49,11 +50,12 @@ POSTER_MAX_WIDTH = 640
 POSTER_QUALITY = 85
 LATE_END_SECONDS = 1.0  # the pictures may stop this much before the declared duration (else: incomplete)
 
-DAMAGED = "The video file is damaged or incomplete; please record or upload it again."
-EMPTY = "The file is empty; please record or upload the video again."
-NO_PICTURE = "This file has sound but no picture; please upload a video."
-NOT_A_VIDEO = "This file is not a video we can read; please upload a clip from the phone's camera (MP4, MOV or WebM)."
-TOO_LARGE_PICTURE = "The video's picture is larger than 4K ({width} × {height}); please record at 4K or less."
+# The reasons are lazy messages: lifecycle stores them in the uploader's language.
+DAMAGED = lazy_gettext("The video file is damaged or incomplete; please record or upload it again.")
+EMPTY = lazy_gettext("The file is empty; please record or upload the video again.")
+NO_PICTURE = lazy_gettext("This file has sound but no picture; please upload a video.")
+NOT_A_VIDEO = lazy_gettext("This file is not a video we can read; please upload a clip from the phone's camera (MP4, "
+                           "MOV or WebM).")
 # Errors of this machine, not of the upload: they stay OSError, so the job is tried again later.
 OUR_SIDE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EIO, errno.ENOENT, errno.EACCES, errno.EROFS}
 
@@ -77,8 +79,8 @@ class Processed:
 
 
 class Rejected(Exception):
-    """Not a video we keep; str(error) is the reason in words a parent understands (one or two sentences,
-    e.g. "This file is not a video (it looks like a PDF document)." / "The video is 7 minutes long; clips
+    """Not a video we keep; its argument (a lazy message) is the reason in words a parent understands (one or two
+    sentences, e.g. "This file is not a video (it looks like a PDF document)." / "The video is 7 minutes long; clips
     of up to 5 minutes are kept." / "The video file is damaged or incomplete; please record or upload it again.")."""
 
 
@@ -117,7 +119,8 @@ def _check_size(size: int, limits: Limits) -> None:
     if size == 0:
         raise Rejected(EMPTY)
     if size > limits.max_bytes:
-        raise Rejected(f"The file is {_megabytes(size)}; videos of up to {_megabytes(limits.max_bytes)} are kept.")
+        raise Rejected(lazy_gettext("The file is %(size)s; videos of up to %(limit)s are kept.",
+                                    size=lazy(file_size, size), limit=lazy(file_size, limits.max_bytes)))
 
 
 def sniff(path: str) -> str:
@@ -130,37 +133,39 @@ def sniff(path: str) -> str:
     if kind is None and head[4:8] == b"ftyp":  # an ISO-BMFF brand filetype does not list (3GP, ...)
         return ISO_BMFF
     if kind is not None and kind.mime.startswith("video/"):  # AVI, WMV, FLV, MPEG
-        raise Rejected(f"Videos in {kind.extension.upper()} format are not kept; please upload a clip from the "
-                       "phone's camera (MP4, MOV or WebM).")
+        raise Rejected(lazy_gettext("Videos in %(format)s format are not kept; please upload a clip from the phone's "
+                                    "camera (MP4, MOV or WebM).", format=kind.extension.upper()))
     looks_like = _looks_like(kind, head)
-    raise Rejected(f"This file is not a video (it looks like {looks_like})." if looks_like else NOT_A_VIDEO)
+    raise Rejected(lazy_gettext("This file is not a video (it looks like %(kind)s).", kind=looks_like)
+                   if looks_like else NOT_A_VIDEO)
 
 
-def _looks_like(kind, head: bytes) -> str | None:
+def _looks_like(kind, head: bytes):
     if kind is None:
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-        return "a web page" if text.startswith((b"<!doctype html", b"<html")) else None
+        return lazy_gettext("a web page") if text.startswith((b"<!doctype html", b"<html")) else None
     if kind.mime == "application/pdf":
-        return "a PDF document"
-    noun = {"image": "a picture", "audio": "a sound recording"}.get(kind.mime.split("/")[0], "a file")
-    return f"{noun} in {kind.extension.upper()} format"
+        return lazy_gettext("a PDF document")
+    format_name = kind.extension.upper()
+    if kind.mime.startswith("image/"):
+        return lazy_gettext("a picture in %(format)s format", format=format_name)
+    if kind.mime.startswith("audio/"):
+        return lazy_gettext("a sound recording in %(format)s format", format=format_name)
+    return lazy_gettext("a file in %(format)s format", format=format_name)
 
 
 def _check_duration(seconds: float | None, limits: Limits) -> None:
     if seconds is not None and round(seconds) > limits.max_seconds:
-        raise Rejected(f"The video is {_duration(round(seconds))} long; clips of up to "
-                       f"{_duration(limits.max_seconds)} are kept.")
+        raise Rejected(lazy_gettext("The video is %(length)s long; clips of up to %(limit)s are kept.",
+                                    length=_duration(round(seconds)), limit=_duration(limits.max_seconds)))
 
 
-def _duration(seconds: int) -> str:
+def _duration(seconds: int):
+    """'7 minutes 30 seconds', '7 Minuten 30 Sekunden' (CLDR units, lazy)."""
     minutes, seconds = divmod(seconds, 60)
-    words = [f"{count} {unit}{'' if count == 1 else 's'}"
-             for count, unit in ((minutes, "minute"), (seconds, "second")) if count]
-    return " ".join(words) or "0 seconds"
-
-
-def _megabytes(size: int) -> str:
-    return f"{math.ceil(size / 1000)} kB" if size < 1_000_000 else f"{math.ceil(size / 1_000_000)} MB"
+    return lazy(lambda: " ".join(str(duration(count, unit)) for count, unit in ((minutes, "minute"),
+                                                                                (seconds, "second")) if count)
+                or str(duration(0, "second")))
 
 
 # Reading the upload
@@ -199,7 +204,8 @@ def _streams(container):
 
 def _check_picture(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise Rejected(TOO_LARGE_PICTURE.format(width=width, height=height))
+        raise Rejected(lazy_gettext("The video's picture is larger than 4K (%(width)s × %(height)s); please record at "
+                                    "4K or less.", width=width, height=height))
 
 
 def _declared_seconds(container, video) -> float | None:

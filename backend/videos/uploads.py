@@ -13,7 +13,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from babel import units
 from flask import current_app
 from flask_babel import gettext
 from flask_smorest import abort
@@ -27,7 +26,7 @@ from backend.db_types import new_id, utcnow
 from backend.diary.entries import find_entry
 from backend.diary.models import Episode
 from backend.extensions import db
-from backend.i18n import current_locale, number
+from backend.i18n import file_size, number
 from backend.validation import CLIENT_ID
 from backend.videos.models import PROCESSING, REJECTED, UPLOADING, EpisodeVideo, UploadChunk
 from backend.videos.storage import READ_BLOCK, storage
@@ -120,13 +119,6 @@ def _metadata(raw: str) -> dict[str, str]:
         if "\x00" in found[key] or any(c in found[key] for c in "\r\n"):
             abort(422, errors={"Upload-Metadata": {key: [gettext("Must be one line of text.")]}})
     return found
-
-
-def file_size(size: int, exact: bool = False) -> str:
-    """'300 MB', '999 bytes', '1.234 Byte' in the reader's format (CLDR units); `exact`: always in bytes."""
-    if size >= 1_000_000 and not exact:
-        return units.format_unit(round(size / 1_000_000), "digital-megabyte", length="short", locale=current_locale())
-    return units.format_unit(size, "digital-byte", length="long", locale=current_locale())
 
 
 def create_upload(user: User, creation: Creation) -> tuple[EpisodeVideo, bool]:
