@@ -35,8 +35,8 @@ backend/translations/%/LC_MESSAGES/messages.mo: backend/translations/%/LC_MESSAG
 	$(BIN)/pybabel -q compile -i $< -o $@
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -c Translators: --project=Myodiary -o backend/translations/messages.pot .
-	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching --width=120
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -c Translators: --width=120 --project=Myodiary -o backend/translations/messages.pot .
+	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching --ignore-obsolete --width=120
 	@echo "Now translate the new and changed messages in backend/translations/*/LC_MESSAGES/messages.po"
 
 # The real WatermelonDB client for the sync tests and tus-js-client for the video upload tests
