@@ -28,7 +28,7 @@ class Browser:
                                                           "csrf_token": token})
 
     def page(self, path: str, **query) -> str:
-        response = self.client.get(path, query_string=query)
+        response = self.client.get(path, query_string=query or None)  # a link's own query, or these
         assert response.status_code == 200, (path, response.status_code)
         return response.get_data(as_text=True)
 

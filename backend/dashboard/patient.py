@@ -1,11 +1,16 @@
-"""Everything the patient page shows, read for one child: report, chart data, breakdowns, episodes and their
-videos, development checks, treatments, notes, and where each red flag's evidence is on the page."""
+"""Everything the patient page shows, read for one child: report, chart data, breakdowns, a page of episodes and
+their videos, development checks, treatments, notes, and where each red flag's evidence is on the page.
+
+The episodes come a page at a time, newest first, by keyset (started_at, id): ?before=<cursor> is the page older
+than the cursor's episode, ?after=<cursor> the page newer than it, so a late page costs what the first does. What
+grows with the diary (the breakdowns, the counts line) is one SQL aggregate each, never Python over the rows."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import marshmallow as ma
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, false, func, or_, select
 
 from backend.children.ages import prematurity_days
 from backend.children.models import Child
@@ -14,6 +19,7 @@ from backend.dashboard import records
 from backend.diary.models import Episode
 from backend.diary.vocabulary import SLEEP_STATES, STOPPED_WHEN_WOKEN
 from backend.extensions import db
+from backend.pagination import decode_cursor, encode_cursor
 from backend.reminders import service as reminders
 from backend.reminders.models import Reminder
 from backend.trends import formatting
@@ -22,7 +28,7 @@ from backend.trends.loading import child_report, todays_report
 from backend.trends.report import TrendReport, default_axis
 from backend.videos.models import EpisodeVideo
 
-EPISODES_SHOWN = 200
+EPISODES_PER_PAGE = 50
 
 
 @dataclass
@@ -41,6 +47,52 @@ class EpisodeFilters:
     def active(self) -> bool:
         return any((self.sleep_state, self.stopped_when_woken, self.day_from, self.day_to))
 
+    def query_args(self) -> dict[str, str]:
+        """The filters as the page's URL carries them, for links that keep them."""
+        args = {"sleep_state": self.sleep_state, "stopped": self.stopped_when_woken,
+                "from": self.day_from and self.day_from.isoformat(), "to": self.day_to and self.day_to.isoformat()}
+        return {name: value for name, value in args.items() if value}
+
+
+@dataclass
+class EpisodePosition:
+    """Where the page of episodes is: the first page, or older (before) or newer (after) than a cursor's episode."""
+    before: tuple[datetime, str] | None = None
+    after: tuple[datetime, str] | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "EpisodePosition":
+        """A cursor the page did not make reads as the first page (a link is never an error worth a 422 here)."""
+        return cls(before=_cursor(args.get("before")), after=None if args.get("before") else _cursor(args.get("after")))
+
+
+@dataclass
+class EpisodePage:
+    episodes: list[Episode]  # newest first
+    matching: int  # every episode the filters keep
+    newer: int  # matching episodes newer than this page
+    link_args: dict[str, str]  # the filters (and chart axis) every page link keeps
+
+    @property
+    def first_number(self) -> int:
+        return self.newer + 1
+
+    @property
+    def last_number(self) -> int:
+        return self.newer + len(self.episodes)
+
+    @property
+    def older_cursor(self) -> str | None:
+        if self.last_number >= self.matching or not self.episodes:
+            return None
+        return encode_cursor(self.episodes[-1].started_at, self.episodes[-1].id)
+
+    @property
+    def newer_cursor(self) -> str | None:
+        if not self.newer or not self.episodes:
+            return None
+        return encode_cursor(self.episodes[0].started_at, self.episodes[0].id)
+
 
 @dataclass
 class PatientPage:
@@ -50,7 +102,7 @@ class PatientPage:
     sleep_states: list[tuple[str, int]]
     stopped: list[tuple[str, int]]
     episodes: list[Episode]
-    episodes_matching: int
+    episode_page: EpisodePage
     videos: dict[str, list[EpisodeVideo]]  # by episode id, oldest first: the live videos of the episodes shown
     filters: EpisodeFilters
     notes: list[ClinicianNote]
@@ -63,16 +115,19 @@ class PatientPage:
 
 
 def patient_page(child: Child, now: datetime, axis: str | None, filters: EpisodeFilters,
-                 show_access_log: bool) -> PatientPage:
+                 show_access_log: bool, position: EpisodePosition | None = None) -> PatientPage:
     report = child_report(child, now, axis=axis) if axis else todays_report(child, now)
-    episodes, matching = _episodes(child, filters)
+    episode_page = _episode_page(child, filters, position or EpisodePosition(),
+                                 filters.query_args() | ({"age": axis} if axis else {}))
+    episodes = episode_page.episodes
+    sleep_states, stopped = _breakdowns(child)
     checks, treatments, notes = records.development_checks(child), records.treatments(child, report), _notes(child)
     anchors = records.page_anchors(child, checks, episodes, notes)
     today = now.astimezone(ZoneInfo(child.timezone)).date()
     return PatientPage(
         child=child, report=report, chart=chart_data(report, records.treatment_bands(child, treatments, today)),
-        sleep_states=_counts(child, Episode.sleep_state), stopped=_counts(child, Episode.stopped_when_woken),
-        episodes=episodes, episodes_matching=matching, videos=_videos(child, episodes), filters=filters, notes=notes,
+        sleep_states=sleep_states, stopped=stopped,
+        episodes=episodes, episode_page=episode_page, videos=_videos(child, episodes), filters=filters, notes=notes,
         schedule=reminders.describe(reminders.schedule_of(child)), reminders=_reminders(child), checks=checks,
         treatments=treatments, evidence={flag.code: records.flag_evidence(flag, anchors) for flag in report.red_flags},
         access_log=_access_log(child) if show_access_log else [])
@@ -114,13 +169,21 @@ def chart_words(report: TrendReport) -> dict:
     }
 
 
-def _counts(child: Child, column) -> list[tuple[str, int]]:
-    rows = db.session.execute(select(column, func.count()).where(
-        Episode.child_id == child.id, Episode.deleted_at.is_(None)).group_by(column))
-    return sorted(((value, count) for value, count in rows), key=lambda row: -row[1])
+def _breakdowns(child: Child) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The live episodes by sleep state and by whether they stopped on waking, most first: one GROUP BY over both
+    columns (a dozen groups at most), summed per column here."""
+    by_state: dict[str, int] = {}
+    by_stopped: dict[str, int] = {}
+    for state, stopped, count in db.session.execute(
+            select(Episode.sleep_state, Episode.stopped_when_woken, func.count()).where(
+                Episode.child_id == child.id, Episode.deleted_at.is_(None)).group_by(
+                Episode.sleep_state, Episode.stopped_when_woken)):
+        by_state[state] = by_state.get(state, 0) + count
+        by_stopped[stopped] = by_stopped.get(stopped, 0) + count
+    return (sorted(by_state.items(), key=lambda row: -row[1]), sorted(by_stopped.items(), key=lambda row: -row[1]))
 
 
-def _episodes(child: Child, filters: EpisodeFilters) -> tuple[list[Episode], int]:
+def _matching(child: Child, filters: EpisodeFilters):
     query = select(Episode).where(Episode.child_id == child.id, Episode.deleted_at.is_(None))
     zone = ZoneInfo(child.timezone)
     if filters.sleep_state:
@@ -131,13 +194,46 @@ def _episodes(child: Child, filters: EpisodeFilters) -> tuple[list[Episode], int
         query = query.where(Episode.started_at >= datetime.combine(filters.day_from, time(), zone))
     if filters.day_to:
         query = query.where(Episode.started_at < datetime.combine(filters.day_to + timedelta(days=1), time(), zone))
-    matching = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    shown = db.session.scalars(query.order_by(Episode.started_at.desc(), Episode.id).limit(EPISODES_SHOWN)).all()
-    return list(shown), matching
+    return query
+
+
+def _episode_page(child: Child, filters: EpisodeFilters, position: EpisodePosition,
+                  link_args: dict[str, str]) -> EpisodePage:
+    """A page of the episodes the filters keep, newest first, and where it stands among them (one COUNT)."""
+    query = _matching(child, filters)
+    newest_first = (Episode.started_at.desc(), Episode.id.desc())
+    if position.after:
+        oldest_first = query.where(_newer_than(*position.after)).order_by(Episode.started_at, Episode.id)
+        episodes = list(reversed(db.session.scalars(oldest_first.limit(EPISODES_PER_PAGE)).all()))
+    else:
+        older = query.where(_older_than(*position.before)) if position.before else query
+        episodes = list(db.session.scalars(older.order_by(*newest_first).limit(EPISODES_PER_PAGE)))
+    if not episodes and (position.before or position.after):  # past either end: the newest page instead
+        episodes = list(db.session.scalars(query.order_by(*newest_first).limit(EPISODES_PER_PAGE)))
+    newer = _newer_than(episodes[0].started_at, episodes[0].id) if episodes else false()
+    matching, newer_count = _counts(query, newer)
+    return EpisodePage(episodes, matching, newer_count, link_args)
+
+
+def _counts(query, newer) -> tuple[int, int]:
+    """How many episodes the query keeps, and how many of them are newer than the page: one aggregate."""
+    row = db.session.execute(query.with_only_columns(func.count(), func.count(case((newer, 1))))).one()
+    return row[0], row[1]
+
+
+def _older_than(started_at: datetime, episode_id: str):
+    """Before (started_at, id) in the page's order; the first term bounds the (child_id, started_at) index scan."""
+    return and_(Episode.started_at <= started_at,
+                or_(Episode.started_at < started_at, Episode.id < episode_id))
+
+
+def _newer_than(started_at: datetime, episode_id: str):
+    return and_(Episode.started_at >= started_at,
+                or_(Episode.started_at > started_at, Episode.id > episode_id))
 
 
 def _videos(child: Child, episodes: list[Episode]) -> dict[str, list[EpisodeVideo]]:
-    """The shown episodes' live videos, in one query (the ids are at most EPISODES_SHOWN)."""
+    """The shown episodes' live videos, in one query (the ids are at most EPISODES_PER_PAGE)."""
     if not episodes:
         return {}
     by_episode: dict[str, list[EpisodeVideo]] = {}
@@ -165,6 +261,14 @@ def _access_log(child: Child) -> list[AccessEvent]:
 
 def _choice(value: str | None, allowed) -> str | None:
     return value if value in allowed else None
+
+
+def _cursor(value: str | None) -> tuple[datetime, str] | None:
+    try:
+        key, episode_id = decode_cursor(value) if value else (None, None)
+    except ma.ValidationError:
+        return None
+    return (key, episode_id) if isinstance(key, datetime) else None
 
 
 def _day(value: str | None) -> date | None:

@@ -1,10 +1,18 @@
-"""The patient list: one row per child of the user's care teams, from the kept summaries (no model refits)."""
+"""The patient list: one row per child of the user's care teams, from the kept summaries (no model refits).
+
+A page of PATIENTS_PER_PAGE rows, found (?q=, part of the name), filtered and ordered in SQL: the most urgent red
+flag first, then other red flags, then by verdict, then by name (lower-cased: Ana, anabel, Bruno). The order is
+computed from the summaries, so no index can serve it and every page sorts the clinician's filtered children once;
+a page number (OFFSET) costs the same as a keyset would and lets the page say "page 3 of 50".
+"""
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import contains_eager
 
 from backend.accounts.models import User
 from backend.care_teams.access import visible_children
@@ -14,8 +22,11 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.i18n import lazy_gettext, lazy_ngettext
 from backend.trends.freshness import ensure_fresh
+from backend.trends.models import ChildSummary
 
 NOT_LOGGED_DAYS = 7
+PATIENTS_PER_PAGE = 100
+SEARCH_MAX_CHARS = 100
 FILTERS = {
     "all": lazy_gettext("All patients"),
     "red_flags": lazy_gettext("With red flags"),
@@ -50,21 +61,53 @@ class PatientRow:
         return "fewer" if self.rate_recent < self.rate_previous else "more"
 
 
-def patient_rows(user: User, filter_name: str = "all", condition: str | None = None) -> list[PatientRow]:
-    """The user's patients, the most urgent red flag first, then other red flags, then worsening, then by name;
-    filtered as asked."""
-    query = visible_children(user.id).options(selectinload(Child.summary)).order_by(Child.name, Child.id)
+@dataclass
+class PatientList:
+    rows: list[PatientRow]
+    matching: int  # every child the search and filters keep
+    page: int  # from 1
+    pages: int
+
+
+def patient_list(user: User, filter_name: str = "all", condition: str | None = None, search: str = "",
+                 page: int = 1) -> PatientList:
+    """A page of the user's patients the search and filters keep, the most urgent first (the module's order)."""
+    query = visible_children(user.id)
     if condition in CONDITIONS:
         query = query.where(Child.condition == condition)
-    ensure_fresh(db.session, list(db.session.scalars(query.with_only_columns(Child.id))))
-    rows = [_row(child) for child in db.session.scalars(query).all()]
-    rows = [row for row in rows if _keep(row, filter_name)]
-    return sorted(rows, key=_urgency)
+    if search:
+        query = query.where(Child.name.icontains(search, autoescape=True))
+    ensure_fresh(db.session, list(db.session.scalars(query.with_only_columns(Child.id))))  # the order reads them
+    query = query.outerjoin(ChildSummary, ChildSummary.child_id == Child.id).where(*_kept(filter_name))
+    matching = db.session.scalar(query.with_only_columns(func.count(Child.id)))
+    pages = max(1, math.ceil(matching / PATIENTS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    children = db.session.scalars(query.options(contains_eager(Child.summary)).order_by(*_urgency()).offset(
+        (page - 1) * PATIENTS_PER_PAGE).limit(PATIENTS_PER_PAGE))
+    return PatientList([_row(child) for child in children], matching, page, pages)
 
 
-def _urgency(row: PatientRow) -> tuple:
-    return (MOST_URGENT_FLAG not in row.red_flags, not row.red_flags, VERDICT_ORDER.get(row.verdict, 9),
-            row.child.name)
+def _urgency() -> tuple:
+    verdict = func.coalesce(ChildSummary.verdict, "insufficient_data")
+    return (case((ChildSummary.red_flag_codes.contains(f'"{MOST_URGENT_FLAG}"'), 0), else_=1),
+            case((_has_red_flags(), 0), else_=1), case(VERDICT_ORDER, value=verdict, else_=9),
+            func.lower(Child.name), Child.name, Child.id)
+
+
+def _has_red_flags():
+    return and_(ChildSummary.red_flag_codes.is_not(None), ChildSummary.red_flag_codes != "[]")
+
+
+def _kept(filter_name: str) -> tuple:
+    """The filter as SQL; a child without a summary yet reads as insufficient data, no flags, never logged."""
+    if filter_name == "red_flags":
+        return (_has_red_flags(),)
+    if filter_name == "worsening":
+        return (ChildSummary.verdict == "worsening",)
+    if filter_name == "not_logged":
+        return (or_(ChildSummary.last_logged_at.is_(None),
+                    ChildSummary.last_logged_at < utcnow() - timedelta(days=NOT_LOGGED_DAYS)),)
+    return ()
 
 
 def _row(child: Child) -> PatientRow:
@@ -77,13 +120,3 @@ def _row(child: Child) -> PatientRow:
         rate_recent=summary.rate_recent if summary else None,
         rate_previous=summary.rate_previous if summary else None,
         last_logged_at=summary.last_logged_at if summary else None)
-
-
-def _keep(row: PatientRow, filter_name: str) -> bool:
-    if filter_name == "red_flags":
-        return bool(row.red_flags)
-    if filter_name == "worsening":
-        return row.verdict == "worsening"
-    if filter_name == "not_logged":
-        return row.not_logged
-    return True

@@ -75,10 +75,19 @@ def patients_list():
     filter_name = request.args.get("filter", "all")
     filter_name = filter_name if filter_name in patients.FILTERS else "all"
     condition = request.args.get("condition") or None
-    rows = patients.patient_rows(g.current_user, filter_name, condition)
-    audit.note_clinician_views(g.current_user, [row.child.id for row in rows])
-    return render_template("dashboard/patients.html", rows=rows, filters=patients.FILTERS, filter_name=filter_name,
-                           conditions=CONDITIONS, condition=condition, not_logged_days=patients.NOT_LOGGED_DAYS)
+    search = request.args.get("q", "").strip()[:patients.SEARCH_MAX_CHARS]
+    listing = patients.patient_list(g.current_user, filter_name, condition, search, _page_number())
+    audit.note_clinician_views(g.current_user, [row.child.id for row in listing.rows])
+    link_args = {name: value for name, value in (("filter", filter_name if filter_name != "all" else None),
+                                                 ("condition", condition), ("q", search)) if value}
+    return render_template("dashboard/patients.html", rows=listing.rows, listing=listing, link_args=link_args,
+                           filters=patients.FILTERS, filter_name=filter_name, conditions=CONDITIONS,
+                           condition=condition, search=search, not_logged_days=patients.NOT_LOGGED_DAYS)
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
 
 
 @bp.route("/children/<child_id>", methods=["GET"])
@@ -88,7 +97,8 @@ def patient_page(child_id):
     child = child_for(g.current_user, child_id, need=READ)
     axis = request.args.get("age") if request.args.get("age") in AXES else None
     page = patient.patient_page(child, utcnow(), axis, patient.EpisodeFilters.from_args(request.args),
-                                show_access_log=child.owner_id == g.current_user.id)
+                                show_access_log=child.owner_id == g.current_user.id,
+                                position=patient.EpisodePosition.from_args(request.args))
     html = render_template("dashboard/patient.html", page=page, eeg_results=EEG_RESULTS, axes=AXES,
                            can_write_notes=notes.is_clinician(g.current_user, child.id))
     return html, 200, {"Content-Security-Policy": content_security_policy(PATIENT_PAGE_POLICY)}
