@@ -24,6 +24,7 @@ from backend.reminders import service as reminders
 from backend.reminders.models import Reminder
 from backend.trends import formatting
 from backend.trends.engine import axis_age
+from backend.trends.freshness import ensure_fresh
 from backend.trends.loading import child_report, todays_report
 from backend.trends.report import TrendReport, default_axis
 from backend.videos.models import EpisodeVideo
@@ -116,6 +117,8 @@ class PatientPage:
 
 def patient_page(child: Child, now: datetime, axis: str | None, filters: EpisodeFilters,
                  show_access_log: bool, position: EpisodePosition | None = None) -> PatientPage:
+    if not axis:
+        ensure_fresh(db.session, [child.id])  # the report kept with the summary, as the list reads it
     report = child_report(child, now, axis=axis) if axis else todays_report(child, now)
     episode_page = _episode_page(child, filters, position or EpisodePosition(),
                                  filters.query_args() | ({"age": axis} if axis else {}))
