@@ -2,9 +2,9 @@
 
 Sign in with a two-factor code, see the list, filter it, open a patient, the chart draws (a non-empty canvas)
 with a treatment's period as a band and its age axis switches, follow a development flag's evidence to the
-check, add a note, see the account page, use the keyboard, read it on a phone, sign out; play an episode's
-video in its row. A screenshot of each page is kept under test-artifacts/. Without Chromium (or the vendored
-Chart.js) these tests skip, saying why.
+check, add a note, page back through the episodes and forward again, see the account page, use the keyboard,
+read it on a phone, sign out; play an episode's video in its row. A screenshot of each page is kept under
+test-artifacts/. Without Chromium (or the vendored Chart.js) these tests skip, saying why.
 """
 import shutil
 import threading
@@ -183,6 +183,16 @@ def test_a_clinician_walks_through_the_dashboard(browser, server, client, clinic
     page.get_by_role("button", name="Add note").click()
     assert page.locator(".note-text").first.inner_text() == "Seen today; EEG normal, reassured the family."
     assert "EEG: normal" in page.locator(".note .meta").first.inner_text()
+
+    newest = page.locator("table.episodes tr[id^=episode-]").first.get_attribute("id")
+    page.locator("#episode-pager-top a.older").click()  # ten weeks of diary: more than a page of episodes
+    page.wait_for_url("**before=**#episodes")
+    assert "; 51 to " in page.locator("#episode-count").inner_text()
+    assert page.locator("table.episodes tbody tr").first.get_attribute("class") == "week"  # the page's first week
+    assert page.locator(f"#{newest}").count() == 0
+    page.locator("#episode-pager-bottom a.newer").click()
+    page.wait_for_url("**after=**#episodes")
+    assert page.locator("table.episodes tr[id^=episode-]").first.get_attribute("id") == newest
 
     page.get_by_role("link", name="Your account").click()
     page.wait_for_url(f"{server}/dashboard/account")
