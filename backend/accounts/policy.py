@@ -3,7 +3,6 @@ no composition rules (a long phrase of plain words is a good password). (issue 2
 from functools import cache
 
 from flask_babel import gettext
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from backend.i18n import N_, number
 
@@ -19,7 +18,10 @@ IS_THE_EMAIL = N_("The password must not be your email address.")
 
 @cache
 def common_passwords() -> frozenset[str]:
-    """zxcvbn's 30,000 most common passwords, lower-case (built once per process)."""
+    """zxcvbn's 30,000 most common passwords, lower-case (built once per process, on the first password checked:
+    its lists stay out of a worker that checks none)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
 
 

@@ -22,7 +22,6 @@ from backend.reminders.message import build_message
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
 from backend.reminders.tokens import unsubscribe_url
 from backend.trends.charts import chart_alt_text
-from backend.trends.email_chart import email_chart_png
 from backend.trends.loading import todays_report
 
 log = logging.getLogger(__name__)
@@ -82,6 +81,8 @@ class Renderer:
     def child_material(self, child: Child, locale: str):
         """The report, the chart and its description in `locale`: co-parents may read two languages."""
         if (child.id, locale) not in self.cache:
+            from backend.trends.email_chart import email_chart_png  # Pillow and numpy: not in web workers
+
             with force_locale(locale):
                 report = todays_report(child, self.now)
                 self.cache[child.id, locale] = (report, email_chart_png(report), str(chart_alt_text(report)))

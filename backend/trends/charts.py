@@ -3,26 +3,28 @@ each treatment's period as a shaded, labelled band.
 
 Built with matplotlib's object API on an Agg canvas (no pyplot), so it is safe in a threaded web server. Every word
 and tick number is in the current locale (issue 22): the words are messages of the catalogs, the ticks go through
-Babel, so a chart is drawn in the language of whoever asks for it.
+Babel, so a chart is drawn in the language of whoever asks for it. numpy and matplotlib are imported when a chart
+or its description is first made: the words here (verdict labels, axis titles) serve pages and emails that draw
+nothing (issue 23).
 """
+from __future__ import annotations
+
+from functools import cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-import matplotlib
-import numpy as np
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter
 
 from backend.i18n import decimal_text, language_tag, lazy_gettext, number
 from backend.trends import formatting
 from backend.trends import thresholds as t
 from backend.trends.engine import axis_age
 
-# Fixed ids and real <text> elements: the same report gives the same SVG bytes, and its words stay readable.
-matplotlib.rcParams.update({"svg.hashsalt": "myodiary-trend-chart", "svg.fonttype": "none"})
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
 
 EMPTY_MESSAGE = lazy_gettext("No watched nights yet")
 SIZE_INCHES, DPI = (6, 3.4), 100
@@ -74,15 +76,31 @@ def sparse_legend() -> str:
     return ngettext("Fewer than %(num)s watched night", "Fewer than %(num)s watched nights", count)
 
 
-class LocaleNumbers(Formatter):
-    """Tick labels in the current locale's numbers (0,5 in German), every tick with the decimals the step needs."""
+@cache
+def _locale_numbers() -> type:
+    """matplotlib, set up on first use, and LocaleNumbers: its tick labels in the current locale's numbers (0,5 in
+    German), every tick with the decimals the step needs."""
+    import matplotlib
+    from matplotlib.ticker import Formatter
 
-    def set_locs(self, locs) -> None:
-        super().set_locs(locs)
-        self.pattern = tick_pattern(locs)
+    # Fixed ids and real <text> elements: the same report gives the same SVG bytes, and its words stay readable.
+    matplotlib.rcParams.update({"svg.hashsalt": "myodiary-trend-chart", "svg.fonttype": "none"})
 
-    def __call__(self, value, pos=None) -> str:
-        return decimal_text(0 if abs(value) < 1e-12 else value, getattr(self, "pattern", None))
+    class LocaleNumbers(Formatter):
+        def set_locs(self, locs) -> None:
+            super().set_locs(locs)
+            self.pattern = tick_pattern(locs)
+
+        def __call__(self, value, pos=None) -> str:
+            return decimal_text(0 if abs(value) < 1e-12 else value, getattr(self, "pattern", None))
+
+    return LocaleNumbers
+
+
+def __getattr__(name: str):
+    if name == "LocaleNumbers":  # `from backend.trends.charts import LocaleNumbers` loads matplotlib then
+        return _locale_numbers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tick_pattern(ticks) -> str:
@@ -94,6 +112,8 @@ def tick_pattern(ticks) -> str:
 
 def weekly_points(report) -> tuple[np.ndarray, np.ndarray]:
     """Age on the report's axis and episodes per watched night, week by week; NaN where nobody watched."""
+    import numpy as np
+
     ages = np.array([axis_age(week, report.axis) for week in report.weekly], dtype=float)
     rates = np.array([np.nan if week.episodes_per_night is None else week.episodes_per_night
                       for week in report.weekly], dtype=float)
@@ -102,6 +122,8 @@ def weekly_points(report) -> tuple[np.ndarray, np.ndarray]:
 
 def sparse_weeks(report) -> np.ndarray:
     """Weeks watched on too few nights to count as observed (drawn as hollow markers)."""
+    import numpy as np
+
     return np.array([0 < week.watched_nights < t.MIN_WATCHED_NIGHTS_PER_WEEK for week in report.weekly], dtype=bool)
 
 
@@ -113,6 +135,8 @@ def chart_title(report) -> str:
 
 def chart_alt_text(report) -> str:
     """A sentence describing the chart, and one naming the treatment periods, for an email's alt attribute."""
+    import numpy as np
+
     ages, rates = weekly_points(report)
     shown = ages[~np.isnan(rates)] - 0.5
     if not shown.size:
@@ -199,6 +223,11 @@ MARGINS = {"left": 0.1, "right": 0.97, "top": 0.91, "bottom": 0.3}
 
 
 def _figure(report) -> Figure:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    locale_numbers = _locale_numbers()
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
     figure.subplots_adjust(**MARGINS)  # fixed margins: a constrained layout doubled the rendering time
     FigureCanvasAgg(figure)
@@ -208,7 +237,7 @@ def _figure(report) -> Figure:
         _draw_empty(axes)
     else:
         _draw_data(axes, report, ages, rates)
-    _label(axes, report)
+    _label(axes, report, locale_numbers)
     return figure
 
 
@@ -249,6 +278,8 @@ def _draw_weeks(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
 
 
 def _set_limits(axes, report, ages: np.ndarray, rates: np.ndarray) -> None:
+    import numpy as np
+
     top = float(np.nanmax(rates))
     if report.model is not None:
         top = max(top, *(point.rate for point in report.model.curve))
@@ -286,11 +317,11 @@ def _draw_reference(axes, point, row: int) -> None:
                   bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
 
-def _label(axes, report) -> None:
+def _label(axes, report, locale_numbers: type) -> None:
     axes.set_title(chart_title(report).replace("$", r"\$"), fontsize=TITLE_SIZE, loc="left")
     axes.set_xlabel(axis_title(report.axis), fontsize=FONT_SIZE)
     axes.set_ylabel(str(Y_AXIS_TITLE), fontsize=FONT_SIZE)
-    axes.xaxis.set_major_formatter(LocaleNumbers())
-    axes.yaxis.set_major_formatter(LocaleNumbers())
+    axes.xaxis.set_major_formatter(locale_numbers())
+    axes.yaxis.set_major_formatter(locale_numbers())
     axes.tick_params(labelsize=FONT_SIZE)
     axes.grid(axis="y", alpha=0.3)

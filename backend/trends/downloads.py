@@ -1,4 +1,6 @@
-"""A child's exports as downloads (CSV, FHIR, PDF), the same for the API and the dashboard."""
+"""A child's exports as downloads (CSV, FHIR, PDF), the same for the API and the dashboard. The FHIR and PDF
+writers are imported on their first download: fhir.resources, reportlab and matplotlib stay out of a web worker
+that never serves one (issue 23)."""
 import json
 
 from flask import Response
@@ -10,8 +12,6 @@ from backend.children.models import Child
 from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.extensions import db
 from backend.trends.exports.csv_export import export_csv
-from backend.trends.exports.fhir import fhir_bundle
-from backend.trends.exports.pdf import report_pdf
 from backend.trends.report import TrendReport
 
 KINDS = ("csv", "fhir", "pdf")
@@ -27,6 +27,8 @@ def csv_download(child: Child, report: TrendReport) -> Response:
 
 
 def fhir_download(child: Child, report: TrendReport) -> Response:
+    from backend.trends.exports.fhir import fhir_bundle
+
     caregivers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.child_id == child.id, Membership.revoked_at.is_(None),
         Membership.role.in_(("owner", "caregiver")))).all()
@@ -38,6 +40,8 @@ def fhir_download(child: Child, report: TrendReport) -> Response:
 
 
 def pdf_download(child: Child, report: TrendReport) -> Response:
+    from backend.trends.exports.pdf import report_pdf
+
     body = report_pdf(report, treatments=treatments(child.id), checks=development_checks(child.id))
     response = _attachment(body, "application/pdf", f"myodiary-{child.id}.pdf")
     response.headers["Content-Disposition"] = f'inline; filename="myodiary-{child.id}.pdf"'

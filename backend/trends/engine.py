@@ -1,7 +1,8 @@
 """The trend engine: weekly frequency against age, a Poisson model, an honest verdict.
 
 Pure functions from facts (facts.py) to plain results; ../shared/CLINICAL.md "Is it resolving?"
-describes the method and thresholds.py holds every threshold.
+describes the method and thresholds.py holds every threshold. numpy, scipy and statsmodels are imported by the
+functions that fit: a web worker that never fits a model never loads them (issue 23).
 """
 import bisect
 import math
@@ -10,11 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import numpy as np
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.rates import test_poisson_2indep
 
 from backend.children.ages import prematurity_days
 from backend.i18n import lazy_gettext, lazy_ngettext
@@ -195,14 +191,19 @@ def fit_model(weeks: list[WeekStats], axis: str = "chronological") -> ModelFit |
     used = [w for w in weeks if w.watched_nights > 0]
     if len(used) < 2 or sum(w.episodes for w in used) == 0:
         return None
+    import numpy as np
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.tools import add_constant  # not statsmodels.api: 25 MB and 0.2 s less to import
+
     ages = np.array([axis_age(w, axis) for w in used])
     counts = np.array([w.episodes for w in used], dtype=float)
     exposure = np.array([w.watched_nights for w in used], dtype=float)
-    design = sm.add_constant(ages, has_constant="add")
+    design = add_constant(ages, has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation when late weeks are all zero is expected
         try:
-            return _fit(lambda: sm.GLM(counts, design, family=sm.families.Poisson(), exposure=exposure.copy()),
+            return _fit(lambda: GLM(counts, design, family=Poisson(), exposure=exposure.copy()),
                         used, ages, axis)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             return None  # degenerate weeks: no model, and the verdict says so
@@ -234,6 +235,8 @@ def _model_fit(fit, family: str, dispersion: float, used: list[WeekStats], ages,
 def _rate_ratio_bound(slope: float, se: float, degrees_of_freedom: int):
     """A one-sided bound of the rate ratio per 4 weeks: Student t on the residual df, since the scale is estimated
     from a handful of weeks (normal quantiles made the interval too narrow)."""
+    from scipy import stats
+
     def bound(confidence: float, side: int) -> float:
         quantile = stats.t.ppf(confidence, degrees_of_freedom)
         return _safe_exp(t.RATE_RATIO_WEEKS * (slope + side * quantile * se))
@@ -245,8 +248,11 @@ def _safe_exp(value: float) -> float:
 
 
 def _curve(fit, ages) -> list[CurvePoint]:
+    import numpy as np
+    from statsmodels.tools.tools import add_constant
+
     grid = np.linspace(ages.min(), ages.max(), 25)
-    frame = fit.get_prediction(sm.add_constant(grid, has_constant="add")).summary_frame(alpha=1 - t.CONFIDENCE)
+    frame = fit.get_prediction(add_constant(grid, has_constant="add")).summary_frame(alpha=1 - t.CONFIDENCE)
     return [CurvePoint(round(float(a), 3), float(m), float(lo), float(hi)) for a, m, lo, hi in
             zip(grid, frame["mean"], frame["mean_ci_lower"], frame["mean_ci_upper"], strict=True)]
 
@@ -258,6 +264,8 @@ def _model_free(used: list[WeekStats], axis: str) -> tuple:
     if len(solid) < t.MIN_KENDALL_WEEKS or len(set(rates)) < 2:
         return None, None, None, None
     ages = [axis_age(w, axis) for w in solid]
+    from scipy import stats
+
     falling = stats.kendalltau(ages, rates, alternative="less")
     rising = stats.kendalltau(ages, rates, alternative="greater")
     theil = stats.theilslopes(rates, ages)
@@ -301,6 +309,8 @@ def _rates_test(c1: int, n1: int, c2: int, n2: int) -> float | None:
     if c1 == c2 == 0:
         return None
     first, second = ((c2, n2), (c1, n1)) if c2 == 0 else ((c1, n1), (c2, n2))
+    from statsmodels.stats.rates import test_poisson_2indep
+
     return float(test_poisson_2indep(*first, *second, method="score").pvalue)
 
 

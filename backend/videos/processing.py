@@ -29,7 +29,6 @@ import errno
 import os
 from dataclasses import dataclass
 
-import av
 import filetype
 
 from backend.i18n import duration, file_size, lazy, lazy_gettext
@@ -178,6 +177,8 @@ class _rejecting_ffmpeg_errors:
         return self
 
     def __exit__(self, kind, error, traceback):
+        import av
+
         if not isinstance(error, av.error.FFmpegError | ValueError | OverflowError):
             return False
         if getattr(error, "errno", None) in OUR_SIDE_ERRNOS:
@@ -186,11 +187,15 @@ class _rejecting_ffmpeg_errors:
 
 
 def _open(source: str, family: str):
+    import av  # PyAV and FFmpeg's libraries are loaded by the process that processes videos, not by web workers
+
     return av.open(source, format=family, container_options=INPUT_OPTIONS, metadata_errors="replace")
 
 
 def _streams(container):
     """The first video stream (not a cover picture) and the first audio stream we can decode."""
+    import av
+
     video = next((stream for stream in container.streams.video
                   if not stream.disposition & av.stream.Disposition.attached_pic), None)
     if video is None:
@@ -209,6 +214,8 @@ def _check_picture(width: int, height: int) -> None:
 
 
 def _declared_seconds(container, video) -> float | None:
+    import av
+
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
     return container.duration / av.time_base if container.duration is not None else None
@@ -233,6 +240,8 @@ def _probe_source(source: str, family: str, limits: Limits) -> _Source:
 
 def _write_mp4(source: str, probed: _Source, path: str, limits: Limits):
     """Copies or re-encodes the picture and the sound into `path`; returns the poster's frame."""
+    import av
+
     poster = _Poster()
     with _open(source, probed.family) as container, \
             av.open(path, "w", format="mp4", container_options=MUXER_OPTIONS) as output:
@@ -369,6 +378,8 @@ def _remove(*paths: str) -> None:
 
 def _probe_output(path: str, rotation: int) -> tuple[int, int, int]:
     """Duration in ms, width and height as displayed, read back from the MP4 written."""
+    import av
+
     with av.open(path, format=ISO_BMFF) as container:
         video = container.streams.video[0]
         seconds = _declared_seconds(container, video) or 0.0
