@@ -3,12 +3,21 @@
 
 Access log on stdout, with secrets carried in URLs blanked (backend.logs); a worker timeout long enough
 for a video upload's PATCH.
+
+The app is built once in the master and the workers fork from it (issue 23): they share its pages copy-on-write
+instead of each importing everything again. What must not cross a fork does not: the database engines' pools are
+dropped in each worker (SQLAlchemy's rule for forked processes), and the scheduler never runs here (it is its own
+process, `flask scheduler run`). The objects of start-up are frozen out of the garbage collector (`gc.freeze()`):
+they live as long as the process, and a full collection no longer walks them (nor writes to their pages).
 """
+import gc
+
 accesslog = "-"
 # A video PATCH (tus) of up to 300 MB takes longer than gunicorn's default 30 s on a slow link when no
 # buffering proxy sits in front (make run); behind nginx (docker-compose) bodies arrive at once.
 timeout = 300
 logger_class = "backend.logs.RedactingGunicornLogger"
+preload_app = True
 
 
 def on_starting(server) -> None:
@@ -20,3 +29,24 @@ def on_starting(server) -> None:
         server.log.warning("RATELIMIT_STORAGE_URI=memory:// with %d workers: every worker counts sign-in limits "
                            "on its own, so they allow %d times as many attempts; use myodiary-db:// (the default) "
                            "or redis://", server.cfg.workers, server.cfg.workers)
+
+
+def pre_fork(server, worker) -> None:
+    gc.freeze()
+
+
+def post_fork(server, worker) -> None:
+    """A worker opens its own database connections: the master's pools (if create_app opened any) are dropped
+    without closing what the master holds."""
+    from backend.extensions import db, limiter
+
+    with server.app.wsgi().app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    engine = getattr(limiter.storage, "engine", None)  # the sign-in limits' own (myodiary-db://)
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def post_worker_init(worker) -> None:
+    gc.freeze()  # what the worker built for itself before its first request (all of it without preload_app)

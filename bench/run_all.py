@@ -7,8 +7,9 @@ bench/trends_bench.py (trends, 500 verdicts, the dashboard list), bench/reminder
 reminders to an SMTP sink; 100 with --quick), bench/http_bench.py (POST episode beside a bare
 endpoint under gunicorn), bench/video_upload_bench.py (tus uploads through gunicorn against the disk,
 10 phones at once, Range), bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
-database: its figures stand in the first column) and bench/signin_bench.py (what the shared limits
-cost). Each writes bench/results/<name>.json; this reads
+database: its figures stand in the first column), bench/signin_bench.py (what the shared limits
+cost) and bench/worker_memory.py (gunicorn workers' memory and the 500-patient list with and without
+gc.freeze()). Each writes bench/results/<name>.json; this reads
 them back and prints the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
 """
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin")
+BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin", "worker_memory")
 FLAT = {"video_processing"}  # no database: its figures go in the first column
 
 # (bench, key, figure, target text, check: value -> met?)
@@ -63,11 +64,22 @@ ROWS = [
     ("signin", "failed_memory_p50_ms", "failed sign-in, limits in memory, p50 ms", "", None),
     ("signin", "failed_db_p50_ms", "failed sign-in, limits in the DB, p50 ms", "", None),
     ("signin", "ok_db_p50_ms", "sign-in, limits in the DB, p50 ms", "", None),
+    # issue 23 items 4 and 5: gunicorn's workers under the production settings, after a mixed load
+    ("worker_memory", "uss_mb", "worker USS after sync+diary load, MB", "< 60", lambda v: v < 60),
+    ("worker_memory", "rss_mb", "worker RSS after sync+diary load, MB", "< 150", lambda v: v < 150),
+    ("worker_memory", "reports_uss_mb", "worker USS once it drew charts+PDFs, MB", "", None),
+    ("worker_memory", "reports_rss_mb", "worker RSS once it drew charts+PDFs, MB", "", None),
+    ("worker_memory", "first_trends_ms", "trends, first call after start, ms", "", None),
+    ("worker_memory", "first_chart_ms", "chart.png, first call after start, ms", "", None),
+    ("worker_memory", "first_pdf_ms", "report.pdf, first call after start, ms", "", None),
+    ("worker_memory", "list_500_p95_ms", "500 patients (API, gunicorn), p95 ms", "< 150", lambda v: v < 150),
+    ("worker_memory", "list_500_unfrozen_p95_ms", "the same without gc.freeze(), p95 ms", "", None),
 ]
 
 
 def run(name: str, quick: bool) -> float:
-    command = [sys.executable, str(HERE / f"{name}_bench.py")]
+    script = HERE / f"{name}_bench.py"
+    command = [sys.executable, str(script if script.exists() else HERE / f"{name}.py")]
     if quick:
         command.append("--quick")
     print(f"\n### {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
