@@ -77,8 +77,11 @@ def patient_list(user: User, filter_name: str = "all", condition: str | None = N
         query = query.where(Child.condition == condition)
     if search:
         query = query.where(Child.name.icontains(search, autoescape=True))
-    ensure_fresh(db.session, list(db.session.scalars(query.with_only_columns(Child.id))))  # the order reads them
-    query = query.outerjoin(ChildSummary, ChildSummary.child_id == Child.id).where(*_kept(filter_name))
+    query = query.outerjoin(ChildSummary, ChildSummary.child_id == Child.id)
+    if stale := list(db.session.scalars(query.with_only_columns(Child.id).where(  # the order reads the summaries
+            or_(ChildSummary.child_id.is_(None), ChildSummary.stale.is_(True))))):
+        ensure_fresh(db.session, stale)
+    query = query.where(*_kept(filter_name))
     matching = db.session.scalar(query.with_only_columns(func.count(Child.id)))
     pages = max(1, math.ceil(matching / PATIENTS_PER_PAGE))
     page = min(max(page, 1), pages)
