@@ -8,8 +8,9 @@ reminders to an SMTP sink; 100 with --quick), bench/http_bench.py (POST episode 
 endpoint under gunicorn), bench/video_upload_bench.py (tus uploads through gunicorn against the disk,
 10 phones at once, Range), bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
 database: its figures stand in the first column), bench/signin_bench.py (what the shared limits
-cost) and bench/worker_memory.py (gunicorn workers' memory and the 500-patient list with and without
-gc.freeze()). Each writes bench/results/<name>.json; this reads
+cost), bench/worker_memory.py (gunicorn workers' memory and the 500-patient list with and without
+gc.freeze()) and bench/dashboard_bench.py (the patient page of a 5,000-episode child, first and late pages;
+the 500-patient list). Each writes bench/results/<name>.json; this reads
 them back and prints the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
 """
 import argparse
@@ -21,7 +22,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin", "worker_memory")
+BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin", "worker_memory",
+           "dashboard")
 FLAT = {"video_processing"}  # no database: its figures go in the first column
 
 # (bench, key, figure, target text, check: value -> met?)
@@ -75,6 +77,9 @@ ROWS = [
     ("worker_memory", "first_pdf_ms", "report.pdf, first call after start, ms", "", None),
     ("worker_memory", "list_500_p95_ms", "500 patients (API, gunicorn), p95 ms", "< 150", lambda v: v < 150),
     ("worker_memory", "list_500_unfrozen_p95_ms", "the same without gc.freeze(), p95 ms", "", None),
+    ("dashboard", "patient_first_p95_ms", "dashboard patient page, 5,000 episodes, p95 ms", "< 150", lambda v: v < 150),
+    ("dashboard", "patient_late_p95_ms", "dashboard patient page, a late page, p95 ms", "< 150", lambda v: v < 150),
+    ("dashboard", "list_first_p95_ms", "dashboard list, 500 patients, page 1, p95 ms", "< 150", lambda v: v < 150),
 ]
 
 
