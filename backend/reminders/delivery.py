@@ -71,6 +71,13 @@ class ReminderFacts:
         return None, role
 
 
+def email_chart_png(report) -> bytes:
+    """The email's chart; Pillow and numpy are imported on the first one, never in a web worker that sends none."""
+    from backend.trends.email_chart import email_chart_png as draw
+
+    return draw(report)
+
+
 class Renderer:
     """One report and one chart per child, language and pass, whatever the number of recipients."""
 
@@ -81,8 +88,6 @@ class Renderer:
     def child_material(self, child: Child, locale: str):
         """The report, the chart and its description in `locale`: co-parents may read two languages."""
         if (child.id, locale) not in self.cache:
-            from backend.trends.email_chart import email_chart_png  # Pillow and numpy: not in web workers
-
             with force_locale(locale):
                 report = todays_report(child, self.now)
                 self.cache[child.id, locale] = (report, email_chart_png(report), str(chart_alt_text(report)))
