@@ -38,6 +38,11 @@ def locales() -> tuple[str, ...]:
     return tuple(current_app.config.get("LOCALES") or LOCALES) if has_app_context() else LOCALES
 
 
+def offered(locale: str | None) -> str:
+    """The locale when the app offers it, else English: an account may keep a language no longer offered."""
+    return locale if locale in locales() else DEFAULT_LOCALE
+
+
 def requested_locale() -> str:
     """The best of the app's languages for the request's Accept-Language, else English (registration keeps it).
 

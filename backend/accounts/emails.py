@@ -35,7 +35,7 @@ from backend.crypto import seal, unseal
 from backend.database import kept_after_commit, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
-from backend.i18n import DEFAULT_LOCALE, day, duration, language_tag, locales, requested_locale, time_of_day
+from backend.i18n import day, duration, language_tag, offered, requested_locale, time_of_day
 from backend.mail.headers import MAIL_DOMAIN, WIRE, address, header_text, mailbox, sender_mailbox
 from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope, mailer_for
 
@@ -159,7 +159,7 @@ def recipient_locale(email: AccountEmail) -> str:
     """The recipient account's language now; for no account, the one kept when it was queued."""
     user = db.session.get(User, email.user_id) if email.user_id else None
     locale = user.locale if user is not None else json.loads(email.facts or "{}").get("locale")
-    return locale if locale in locales() else DEFAULT_LOCALE
+    return offered(locale)
 
 
 def _facts(email: AccountEmail) -> dict:

@@ -14,7 +14,7 @@ from backend.accounts.models import User
 from backend.care_teams.models import Membership
 from backend.children.models import Child
 from backend.extensions import db
-from backend.i18n import DEFAULT_LOCALE, locales
+from backend.i18n import offered
 from backend.mail.headers import mailbox, sender_mailbox
 from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope
 from backend.reminders.content import Recipient, ReminderContext, render_reminder
@@ -117,7 +117,7 @@ class Renderer:
 
 def language_of(user: User) -> str:
     """The language the user's emails are written in: their account's, else English (a language no longer offered)."""
-    return user.locale if user.locale in locales() else DEFAULT_LOCALE
+    return offered(user.locale)
 
 
 def _new_flags(reminder: Reminder) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from backend.accounts.models import User
 from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
-from backend.i18n import DEFAULT_LOCALE, duration, file_size, lazy, lazy_gettext, locales
+from backend.i18n import duration, file_size, lazy, lazy_gettext, offered
 from backend.videos.models import PROCESSING, READY, REJECTED, UPLOADING, EpisodeVideo, UploadChunk
 from backend.videos.processing import Limits, Processed, Rejected, process_file
 from backend.videos.storage import READ_BLOCK, storage
@@ -182,7 +182,7 @@ def _reject(video_id: str, reason, chunk_keys: list[str]) -> str:
 
 def in_uploaders_language(video: EpisodeVideo, reason) -> str:
     uploader = db.session.get(User, video.uploaded_by)
-    with force_locale(uploader.locale if uploader is not None and uploader.locale in locales() else DEFAULT_LOCALE):
+    with force_locale(offered(uploader.locale if uploader is not None else None)):
         return str(reason)
 
 
