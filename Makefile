@@ -14,7 +14,7 @@ TUS_CLIENT := tests/tus_client
 ASSETS := backend/dashboard/assets
 VENDOR := backend/dashboard/static/vendor
 
-.PHONY: install node-deps assets browser catalogs translations run test lint spec bench bench-quick load profile lock clean
+.PHONY: install node-deps assets browser catalogs translations run test lint spec bench bench-quick bench-scale load profile lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python bench/run_all.py --quick
+
+# The cost curve: every request and background pass at 200, 2,000 and 20,000 children (about 5 million episodes
+# at the top) on PostgreSQL, bulk-loaded; a table, bench/results/scale.json and docs/scale_curve.png. Takes a while.
+bench-scale: install
+	$(BIN)/python bench/scale_bench.py
 
 # 50 phones syncing for 60 s against gunicorn and PostgreSQL; checks nothing is lost or doubled.
 load: install
