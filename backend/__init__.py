@@ -1,6 +1,4 @@
 """Myodiary: the REST backend of a diary for benign myoclonic movements."""
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -8,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import validation  # noqa: F401
 
 # isort: split
-from backend import auth, headers, i18n, ratelimit_storage  # noqa: F401 (its table, for the limits)
+from backend import auth, headers, i18n, observability, ratelimit_storage  # noqa: F401 (its table, for the limits)
 from backend.accounts.tokens import authenticate
 from backend.clinic import audit
 from backend.config import PROJECT_ROOT, Config
@@ -16,6 +14,7 @@ from backend.database import configure_engine
 from backend.errors import register_error_handlers
 from backend.extensions import api, cors, csrf, db, limiter, migrate
 from backend.logs import install_redaction
+from backend.observability.log_format import configure_logging
 from backend.trends.freshness import install_listeners as install_freshness_listeners
 from backend.versioning import install_listeners
 
@@ -32,6 +31,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     auth.install(app, authenticate)
     audit.install(app)
     headers.install(app)
+    observability.install(app)  # request ids, /metrics, traces (issue 24)
     _register_cli(app)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
@@ -39,8 +39,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     app.logger.setLevel(app.config["LOG_LEVEL"])
     install_redaction()
     install_redaction(app.logger)

@@ -53,6 +53,15 @@ class Config:
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)  # trusted reverse proxies in front
     CORS_ORIGINS = _env_list("CORS_ORIGINS")
 
+    # Operating it (backend/observability): Prometheus metrics, the log format, traces
+    METRICS_ENABLED = os.environ.get("METRICS_ENABLED", "true").lower() in ("1", "true", "yes")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # /metrics for callers beyond loopback, as a bearer token
+    SCHEDULER_METRICS_PORT = _env_int("SCHEDULER_METRICS_PORT", 0)  # the scheduler's own /metrics; 0: none
+    SCHEDULER_METRICS_ADDRESS = os.environ.get("SCHEDULER_METRICS_ADDRESS", "127.0.0.1")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").lower()  # text, or json: one object per line
+    OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")  # traces; empty: none
+    OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "myodiary")
+
     # Database
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -143,6 +152,8 @@ class Config:
         if config["APP_ENV"] == "production":
             config["SESSION_COOKIE_SECURE"] = True
         config["MEDIA_DIR"] = config["MEDIA_DIR"] or str(Path(config["INSTANCE_DIR"]) / "media")
+        if config["LOG_FORMAT"] not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}")
         if config["SECRET_KEY"]:
             return
         if config["APP_ENV"] == "production":

@@ -14,6 +14,8 @@ from flask import Flask
 
 from backend.accounts.emails import send_account_emails
 from backend.db_types import utcnow
+from backend.observability.jobs import observed_job
+from backend.observability.metrics import serve_scheduler_metrics
 from backend.privacy.purge import purge
 from backend.reminders.dispatch import dispatch
 from backend.videos.lifecycle import run_pass as process_videos
@@ -30,12 +32,14 @@ JOBS_TABLE = "apscheduler_jobs"  # APScheduler's own table, outside the app's mi
 _app: Flask | None = None
 
 
+@observed_job(DISPATCH_JOB_ID)  # a run id on its log records, counts, a span (issue 24)
 def dispatch_job() -> None:
     """Every minute: plan what is due, send it, mark it (backend.reminders.dispatch)."""
     with _application().app_context():
         log.info("dispatch: %s", dispatch())
 
 
+@observed_job(ACCOUNT_EMAILS_JOB_ID)
 def account_emails_job() -> None:
     """Every ACCOUNT_EMAIL_INTERVAL_SECONDS: send the queued account emails (backend.accounts.emails)."""
     with _application().app_context():
@@ -44,6 +48,7 @@ def account_emails_job() -> None:
             log.info("account emails: %s", result)
 
 
+@observed_job(VIDEOS_JOB_ID)
 def videos_job() -> None:
     """Every 15 s: process uploads, expire stale ones, remove deleted videos' files (backend.videos.lifecycle)."""
     with _application().app_context():
@@ -52,6 +57,7 @@ def videos_job() -> None:
             log.info("videos: %s", result)
 
 
+@observed_job(PURGE_JOB_ID)
 def purge_job() -> None:
     """Once a day: remove what was deleted more than PURGE_AFTER_DAYS ago (backend.privacy.purge)."""
     with _application().app_context():
@@ -84,6 +90,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
 
 def run(scheduler: BlockingScheduler) -> None:
     """Run until shut down, then close the job store's connections (one might still be out then)."""
+    serve_scheduler_metrics(_application())  # on SCHEDULER_METRICS_PORT, when set
     try:
         scheduler.start()
     finally:

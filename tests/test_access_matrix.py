@@ -30,6 +30,7 @@ PUBLIC = {  # routes anyone may call: sign-up and sign-in, health, docs, assets,
     ("GET", "/dashboard/reset-password"), ("POST", "/dashboard/reset-password"),
     ("GET", "/dashboard/login/code"), ("POST", "/dashboard/login/code"),
     ("POST", "/dashboard/language"),  # the switcher: the session's language signed out, the account's signed in
+    ("GET", "/metrics"),  # issue 24: loopback callers or METRICS_TOKEN's bearer, no account (tests/test_metrics.py)
 }
 
 

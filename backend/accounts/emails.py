@@ -38,6 +38,7 @@ from backend.extensions import db
 from backend.i18n import day, duration, language_tag, offered, requested_locale, time_of_day
 from backend.mail.headers import MAIL_DOMAIN, WIRE, address, header_text, mailbox, sender_mailbox
 from backend.mail.transport import BACKOFF, MAX_ATTEMPTS, Envelope, mailer_for
+from backend.observability.events import count as count_event
 
 log = logging.getLogger(__name__)
 KINDS = ("verify_email", "password_reset", "email_changed", "password_changed", "new_device",
@@ -77,6 +78,7 @@ class SendResult:
 
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+        count_event("account_emails", outcome)  # /metrics
 
     def __str__(self) -> str:
         return f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}"

@@ -21,6 +21,7 @@ from backend.database import kept_after_commit, upsert, writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.mail.transport import Courier, mailer_for
+from backend.observability.events import count as count_event
 from backend.reminders import events, recipients
 from backend.reminders.delivery import ReminderFacts, Renderer, prepare, settle
 from backend.reminders.models import Reminder, ReminderSchedule, SchedulerHeartbeat
@@ -43,6 +44,7 @@ class DispatchResult:
 
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+        count_event("reminders", outcome)  # /metrics
 
 
 def dispatch(now: datetime | None = None, worker: str | None = None) -> DispatchResult:

@@ -5,6 +5,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.db_types import new_id
 from backend.extensions import db
+from backend.observability.events import count as count_event
 from backend.reminders.models import Reminder
 
 
@@ -22,4 +23,6 @@ def queue(rows: list[dict]) -> int:
         return 0
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Reminder.__table__).on_conflict_do_nothing().returning(Reminder.__table__.c.id)
-    return len(db.session.execute(statement, rows).all())
+    queued = len(db.session.execute(statement, rows).all())
+    count_event("reminders", "queued", amount=queued)  # /metrics
+    return queued

@@ -26,6 +26,7 @@ from backend.database import writing_transactions
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.i18n import duration, file_size, lazy, lazy_gettext, offered
+from backend.observability.events import count as count_event
 from backend.videos.models import PROCESSING, READY, REJECTED, UPLOADING, EpisodeVideo, UploadChunk
 from backend.videos.processing import Limits, Processed, Rejected, process_file
 from backend.videos.storage import READ_BLOCK, storage
@@ -68,6 +69,8 @@ def run_pass(now: datetime | None = None, limit: int = 20, progress=None) -> Pas
                 progress(f"video {video_id}: {status}")
         result.expired = expire_uploads(now)
         result.swept = sweep()
+    for outcome in ("ready", "rejected", "expired"):  # /metrics
+        count_event("videos_processed", outcome, amount=len(getattr(result, outcome)))
     return result
 
 
