@@ -1,11 +1,14 @@
 """Logs that never carry a secret: tokens travel in some URLs (unsubscribe links, invite codes, the account
 emails' verification and password-reset links).
 
-`redact()` blanks them and bearer tokens wherever a log line would show them. The app's own
+`redact()` blanks them, bearer tokens and email addresses wherever a log line would show them. The app's own
 records pass through `RedactingFilter`; gunicorn's access log through `RedactingGunicornLogger`
 (set in backend/gunicorn_config.py). Request bodies (passwords) are never logged at all.
+With LOG_FORMAT=json gunicorn's own lines are JSON too (backend/observability/log_format.py), and its access log is
+left to the app's request line, which carries the request id, route template, status, duration and caller.
 """
 import logging
+import os
 import re
 
 from gunicorn.glogging import Logger
@@ -18,6 +21,10 @@ _PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
     # in a URL's query, or a query string on its own (gunicorn's %(q)s atom: "token=..." with no "?")
     (re.compile(r"(?i)((?:^|[?&])(?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
+    # an email address (a person's), whole: in a message, a query (email=a%40b.example) or a path
+    # (bounded repeats: a long line costs linear time)
+    (re.compile(r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"),
+     REDACTED),
 ]
 
 
@@ -59,3 +66,8 @@ class RedactingGunicornLogger(Logger):
         super().setup(cfg)
         for logger in (self.error_log, self.access_log):
             install_redaction(logger)
+        if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+            from backend.observability.log_format import JsonFormatter
+
+            for handler in self.error_log.handlers + self.access_log.handlers:
+                handler.setFormatter(JsonFormatter())
