@@ -9,11 +9,13 @@ reminder, 1,000 of them due now), the measured children's summaries built by the
 runs in-process (WSGI test client) as in the other benchmarks. Every request figure is the p95 in milliseconds over
 `runs` requests after a warm-up; a pass (summaries, reminder dispatch) is timed idle (nothing due: what it costs
 whatever the work) and with work (50 stale summaries; min(size, 1,000) due schedules, emails to a local SMTP sink),
-and its work figure is per unit of work. Writes bench/results/scale.json and docs/scale_curve.png.
+and its work figure is per unit of work. Writes bench/results/scale.json and docs/scale_curve.png (other sizes:
+bench/results/scale-quick.json and the chart in the temporary directory).
 """
 import argparse
 import json
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,15 +120,19 @@ def build_summaries(app, population: Population) -> None:
 
 # ---- measuring -------------------------------------------------------------------------------------
 
-def timed(call, runs: int) -> float:
-    """p95 ms of `call()` over `runs` calls after one warm-up call."""
+MEDIANS: dict[str, float] = {}  # the p50 of the last size's figures, beside their p95
+
+
+def timed(call, runs: int, name: str) -> float:
+    """p95 ms of `call()` over `runs` calls after one warm-up call (its p50 kept in MEDIANS[name])."""
     call()
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
         call()
         samples.append(time.perf_counter() - started)
-    return percentiles(samples)[1]
+    MEDIANS[name], p95 = percentiles(samples)
+    return p95
 
 
 def ok(response, status: int = 200):
@@ -145,31 +151,32 @@ def measure_sync(client, population: Population, runs: int) -> dict:
     first = lambda: ok(client.get(pull.format("null"), headers=family))  # noqa: E731
     last = first().json["timestamp"]
     empty = lambda: ok(client.get(pull.format(last), headers=family))  # noqa: E731
-    figures = {"empty_pull": timed(empty, runs * 2), "first_pull": timed(first, runs)}
+    figures = {"empty_pull": timed(empty, runs * 2, "empty_pull"), "first_pull": timed(first, runs, "first_pull")}
 
     def push():
         body = {name: {"created": [], "updated": [], "deleted": []} for name in ("children", "sleep_sessions")}
         body["episodes"] = {"created": raw_episodes(population.family_child, 500), "updated": [], "deleted": []}
         ok(client.post(f"/api/v1/sync?last_pulled_at={last}&device_id=scalephone", data=json.dumps(body),
                        headers=family))
-    figures["push_500"] = timed(push, runs)
+    figures["push_500"] = timed(push, runs, "push_500")
     return figures
 
 
 def measure_reads(app, client, population: Population, runs: int) -> dict:
     owner, clinician = bearer(client, population.big_email), bearer(client, population.clinician_email)
     trends = f"/api/v1/children/{population.big_child}/trends"
-    figures = {"trends_kept": timed(lambda: ok(client.get(trends, headers=owner)), runs),
-               "trends_recomputed": timed(lambda: ok(client.get(trends + "?weeks=103", headers=owner)), runs)}
+    figures = {"trends_kept": timed(lambda: ok(client.get(trends, headers=owner)), runs, "trends_kept"),
+               "trends_recomputed": timed(lambda: ok(client.get(trends + "?weeks=103", headers=owner)), runs,
+                                          "trends_recomputed")}
 
     def api_list():
         items = ok(client.get("/api/v1/children?limit=500", headers=clinician)).json["items"]
         assert len(items) == population.list_patients, len(items)
-    figures["list_api"] = timed(api_list, runs)
+    figures["list_api"] = timed(api_list, runs, "list_api")
     browser = signed_in(app, population.clinician_email)
-    figures["list_dashboard"] = timed(lambda: ok(browser.get("/dashboard/")), runs)
+    figures["list_dashboard"] = timed(lambda: ok(browser.get("/dashboard/")), runs, "list_dashboard")
     page = f"/dashboard/children/{population.big_child}"
-    figures["patient_page"] = timed(lambda: ok(browser.get(page)), runs)
+    figures["patient_page"] = timed(lambda: ok(browser.get(page)), runs, "patient_page")
     return figures
 
 
@@ -178,7 +185,7 @@ def measure_summaries(app, population: Population, runs: int) -> dict:
     stale = population.real_summaries[:STALE]
     with app.app_context():
         refresh_all_stale(db.session)  # the pushes made the family's stale
-        idle = timed(lambda: refresh_all_stale(db.session), runs)
+        idle = timed(lambda: refresh_all_stale(db.session), runs, "summaries_idle")
 
         def with_work():
             db.session.execute(text("UPDATE child_summaries SET stale = true WHERE child_id = ANY(:ids)"),
@@ -197,7 +204,7 @@ def measure_dispatch(app, population: Population, runs: int, received) -> dict:
     with app.app_context():
         before = population.due_at - timedelta(hours=1)
         dispatch(before)
-        idle = timed(lambda: dispatch(before), runs)
+        idle = timed(lambda: dispatch(before), runs, "dispatch_idle")
         already = received.value
         started = time.perf_counter()
         result = dispatch(population.due_at + timedelta(seconds=1))
@@ -227,7 +234,7 @@ def bench_size(size: int, runs: int, keep: bool) -> dict:
     if not keep:
         drop_database(name)
     progress(", ".join(f"{key} {value:.1f}" for key, value in figures.items()))
-    return {"rows": population.rows, "list_patients": population.list_patients,
+    return {"rows": population.rows, "list_patients": population.list_patients, "p50": dict(MEDIANS),
             "due_schedules": population.due_schedules, "schedules": population.schedules,
             "load_seconds": round(population.load_seconds), "figures": figures}
 
@@ -252,7 +259,8 @@ def print_table(results: dict, ratios: dict) -> None:
     for key, _ in FIGURES:
         ratio = ratios.get(key)
         mark = "" if ratio is None else f"{ratio['ratio']:>9.2f}x" + (" !" if ratio["ratio"] > MAX_GROWTH else "")
-        print(f"{key:<22}" + "".join(f"{results[s]['figures'][key]:>10.1f}" for s in sizes) + f"{mark:>11}")
+        print(f"{key:<22}" + "".join(f"{results[s]['figures'][key]:>10.1f}" for s in sizes) + f"{mark:>11}"
+              + "   p50: " + " / ".join(f"{results[s]['p50'].get(key, float('nan')):.1f}" for s in sizes))
     for key in ("episodes", "sleep_sessions", "database_mb"):
         print(f"{key:<22}" + "".join(f"{results[s]['rows'][key]:>10,}" for s in sizes))
 
@@ -294,11 +302,11 @@ def main() -> None:
     print_table(results, ratios)
     RESULTS.mkdir(exist_ok=True)
     partial = args.quick or sorted(sizes) != list(SIZES)
-    (RESULTS / ("scale-partial.json" if partial else "scale.json")).write_text(json.dumps(
+    (RESULTS / ("scale-quick.json" if partial else "scale.json")).write_text(json.dumps(
         {"measured_at": datetime.now(UTC).isoformat(), "database": "postgresql", "runs": runs, "sizes": sorted(sizes),
          "max_growth": MAX_GROWTH, "figures": dict(FIGURES), "growth": ratios,
          "results": {str(size): result for size, result in results.items()}}, indent=2))
-    draw_chart(results, CHART if not partial else RESULTS / "scale-partial.png")
+    draw_chart(results, Path(tempfile.gettempdir()) / "scale_curve-quick.png" if partial else CHART)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 
 from backend.children.ages import prematurity_days
 from backend.children.models import Child
@@ -80,11 +80,16 @@ def _sent_before(child_id: str, kind: str) -> bool:
 
 
 def plan_events(now: datetime, commit_every: int) -> int:
-    """Prompts at this dispatch for children whose verdict turned worsening or who got a new red flag."""
+    """Prompts at this dispatch for children whose verdict turned worsening or who got a new red flag.
+
+    Only the schedules whose emails know another verdict or other flags than the summary's are read: the others
+    would prompt nothing and remember nothing new. Reading every enabled schedule each pass (and each minute) cost
+    with the number of families, not with the events (issue 23: 110 ms a pass at 1,000 schedules)."""
     planned = 0
     rows = db.session.execute(select(ReminderSchedule, ChildSummary).join(
         ChildSummary, ChildSummary.child_id == ReminderSchedule.child_id).where(
-        ReminderSchedule.enabled.is_(True))).all()
+        ReminderSchedule.enabled.is_(True), or_(ReminderSchedule.known_verdict.is_distinct_from(ChildSummary.verdict),
+                                                ReminderSchedule.known_red_flags != ChildSummary.red_flag_codes))).all()
     for index, (schedule, summary) in enumerate(rows, start=1):
         prompts = _new_events(schedule, summary)
         if prompts:
@@ -108,11 +113,11 @@ def _new_events(schedule: ReminderSchedule, summary: ChildSummary) -> list[tuple
 
 
 def remember(schedule: ReminderSchedule, summary: ChildSummary | None) -> None:
-    """What the child's emails now know: no prompt again for the same verdict or flag."""
+    """What the child's emails now know: no prompt again for the same verdict or flag. The flags are kept as the
+    summary writes them, so that plan_events finds the schedules with news by comparing the two columns."""
     if summary is None:
         return
     if schedule.known_verdict != summary.verdict:
         schedule.known_verdict = summary.verdict
-    codes = json.dumps(sorted(json.loads(summary.red_flag_codes)))
-    if schedule.known_red_flags != codes:
-        schedule.known_red_flags = codes
+    if schedule.known_red_flags != summary.red_flag_codes:
+        schedule.known_red_flags = summary.red_flag_codes

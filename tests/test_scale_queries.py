@@ -1,0 +1,49 @@
+"""What a background pass reads grows with its work, not with the number of families (issue 23, the cost curve:
+bench/scale_bench.py)."""
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.reminders import events
+from backend.reminders.models import ReminderSchedule
+from backend.trends.models import ChildSummary
+from tests.helpers import episode_body
+from tests.test_reminders import run_dispatch, schedule
+
+
+def test_a_dispatch_pass_reads_only_the_schedules_with_news(app, client, api, smtp, monkeypatch):
+    """The events' check looks at the schedules whose emails know another verdict or other flags than the summary,
+    not at every enabled schedule on every pass."""
+    owner = api.register()
+    children = [api.create_child(owner, name=f"Child {n}")["id"] for n in range(3)]
+    for child_id in children:
+        assert schedule(client, owner, child_id, recipients=[owner.id]).status_code == 200
+    run_dispatch(app)  # builds the summaries; what the emails know is theirs
+    looked_at = []
+    monkeypatch.setattr(events, "remember", lambda schedule, summary, seen=events.remember: (
+        looked_at.append(schedule.child_id), seen(schedule, summary)))
+
+    assert run_dispatch(app).sent == 0
+    assert looked_at == []
+
+    client.post(f"/api/v1/children/{children[1]}/episodes", headers=owner.headers, json=episode_body(
+        sleep_state="awake", started_at=f"{date.today() - timedelta(days=1)}T10:00:00+01:00"))
+    assert run_dispatch(app).sent == 1  # the red flag's prompt
+    assert looked_at == [children[1]]
+    assert run_dispatch(app).sent == 0 and looked_at == [children[1]]
+
+
+def test_two_red_flags_are_news_once(app, client, api, smtp):
+    """Flags known as the summary writes them: a child with two flags is not read again on every pass."""
+    owner = api.register()
+    child_id = api.create_child(owner)["id"]
+    schedule(client, owner, child_id, recipients=[owner.id])
+    client.post(f"/api/v1/children/{child_id}/episodes", headers=owner.headers, json=episode_body(
+        sleep_state="awake", stopped_when_woken="no", started_at=f"{date.today() - timedelta(days=1)}T10:00:00+01:00"))
+    assert run_dispatch(app).sent == 1
+    with app.app_context():
+        known, codes = db.session.execute(select(ReminderSchedule.known_red_flags, ChildSummary.red_flag_codes).join(
+            ChildSummary, ChildSummary.child_id == ReminderSchedule.child_id)).one()
+    assert known == codes and len(json.loads(codes)) == 2
