@@ -261,7 +261,7 @@ def print_table(results: dict, ratios: dict) -> None:
         mark = "" if ratio is None else f"{ratio['ratio']:>9.2f}x" + (" !" if ratio["ratio"] > MAX_GROWTH else "")
         print(f"{key:<22}" + "".join(f"{results[s]['figures'][key]:>10.1f}" for s in sizes) + f"{mark:>11}"
               + "   p50: " + " / ".join(f"{results[s]['p50'].get(key, float('nan')):.1f}" for s in sizes))
-    for key in ("episodes", "sleep_sessions", "database_mb"):
+    for key in ("episodes", "sleep_sessions", "reminders", "database_mb"):
         print(f"{key:<22}" + "".join(f"{results[s]['rows'][key]:>10,}" for s in sizes))
 
 

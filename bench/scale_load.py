@@ -9,9 +9,10 @@ holds the smaller one and more. Beside them two children the measurements use:
                pulls, pushes (of episodes from months before the diary, at its 8th and 9th months)
   the big one  two years of diary, 5,000 episodes: trends, the dashboard's patient page (one of clinician 0's)
 Half the children have a weekly reminder schedule; min(size, 1,000) of them are due at `due_at`, the others later
-in the week. Every child has a summary: the ones the measurements read (clinician 0's patients, the children due,
-the two above) built by the app; the others written as fresh rows with a plausible verdict. Rows carry version 1:
-below every version the sync clock hands out after the migration.
+in the week; the outbox holds the emails of the weeks before (up to 26). Every child has a summary: the ones the
+measurements read (clinician 0's patients, the children due, the two above) built by the app; the others written
+as fresh rows with a plausible verdict. Rows carry version 1: below every version the sync clock hands out after
+the migration.
 """
 import random
 import time
@@ -45,6 +46,9 @@ SCHEDULE_COLUMNS = ("child_id", "cadence", "weekday", "local_time", "timezone", 
                     "known_verdict", "known_red_flags", "created_at", "updated_at")
 SUMMARY_COLUMNS = ("child_id", "verdict", "red_flag_codes", "rate_recent", "rate_previous", "watched_nights_recent",
                    "episodes_total", "last_logged_at", "computed_at", "stale", "report_day")
+REMINDER_COLUMNS = ("id", "child_id", "user_id", "kind", "period_key", "due_at", "status", "attempts",
+                    "next_attempt_at", "sent_at", "subject", "development_prompt", "created_at")
+HISTORY_WEEKS = 26
 
 
 @dataclass
@@ -117,7 +121,7 @@ class Loader:
         self.dsn, self.size, self.due_at, self.password_hash, self.report = dsn, size, due_at, password_hash, report
         self.now, self.today = datetime.now(UTC), date.today()
         self.rows = {"users": 0, "children": 0, "memberships": 0, "episodes": 0, "sleep_sessions": 0,
-                     "reminder_schedules": 0, "child_summaries": 0}
+                     "reminder_schedules": 0, "reminders": 0, "child_summaries": 0}
         self.clinicians = size // PATIENTS_PER_CLINICIAN + 1  # clinician j: children (j * 500 - 1) to (j * 500 + 498)
         self.due = min(size, DUE_SCHEDULES)
         self.scheduled = max(self.due, size // 2)
@@ -164,12 +168,14 @@ class Loader:
 
     def _chunk(self, first, second, diaries: list[Diary], real: set[str]) -> None:
         clinicians = {d.child_id: self.clinician_ids[(d.seed + 1) // PATIENTS_PER_CLINICIAN] for d in diaries}
-        self._copy_children(first, second, diaries, clinicians)
-        self._copy_schedules(first, [d for d in diaries if d.seed < self.scheduled])
+        owners = self._copy_children(first, second, diaries, clinicians)
+        scheduled = [d for d in diaries if d.seed < self.scheduled]
+        self._copy_schedules(first, scheduled)
+        self._copy_sent(first, scheduled, owners)
         self._copy_summaries(first, [d for d in diaries if d.child_id not in real])
         first.commit()
 
-    def _copy_children(self, first, second, diaries: list[Diary], clinicians: dict[str, str | None]) -> None:
+    def _copy_children(self, first, second, diaries: list[Diary], clinicians: dict[str, str | None]) -> dict:
         """Caregivers, children, memberships on the first connection, then the diaries: episodes through the first
         connection and nights through the second, at once (two COPY streams)."""
         owners = {}
@@ -197,6 +203,7 @@ class Loader:
         self.rows["users"] += 2 * len(diaries)
         self.rows["children"] += len(diaries)
         self._copy_diaries(first, second, diaries, owners)
+        return owners
 
     def _copy_diaries(self, first, second, diaries: list[Diary], owners: dict) -> None:
         with first.cursor().copy(f"COPY episodes ({', '.join(EPISODE_COLUMNS)}) FROM STDIN") as episodes, \
@@ -231,6 +238,18 @@ class Loader:
                 copy.write_row((d.child_id, "weekly", "sunday", "19:00", d.timezone, True, d.first_night, due,
                                 synthetic_verdict(d), "[]", self.now, self.now))
         self.rows["reminder_schedules"] += len(diaries)
+
+    def _copy_sent(self, conn, diaries: list[Diary], owners: dict) -> None:
+        """The outbox's history: the weekly emails sent to both caregivers since the diary began (at most
+        HISTORY_WEEKS), as the dispatcher's claim and its follow-up checks read the outbox."""
+        with conn.cursor().copy(f"COPY reminders ({', '.join(REMINDER_COLUMNS)}) FROM STDIN") as copy:
+            for d in diaries:
+                for week in range(1, min(HISTORY_WEEKS, d.nights // 7) + 1):
+                    due = self.due_at - timedelta(weeks=week)
+                    for user_id in owners[d.child_id]:
+                        copy.write_row((new_id(), d.child_id, user_id, "scheduled", due.date().isoformat(), due,
+                                        "sent", 1, due, due, "Weekly diary summary", False, due))
+                        self.rows["reminders"] += 1
 
     def _copy_summaries(self, conn, diaries: list[Diary]) -> None:
         """Fresh summaries nobody measured reads: the patient lists of other clinicians, the dispatch's events."""
