@@ -86,6 +86,7 @@ lint: install
 	$(BIN)/ruff check backend tests migrations bench
 
 test: install node-deps assets catalogs lint
+	@command -v promtool >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || echo "promtool not found and not installable here: the Prometheus config tests will skip"
 	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest ran no tests: that is a failure here"; exit 1; fi; \
 	exit $$status

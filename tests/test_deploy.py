@@ -1,6 +1,7 @@
 """Deployment files: the Dockerfile passes hadolint, the compose file is sound."""
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backend.db_types import utcnow
+from backend.extensions import db
 from tests.s3_server import s3_client, s3_endpoint  # noqa: F401  (s3_endpoint: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,3 +159,108 @@ def test_the_proxy_takes_video_uploads_whole_before_a_worker_sees_them():
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     uploads = nginx[nginx.index("location /api/v1/uploads"):]
     assert "client_max_body_size 300m;" in uploads and "proxy_request_buffering off" not in uploads
+
+
+# ---- Prometheus, Grafana and the alerts (issue 24) ---------------------------------------------------------
+
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+GRAFANA = ROOT / "deploy" / "grafana"
+STUCK_QUEUE_ALERTS = {"MyodiaryRemindersFailing", "MyodiaryReminderOverdue", "MyodiarySchedulerHeartbeatStale",
+                      "MyodiaryServerErrors", "MyodiaryVideoProcessingStuck"}
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    if not found:
+        pytest.skip("promtool is not installed (Debian's package prometheus; make test installs it as root)")
+    return found
+
+
+def _run_promtool(*arguments: str, cwd: Path) -> None:
+    result = subprocess.run([_promtool(), *arguments], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prometheus_config_passes_promtool(tmp_path):
+    """Checked as deployed, with the token's secret file where compose mounts it replaced by a file here."""
+    token = tmp_path / "metrics_token"
+    token.write_text("a-token")
+    config = (PROMETHEUS / "prometheus.yml").read_text()
+    assert config.count("credentials_file: /run/secrets/metrics_token") == 2  # web and scheduler
+    (tmp_path / "prometheus.yml").write_text(config.replace("/run/secrets/metrics_token", str(token)))
+    shutil.copy(PROMETHEUS / "alerts.yml", tmp_path / "alerts.yml")
+    _run_promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+
+
+def test_alert_rules_pass_promtool_and_their_unit_tests():
+    _run_promtool("check", "rules", "alerts.yml", cwd=PROMETHEUS)
+    _run_promtool("test", "rules", "alerts_test.yml", cwd=PROMETHEUS)
+
+
+def test_an_alert_for_each_stuck_queue():
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"][0]["rules"]
+    assert {rule["alert"] for rule in rules} >= STUCK_QUEUE_ALERTS
+    assert all(rule["labels"]["severity"] in ("warning", "critical") and rule["annotations"]["summary"]
+               for rule in rules)
+
+
+def test_prometheus_scrapes_every_web_replica_and_scheduler_with_the_token():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    scrapes = {job["job_name"]: job for job in yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())[
+        "scrape_configs"]}
+    web, scheduler = scrapes["web"]["dns_sd_configs"][0], scrapes["scheduler"]["dns_sd_configs"][0]
+    assert web["names"] == ["web"] and str(web["port"]) == services["web"]["expose"][0]
+    assert scheduler["names"] == ["scheduler"]
+    assert str(scheduler["port"]) == str(services["scheduler"]["environment"]["SCHEDULER_METRICS_PORT"])
+    assert services["scheduler"]["expose"] == [str(scheduler["port"])]
+    assert services["scheduler"]["environment"]["SCHEDULER_METRICS_ADDRESS"] == "0.0.0.0"
+    for name in ("web", "scheduler"):
+        assert services[name]["environment"]["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?"), name
+    assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:v") and prometheus["secrets"] == ["metrics_token"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    grafana = services["grafana"]
+    assert grafana["image"].split(":")[1][0].isdigit()  # a pinned release
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "./deploy/grafana/dashboards:/etc/grafana/dashboards:ro" in grafana["volumes"]
+    for service in (prometheus, grafana):  # this host's loopback only
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard():
+    source = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    (prometheus,) = source["datasources"]
+    assert prometheus["url"] == "http://prometheus:9090" and prometheus["uid"] == "prometheus"
+    provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "myodiary.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/etc/grafana/dashboards"
+    dashboard = json.loads((GRAFANA / "dashboards" / "myodiary.json").read_text())
+    titles = {panel["title"] for panel in dashboard["panels"]}
+    for wanted in ("Request rate by route", "Latency p95 by route", "Conflicts (409) and rejections (422)",
+                   "Reminder queue", "Oldest due email", "Video queue by status"):
+        assert wanted in titles
+    assert {target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel.get("targets", [])} == {
+        "prometheus"}
+
+
+def _metric_names_in(text: str) -> set[str]:
+    return set(re.findall(r"\b(myodiary_[a-z_]+)", text)) - {"myodiary_"}
+
+
+def test_the_dashboard_and_the_alerts_name_only_metrics_the_app_serves(app, client):
+    from backend.reminders.dispatch import beat
+
+    with app.app_context():
+        beat(utcnow(), "deploy-test")
+        db.session.commit()
+    served = set()
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith("# TYPE "):
+            name, kind = line.split()[2:4]
+            served |= {name, f"{name}_total"} | ({f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+                                                 if kind == "histogram" else set())
+    named = _metric_names_in((GRAFANA / "dashboards" / "myodiary.json").read_text()) | _metric_names_in(
+        (PROMETHEUS / "alerts.yml").read_text())
+    assert named and named - served == set()
