@@ -14,10 +14,11 @@ import re
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
+# (?!<): a route template's placeholder (/invites/<code>/accept, in the request line and spans) is no secret
 _PATTERNS = [
-    (re.compile(r"(/reminders/unsubscribe/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(/invites/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(/password-resets/)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(/reminders/unsubscribe/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(/invites/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(/password-resets/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
     # in a URL's query, or a query string on its own (gunicorn's %(q)s atom: "token=..." with no "?")
     (re.compile(r"(?i)((?:^|[?&])(?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),

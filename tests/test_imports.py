@@ -33,6 +33,39 @@ def test_create_app_imports_no_statistics_plotting_pdf_video_or_fhir_library(tmp
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
+def test_without_an_otlp_endpoint_nothing_of_opentelemetry_is_imported(tmp_path):
+    """Traces cost nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set (issue 24); and importing the package, as
+    gunicorn does for its configuration, imports no prometheus_client either: gunicorn_config must first set
+    PROMETHEUS_MULTIPROC_DIR, which prometheus_client reads once, on import."""
+    script = ("import json, sys\nimport backend\nearly = [name for name in ('prometheus_client', 'opentelemetry') "
+              "if name in sys.modules]\nbackend.create_app()\n"
+              "print(json.dumps([early, sorted({name.split('.')[0] for name in sys.modules "
+              "if name.startswith('opentelemetry')})]))")
+    env = _environment(f"sqlite:///{tmp_path / 'app.sqlite3'}", tmp_path)
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [[], []]
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens: spans are dropped, never awaited
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [[], ["opentelemetry"]]
+
+
+def test_gunicorns_configuration_puts_prometheus_client_in_multiprocess_mode(tmp_path):
+    script = ("import json, os\nimport backend.gunicorn_config as config\nfrom prometheus_client import values\n"
+              "print(json.dumps([os.environ['PROMETHEUS_MULTIPROC_DIR'] == config.METRICS_FOLDER, "
+              "values.ValueClass.__name__]))")
+    env = {**_environment(f"sqlite:///{tmp_path / 'app.sqlite3'}", tmp_path),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_99999.db").write_bytes(b"a previous run's")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [True, "MmapedValue"]
+    assert list((tmp_path / "metrics").iterdir()) == []  # emptied before this run counts anything
+
+
 def _call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None):
     request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
                                      headers={"Content-Type": "application/json",

@@ -16,7 +16,8 @@ from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 
 from backend.extensions import db
-from backend.observability.metrics import pushed_records
+from backend.observability.events import count
+from backend.observability.metrics import pushed_records, serve_scheduler_metrics
 from backend.videos.models import EpisodeVideo
 from tests.helpers import episode_body, free_port
 from tests.sync_helpers import Phone, changes, raw_episode
@@ -300,3 +301,21 @@ def test_counters_add_up_across_two_gunicorn_workers_and_outlive_a_dead_one(app,
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_scheduler_serves_its_own_counters_under_the_same_rule(app):
+    port = free_port()
+    app.config.update(SCHEDULER_METRICS_PORT=port, SCHEDULER_METRICS_ADDRESS="0.0.0.0", METRICS_TOKEN="sched-token")
+    server = serve_scheduler_metrics(app)
+    try:
+        count("reminders", "sent")
+        status, text = _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and Samples.parse(text).value("myodiary_reminders_total", outcome="sent") >= 1
+        assert "myodiary_reminders_queued" not in text  # the database's gauges are the web tier's
+        if (address := _non_loopback_address()) is not None:
+            status, body = _get(f"http://{address}:{port}/metrics")
+            assert status == 403 and '"code": 403' in body
+            assert _get(f"http://{address}:{port}/metrics", {"Authorization": "Bearer sched-token"})[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,7 +9,7 @@ from flask import Flask
 
 
 def install(app: Flask) -> None:
-    """Request ids and the request log always; /metrics unless METRICS_ENABLED is off."""
+    """Request ids and the request log always; /metrics unless METRICS_ENABLED is off; traces when configured."""
     from backend.observability import requests
 
     requests.install(app)
@@ -17,3 +17,7 @@ def install(app: Flask) -> None:
         from backend.observability import metrics
 
         metrics.install(app)
+    if app.config["OTEL_EXPORTER_OTLP_ENDPOINT"]:
+        from backend.observability import tracing
+
+        tracing.install(app)

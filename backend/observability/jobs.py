@@ -1,10 +1,11 @@
 """The scheduler's jobs, observed: each run has an id every record it logs carries, counts by outcome, its
-and its duration."""
+duration, and (with tracing on) a span that the run's SQL statements nest under."""
 import logging
 import uuid
 from functools import wraps
 from time import perf_counter
 
+from backend.observability import tracing
 from backend.observability.events import count
 from backend.observability.log_format import current_run
 
@@ -19,7 +20,8 @@ def observed_job(job: str):
             run_id, started, outcome = uuid.uuid4().hex[:12], perf_counter(), "ok"
             context = current_run.set((job, run_id))
             try:
-                return function(*args, **kwargs)
+                with tracing.span(f"job {job}", {"myodiary.job": job, "myodiary.run_id": run_id}):
+                    return function(*args, **kwargs)
             except Exception:
                 outcome = "error"
                 log.exception("job %s run %s failed", job, run_id)

@@ -24,8 +24,15 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_smorest import abort
-from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics,
-                               multiprocess)
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder, make_wsgi_app
 from sqlalchemy import func, select
