@@ -1,38 +1,45 @@
 """Write concurrency (issue 23 item 2): 16 families pushing small syncs at once to PostgreSQL, against the same
 inserts and commits with no versioning at all, measured in the same run.
 
-    python bench/write_concurrency.py [--quick] [--label new|old] [--out PATH] [--seconds 10] [--writers 16]
+    python bench/write_concurrency.py [--quick] [--label new|old] [--out PATH] [--seconds 8] [--writers 16]
     python bench/write_concurrency.py --old-and-new [--quick]   # the old code (449fac4) in a worktree, then this
 
 A scratch PostgreSQL database is migrated and given 16 families through the API (a caregiver account, its bearer
-token and a child each; every writer its own device id and the timestamp of an initial pull). Then, in rounds,
-each variant drives the 16 writers in a closed loop (each sends its next write as soon as the last is answered)
-for a warm-up and a measured window:
+token and a child each; every writer its own device id and the timestamp of an initial pull). Then, in rounds (3;
+1 with --quick), each variant drives the 16 writers in a closed loop (each sends its next write as soon as the last
+is answered) for a warm-up (2 s; 1) and a measured window (8 s; 3):
 
 - floor: 16 threads, each on its own PostgreSQL connection (SQLAlchemy Core on psycopg), inserting the push's two
   episode rows (the same columns, one multi-row INSERT, as the push writes them) and committing. No version is
   claimed: what the inserts and commits alone cost on this database, the ceiling of any push;
+- floor_versioned: the same, with the version claimed first as the app claims it (backend.versioning's
+  claim_version: the old code's sync_counter row, held to the commit; the new code's transaction id): what the
+  claim itself costs 16 writers, with no app work in the transaction to stretch a lock;
 - inproc: the real app in this process, 16 threads, each with its own Flask test client, each pushing
   POST /api/v1/sync with 2 new episodes (new ids every time). Python's GIL runs one thread at a time;
 - procs: the same pushes from --processes processes (16 writers spread over them, threads within), each with its
   own app: what in-process pushing reaches without one GIL for all;
 - unversioned: `inproc` with the push's version claim replaced by a constant (backend.sync.push.claim_version):
-  the same app and the same pushes with no versioning, so pushes/s over this is what versioning costs;
+  the same app and the same pushes with no versioning, so inproc / unversioned is what versioning costs the push;
 - gunicorn: the production settings (`gunicorn -c python:backend.gunicorn_config`, --workers sync workers, the
   access log off), 16 client threads (http.client) doing the same pushes over TCP. Sync workers because they
   are what `make run`, the Dockerfile and docker-compose deploy: one request, one transaction, one database
-  connection per worker at a time. 16 writers on 4 workers means 4 transactions in flight, 12 requests queued
-  in the listen backlog; gunicorn's ratio uses the same floor (16 connections), as the floor is the database's.
+  connection per worker at a time. 16 writers on 4 workers (two per core here) means 4 transactions in flight and
+  12 requests queued in the listen backlog; gunicorn's ratio uses the same floor (16 connections), as the floor is
+  the database's, not the server's.
 
 Figures, medians over rounds: write transactions/s (pushes answered 200 within the window; the floor's commits),
-p50 and p95 latency, ratios pushes/s / floor tx/s, and where the pushes' transactions wait: PostgreSQL's
-pg_stat_activity sampled every 20 ms during each window, the mean number of the bench database's backends in a
-transaction, waiting on a lock (wait_event_type Lock: the old sync_counter row), and by Little's law the share of
-a writer's time spent waiting on a lock (lock-waiting backends / writers). Afterwards the database must hold
-exactly the episodes acknowledged. The machine's cores are shared by client, app and PostgreSQL alike.
+p50 and p95 latency, the ratio to the floor, and where the time goes. Waits: PostgreSQL's pg_stat_activity sampled
+every 20 ms during each window, the mean number of the bench database's backends in a transaction and waiting on a
+lock (wait_event_type Lock: the old sync_counter row), so by Little's law the share of a writer's time spent
+waiting on a lock (lock-waiting backends / writers). CPU, from Linux's /proc: milliseconds per write of the app's
+processes (this one in-process, the spawned ones, gunicorn's workers), of the database's backends and of the
+client (this process, when the app is elsewhere), and the share of the machine left idle. Afterwards the
+database must hold exactly the episodes acknowledged. Client, app and PostgreSQL share the machine's cores.
 
 Writes bench/results/write_concurrency.json (-quick.json with --quick; _old.json for --label old). With
---label new, vs_old divides this run's figures by those of bench/results/write_concurrency_old.json.
+--label new, the *_vs_old figures divide this run's write transactions/s by those of write_concurrency_old.json
+(vs_old: the in-process push's).
 """
 import argparse
 import http.client
@@ -41,7 +48,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -59,6 +65,7 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import create_engine, insert, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,6 +73,7 @@ sys.path.insert(0, str(ROOT))
 from backend import create_app  # noqa: E402
 from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
+from backend.versioning import claim_version  # noqa: E402
 from bench.sync_bench import POSTGRES_URL, RESULTS, BenchConfig, drop_postgres, progress  # noqa: E402
 
 OLD_COMMIT = "449fac4"  # before the sync clock on transaction ids
@@ -75,7 +83,7 @@ TARGETS = {"inproc_vs_floor": 0.80, "vs_old": 5.0}
 PASSWORD = "bench-password"
 EPISODES_PER_PUSH = 2
 SAMPLE_EVERY = 0.02
-VARIANTS = ("floor", "inproc", "procs", "unversioned", "gunicorn")
+VARIANTS = ("floor", "floor_versioned", "inproc", "procs", "unversioned", "gunicorn")
 
 
 # ---- the families ----------------------------------------------------------------------------
@@ -151,11 +159,12 @@ def push_body(writer: Writer) -> bytes:
     return json.dumps(body).encode()
 
 
-def floor_rows(writer: Writer) -> list[dict]:
-    """The rows the push inserts for two episodes, every column it sets, the version columns a constant."""
+def floor_rows(writer: Writer, version: int = 0) -> list[dict]:
+    """The rows the push inserts for two episodes, every column it sets; the version a constant unless given."""
     now = datetime.now(UTC)
     return [{**episode_values("f"), "child_id": writer.child_id, "logged_by": writer.user_id, "created_at": now,
-             "updated_at": now, "version": 0, "created_version": 0, "created_by_device": writer.device_id,
+             "updated_at": now, "version": version, "created_version": version,
+             "created_by_device": writer.device_id,
              "updated_by_device": writer.device_id} for _ in range(EPISODES_PER_PUSH)]
 
 
@@ -240,9 +249,19 @@ def window_from_now(warm_up: float, seconds: float) -> Window:
 Drive = Callable[[Window], list[Tally]]
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A variant ready to run: how to drive its writers through a window, and the processes doing the app's work
+    (whose CPU is counted)."""
+
+    drive: Drive
+    app_pids: Callable[[], list[int]] = lambda: [os.getpid()]
+
+
 @contextmanager
-def floor_variant(url: str, writers: list[Writer]) -> Iterator[Drive]:
-    """Each writer on its own connection: two episode rows in one INSERT, commit. No version claimed."""
+def floor_variant(url: str, writers: list[Writer], versioned: bool = False) -> Iterator[Variant]:
+    """Each writer on its own connection: two episode rows in one INSERT, commit. No version claimed; or, with
+    `versioned`, the version claimed first as the app claims it (backend.versioning.claim_version)."""
     engine = create_engine(url, pool_size=len(writers), max_overflow=0)
     statement = insert(Episode.__table__)
 
@@ -251,11 +270,19 @@ def floor_variant(url: str, writers: list[Writer]) -> Iterator[Drive]:
             connection.execute(statement, floor_rows(writer))
             connection.commit()
             return 200
-        return write
+
+        def versioned_write() -> int:
+            with Session(bind=connection) as session:  # claim_version takes a session; the rest is as above
+                version = claim_version(session)
+                session.connection().execute(statement, floor_rows(writer, version))
+                session.commit()
+            return 200
+        return versioned_write if versioned else write
 
     connections = [engine.connect() for _ in writers]
     try:
-        yield lambda window: run_threads([writes_of(w, c) for w, c in zip(writers, connections, strict=True)], window)
+        yield Variant(lambda window: run_threads(
+            [writes_of(w, c) for w, c in zip(writers, connections, strict=True)], window))
     finally:
         for connection in connections:
             connection.close()
@@ -278,11 +305,11 @@ def app_pushes(app, writers: list[Writer], window: Window) -> list[Tally]:
 
 
 @contextmanager
-def inproc_variant(url: str, writers: list[Writer], versioned: bool = True) -> Iterator[Drive]:
+def inproc_variant(url: str, writers: list[Writer], versioned: bool = True) -> Iterator[Variant]:
     app = create_app(bench_config(url, len(writers)))
     try:
         with no_version_claim(enabled=not versioned):
-            yield lambda window: app_pushes(app, writers, window)
+            yield Variant(lambda window: app_pushes(app, writers, window))
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -303,7 +330,7 @@ def no_version_claim(enabled: bool) -> Iterator[None]:
 
 
 @contextmanager
-def procs_variant(url: str, writers: list[Writer], processes: int) -> Iterator[Drive]:
+def procs_variant(url: str, writers: list[Writer], processes: int) -> Iterator[Variant]:
     """The writers spread over `processes` processes (spawned: each builds its own app), threads within; the
     window is given to them once all are ready."""
     context = multiprocessing.get_context("spawn")
@@ -322,7 +349,7 @@ def procs_variant(url: str, writers: list[Writer], processes: int) -> Iterator[D
     try:
         for _ in children:
             ready.get(timeout=120)
-        yield drive
+        yield Variant(drive, lambda: [child.pid for child in children])
     finally:
         for child in children:
             child.join(timeout=30)
@@ -361,13 +388,27 @@ class Client:
 
 
 @contextmanager
-def gunicorn_variant(port: int, writers: list[Writer]) -> Iterator[Drive]:
-    yield lambda window: run_threads([Client(port, writer).push for writer in writers], window)
+def gunicorn_variant(server: tuple[int, int], writers: list[Writer]) -> Iterator[Variant]:
+    port, master = server
+    yield Variant(lambda window: run_threads([Client(port, writer).push for writer in writers], window),
+                  lambda: children_of(master))
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
 
 
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[int]:
-    """gunicorn under the production settings on a free port, serving `url`; yields the port."""
+def gunicorn(url: str, workers: int) -> Iterator[tuple[int, int]]:
+    """gunicorn under the production settings on a free port, serving `url`; yields the port and its pid."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "MYODIARY_INSTANCE_DIR": tempfile.mkdtemp(), "SECRET_KEY": "bench",
            "LOG_LEVEL": "WARNING", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "64"}
@@ -380,9 +421,9 @@ def gunicorn(url: str, workers: int) -> Iterator[int]:
     try:
         wait_until_up(port, server, log)
         progress(f"gunicorn up on 127.0.0.1:{port} with {workers} sync workers")
-        yield port
+        yield port, server.pid
     finally:
-        server.send_signal(signal.SIGINT)
+        server.terminate()  # graceful: a worker finishes the request in hand
         try:
             server.wait(15)
         except subprocess.TimeoutExpired:
@@ -416,26 +457,33 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-# ---- where the transactions wait -------------------------------------------------------------
+# ---- where the transactions wait, where the CPU goes ----------------------------------------
 
 SAMPLE = """SELECT state, wait_event_type, wait_event FROM pg_stat_activity
             WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'
               AND state IN ('active', 'idle in transaction')"""
+BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 class WaitSampler:
     """pg_stat_activity every 20 ms within the window: the bench database's backends in a transaction, and what
-    they wait on (Lock: a row or transaction lock; Client: the app's own work inside the transaction; none: CPU)."""
+    they wait on (Lock: a row or transaction lock; Client: the app's own work inside the transaction; none: CPU).
+    Also the CPU seconds the window took from the app's processes, from this database's backends and, when the
+    app is elsewhere, from this process (the client), and the share of the machine left idle (Linux's /proc)."""
 
-    def __init__(self, database: str, window: Window):
-        self.database, self.window = database, window
-        self.samples, self.counts = 0, Counter()
+    def __init__(self, database: str, window: Window, app_pids: list[int]):
+        self.database, self.window, self.app_pids = database, window, app_pids
+        self.client_pids = [] if os.getpid() in app_pids else [os.getpid()]
+        self.samples, self.counts, self.cpu = 0, Counter(), {}
         self.thread = threading.Thread(target=self.sample)
 
     def sample(self) -> None:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             while time.time() < self.window.measure_from:
-                time.sleep(0.01)
+                time.sleep(0.005)
+            backends = [row[0] for row in conn.execute(BACKENDS, (self.database,))]
+            before = self.cpu_now(backends)
             while time.time() < self.window.until:
                 rows = conn.execute(SAMPLE, (self.database,)).fetchall()
                 self.samples += 1
@@ -443,6 +491,14 @@ class WaitSampler:
                     self.counts["busy"] += 1
                     self.counts[f"{kind}:{event}" if kind else ("cpu" if state == "active" else state)] += 1
                 time.sleep(SAMPLE_EVERY)
+            after = self.cpu_now(backends)
+            self.cpu = {key: spent(before[key], after[key]) if isinstance(before[key], dict) else
+                        after[key] - before[key] for key in before}
+
+    def cpu_now(self, backends: list[int]) -> dict:
+        idle, total = machine_seconds()
+        return {"app": cpu_seconds(self.app_pids), "database": cpu_seconds(backends),
+                "client": cpu_seconds(self.client_pids), "idle": idle, "total": total}
 
     def __enter__(self):
         self.thread.start()
@@ -451,14 +507,41 @@ class WaitSampler:
     def __exit__(self, *exc) -> None:
         self.thread.join()
 
-    def figures(self, writers: int) -> dict:
+    def figures(self, writers: int, writes: int) -> dict:
         if not self.samples:
             return {}
         lock = sum(n for key, n in self.counts.items() if key.startswith("Lock:"))
         mean = {key: n / self.samples for key, n in self.counts.most_common()}
-        return {"in_transaction_mean": mean.get("busy", 0.0), "lock_waiting_mean": lock / self.samples,
-                "lock_share": lock / self.samples / writers, "wait_samples": self.samples,
-                "waits_mean": {key: round(value, 3) for key, value in mean.items() if key != "busy"}}
+        found = {"in_transaction_mean": mean.get("busy", 0.0), "lock_waiting_mean": lock / self.samples,
+                 "lock_share": lock / self.samples / writers, "wait_samples": self.samples,
+                 "waits_mean": {key: round(value, 3) for key, value in mean.items() if key != "busy"}}
+        if self.cpu and writes:
+            found |= {f"{group}_cpu_ms": self.cpu[group] / writes * 1000 for group in ("app", "database", "client")}
+            found["idle_share"] = self.cpu["idle"] / self.cpu["total"] if self.cpu["total"] else 0.0
+        return found
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds of each of these processes (every thread) that is still running."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings, of the processes in both."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+
+
+def machine_seconds() -> tuple[float, float]:
+    """(idle, total) CPU seconds of the machine since boot."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (values[3] + values[4]) / TICK, sum(values[:8]) / TICK
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -470,24 +553,25 @@ def create_database() -> str:
     return POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
 
 
-def variant_driver(variant: str, url: str, writers: list[Writer], processes: int, port: int):
-    if variant == "floor":
-        return floor_variant(url, writers)
+def variant_driver(variant: str, url: str, writers: list[Writer], processes: int, server: tuple[int, int]):
+    if variant in ("floor", "floor_versioned"):
+        return floor_variant(url, writers, versioned=variant == "floor_versioned")
     if variant in ("inproc", "unversioned"):
         return inproc_variant(url, writers, versioned=variant == "inproc")
     if variant == "procs":
         return procs_variant(url, writers, processes)
-    return gunicorn_variant(port, writers)
+    return gunicorn_variant(server, writers)
 
 
 def measure(variant: str, url: str, writers: list[Writer], timing: tuple[float, float], processes: int,
-            port: int) -> dict:
-    """One window of one variant, its warm-up first, with the wait sampler beside it."""
-    with variant_driver(variant, url, writers, processes, port) as drive:
+            server: tuple[int, int]) -> dict:
+    """One window of one variant, its warm-up first, with the sampler beside it."""
+    with variant_driver(variant, url, writers, processes, server) as ready:
         window = window_from_now(*timing)
-        with WaitSampler(url.rsplit("/", 1)[1], window) as sampler:
-            tallies = drive(window)
-    return figures(tallies, window) | {"lock": sampler.figures(len(writers))}
+        with WaitSampler(url.rsplit("/", 1)[1], window, ready.app_pids()) as sampler:
+            tallies = ready.drive(window)
+    found = figures(tallies, window)
+    return found | {"lock": sampler.figures(len(writers), found["writes"])}
 
 
 def run(writers_count: int, timing: tuple[float, float], rounds: int, processes: int, workers: int) -> dict:
@@ -496,10 +580,10 @@ def run(writers_count: int, timing: tuple[float, float], rounds: int, processes:
         writers = new_families(url, writers_count)
         progress(f"{len(writers)} families in {url.rsplit('/', 1)[1]}")
         measured: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
-        with gunicorn(url, workers) as port:
+        with gunicorn(url, workers) as server:
             for number in range(1, rounds + 1):
                 for variant in VARIANTS:
-                    measured[variant].append(measure(variant, url, writers, timing, processes, port))
+                    measured[variant].append(measure(variant, url, writers, timing, processes, server))
                 progress(f"round {number}/{rounds}: " + ", ".join(
                     f"{v} {measured[v][-1]['tx_per_s']:,.0f}/s p95 {measured[v][-1]['p95_ms']:.0f} ms"
                     for v in VARIANTS))
@@ -523,18 +607,19 @@ def summarize(measured: dict[str, list[dict]], stored: dict) -> dict:
     for variant, rounds in measured.items():
         for key in ("tx_per_s", "p50_ms", "p95_ms"):
             result[f"{variant}_{key}"] = statistics.median(r[key] for r in rounds)
-        locks = [r["lock"] for r in rounds if r["lock"]]
-        if locks:
-            result[f"{variant}_lock_share"] = statistics.median(lock["lock_share"] for lock in locks)
-            result[f"{variant}_in_transaction_mean"] = statistics.median(lock["in_transaction_mean"] for lock in locks)
+        samples = [r["lock"] for r in rounds if r["lock"]]
+        for key in ("lock_share", "in_transaction_mean", "app_cpu_ms", "database_cpu_ms", "client_cpu_ms",
+                    "idle_share"):
+            if samples and all(key in sample for sample in samples):
+                result[f"{variant}_{key}"] = statistics.median(sample[key] for sample in samples)
     floor = result["floor_tx_per_s"]
-    for variant in ("inproc", "procs", "unversioned", "gunicorn"):
+    for variant in VARIANTS[1:]:
         result[f"{variant}_vs_floor"] = result[f"{variant}_tx_per_s"] / floor
     result["inproc_vs_unversioned"] = result["inproc_tx_per_s"] / result["unversioned_tx_per_s"]
     result["not_200"] = sum(r["not_200"] for rounds in measured.values() for r in rounds)
     result["connection_errors"] = sum(r["connection_errors"] for rounds in measured.values() for r in rounds)
-    result["episodes_acknowledged"] = sum(r["acknowledged"] for v, rounds in measured.items() if v != "floor"
-                                         for r in rounds)
+    result["episodes_acknowledged"] = sum(r["acknowledged"] for v, rounds in measured.items()
+                                         if not v.startswith("floor") for r in rounds)
     result["episodes_stored"] = stored.get("w", 0)
     result["stored_matches"] = result["episodes_stored"] == result["episodes_acknowledged"]
     result["rounds"] = measured
@@ -556,8 +641,9 @@ def compare_with_old(result: dict, quick: bool) -> None:
               file=sys.stderr)
         return
     old = json.loads(path.read_text())["results"]["postgresql"]
-    for variant in ("inproc", "procs", "gunicorn"):
-        result[f"{variant}_vs_old"] = result[f"{variant}_tx_per_s"] / old[f"{variant}_tx_per_s"]
+    for variant in ("floor_versioned", "inproc", "procs", "gunicorn"):
+        if f"{variant}_tx_per_s" in old:
+            result[f"{variant}_vs_old"] = result[f"{variant}_tx_per_s"] / old[f"{variant}_tx_per_s"]
     result["vs_old"] = result["inproc_vs_old"]
     result["old_measured_at"] = json.loads(path.read_text())["measured_at"]
 
@@ -586,26 +672,31 @@ def code_version() -> str:
 
 
 def report(result: dict, label: str) -> None:
-    print(f"\n{label} code ({code_version()}): write transactions/s, p50 / p95 ms, share of a writer's time "
-          f"waiting on a lock")
+    print(f"\n{label} code ({code_version()}): write transactions/s; p50 / p95 ms; share of a writer's time waiting "
+          f"on a lock; CPU ms per write: app / database / client, machine idle; ratio to the floor")
     for variant in VARIANTS:
-        ratio = f"{result[f'{variant}_vs_floor']:.2f} of floor" if variant != "floor" else ""
         lock = result.get(f"{variant}_lock_share")
-        print(f"  {variant:<12}{result[f'{variant}_tx_per_s']:>8,.0f}/s {result[f'{variant}_p50_ms']:>7.1f} /"
-              f"{result[f'{variant}_p95_ms']:>7.1f} ms  {'' if lock is None else f'lock {lock:.0%}':<10}{ratio}")
-    print(f"  in-process / the same unversioned: {result['inproc_vs_unversioned']:.2f}")
-    for key in ("inproc_vs_old", "procs_vs_old", "gunicorn_vs_old"):
+        cpu = " / ".join(f"{result[key]:.2f}" if (key := f"{variant}_{group}_cpu_ms") in result else "-"
+                         for group in ("app", "database", "client"))
+        idle = result.get(f"{variant}_idle_share")
+        print(f"  {variant:<16}{result[f'{variant}_tx_per_s']:>7,.0f}/s {result[f'{variant}_p50_ms']:>7.1f} /"
+              f"{result[f'{variant}_p95_ms']:>6.1f} ms  {'' if lock is None else f'lock {lock:.0%}':<10}"
+              f"cpu {cpu:<20}{'' if idle is None else f'idle {idle:.0%}':<10}"
+              f"{result.get(f'{variant}_vs_floor', 1):.2f}")
+    print(f"  in-process pushes / the same unversioned: {result['inproc_vs_unversioned']:.2f}")
+    for key in ("floor_versioned_vs_old", "inproc_vs_old", "procs_vs_old", "gunicorn_vs_old"):
         if key in result:
             print(f"  {key}: {result[key]:.2f}")
-    print(f"  not 200: {result['not_200']}, connection errors: {result['connection_errors']}")
+    print(f"  not 200: {result['not_200']}, connection errors: {result['connection_errors']}, episodes stored "
+          f"{result['episodes_stored']:,} of {result['episodes_acknowledged']:,} acknowledged")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: one round of 3 s windows")
-    parser.add_argument("--seconds", type=float, default=None, help="measured window per variant (10, quick 3)")
+    parser.add_argument("--seconds", type=float, default=None, help="measured window per variant (8, quick 3)")
     parser.add_argument("--warm-up", type=float, default=None, help="before each window (2, quick 1)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds of every variant (2, quick 1)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of every variant (3, quick 1)")
     parser.add_argument("--writers", type=int, default=16, help="concurrent writers, one family each")
     parser.add_argument("--processes", type=int, default=4, help="processes of the procs variant")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
@@ -615,9 +706,9 @@ def main() -> None:
     args, argv = parser.parse_args(), [a for a in sys.argv[1:] if a != "--old-and-new"]
     if args.old_and_new:
         return run_old_and_new(argv, args.quick)
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    seconds = args.seconds or (3.0 if args.quick else 8.0)
     timing = (args.warm_up or (1.0 if args.quick else 2.0), seconds)
-    rounds = args.rounds or (1 if args.quick else 2)
+    rounds = args.rounds or (1 if args.quick else 3)
     result = run(args.writers, timing, rounds, args.processes, args.workers)
     if args.label == "new":
         compare_with_old(result, args.quick)
