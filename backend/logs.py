@@ -14,24 +14,28 @@ import re
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
-# (?!<): a route template's placeholder (/invites/<code>/accept, in the request line and spans) is no secret
+# Each pattern with the words (lower case) a line must hold for it to apply: most lines hold none, and are let
+# through without running any pattern. (?!<): a route template's placeholder (/invites/<code>/accept, in the request
+# line and spans) is no secret.
 _PATTERNS = [
-    (re.compile(r"(/reminders/unsubscribe/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(/invites/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(/password-resets/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
+    (("/reminders/unsubscribe/",), re.compile(r"(/reminders/unsubscribe/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (("/invites/",), re.compile(r"(/invites/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (("/password-resets/",), re.compile(r"(/password-resets/)(?!<)[^/?#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (("bearer",), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
     # in a URL's query, or a query string on its own (gunicorn's %(q)s atom: "token=..." with no "?")
-    (re.compile(r"(?i)((?:^|[?&])(?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
+    (("=",), re.compile(r"(?i)((?:^|[?&])(?:token|code|password|csrf_token)=)[^&#\s\"']+"), rf"\g<1>{REDACTED}"),
     # an email address (a person's), whole: in a message, a query (email=a%40b.example) or a path
     # (bounded repeats: a long line costs linear time)
-    (re.compile(r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"),
-     REDACTED),
+    (("@", "%40"), re.compile(
+        r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"), REDACTED),
 ]
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for hints, pattern, replacement in _PATTERNS:
+        if any(hint in lowered for hint in hints):
+            text = pattern.sub(replacement, text)
     return text
 
 
