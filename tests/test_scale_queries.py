@@ -3,6 +3,7 @@ bench/scale_bench.py)."""
 import json
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -47,3 +48,40 @@ def test_two_red_flags_are_news_once(app, client, api, smtp):
         known, codes = db.session.execute(select(ReminderSchedule.known_red_flags, ChildSummary.red_flag_codes).join(
             ChildSummary, ChildSummary.child_id == ReminderSchedule.child_id)).one()
     assert known == codes and len(json.loads(codes)) == 2
+
+
+def test_a_pass_takes_only_the_summaries_rebuilt_since_the_last_one(app, client, api, smtp, monkeypatch):
+    """The summaries a pass compares are those rebuilt since a pass last looked (a partial index), not all."""
+    owner = api.register()
+    children = [api.create_child(owner, name=f"Child {n}")["id"] for n in range(3)]
+    for child_id in children:
+        schedule(client, owner, child_id, recipients=[owner.id])
+    run_dispatch(app)
+    taken = []
+    monkeypatch.setattr(events, "_take_unchecked", lambda limit, take=events._take_unchecked: (
+        ids := take(limit), taken.extend(ids))[0])
+
+    run_dispatch(app)
+    assert taken == []
+    client.post(f"/api/v1/children/{children[2]}/episodes", headers=owner.headers, json=episode_body())
+    run_dispatch(app)
+    assert taken == [children[2]]
+
+
+def test_a_pass_that_fails_leaves_its_summaries_to_the_next(app, client, api, smtp, monkeypatch):
+    owner = api.register()
+    child_id = api.create_child(owner)["id"]
+    schedule(client, owner, child_id, recipients=[owner.id])
+    run_dispatch(app)
+    client.post(f"/api/v1/children/{child_id}/episodes", headers=owner.headers, json=episode_body(
+        sleep_state="awake", started_at=f"{date.today() - timedelta(days=1)}T10:00:00+01:00"))
+
+    def broken(rows):
+        raise RuntimeError("the outbox is down")
+    monkeypatch.setattr(events, "queue", broken)
+    with pytest.raises(RuntimeError):
+        run_dispatch(app)
+    monkeypatch.undo()
+    with app.app_context():
+        db.session.rollback()
+    assert run_dispatch(app).sent == 1  # the red flag's prompt, not lost with the failed pass

@@ -119,7 +119,8 @@ def summary_row(report: TrendReport, last_logged_at) -> dict:
         "red_flag_codes": json.dumps([flag.code for flag in report.red_flags]),
         "rate_recent": _rate(recent), "rate_previous": _rate(previous),
         "watched_nights_recent": sum(w.watched_nights for w in recent), "episodes_total": report.totals["episodes"],
-        "last_logged_at": last_logged_at, "computed_at": report.generated_at, "stale": False}
+        "last_logged_at": last_logged_at, "computed_at": report.generated_at, "stale": False,
+        "events_checked": False}  # the dispatcher's next pass compares it with what the emails know
 
 
 def report_rows(report: TrendReport) -> list[dict]:

@@ -2,15 +2,21 @@
 trends report kept with each, once per language."""
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
 
+UNCHECKED = text("NOT events_checked")
+
 
 class ChildSummary(db.Model):
     __tablename__ = "child_summaries"
+    # The summaries the reminder dispatcher has yet to compare with what the child's emails know: a pass reads
+    # these few, not every summary (issue 23, the cost curve)
+    __table_args__ = (Index("ix_child_summaries_unchecked", "child_id", postgresql_where=UNCHECKED,
+                            sqlite_where=UNCHECKED),)
 
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(32))
@@ -25,6 +31,8 @@ class ChildSummary(db.Model):
     # The day (the child's local date) of the default trends response kept in child_summary_reports:
     # valid until midnight there or the next write, whichever comes first.
     report_day: Mapped[date | None]
+    # False from each rebuild until a dispatch pass has looked for a worsening verdict or new red flags in it
+    events_checked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChildSummaryReport(db.Model):
