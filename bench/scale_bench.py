@@ -270,22 +270,35 @@ def draw_chart(results: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401 (matplotlib.ticker below)
 
     sizes = sorted(results)
-    figure, axes = plt.subplots(figsize=(9, 6), dpi=110)
-    for key, label in FIGURES:
-        axes.plot(sizes, [results[s]["figures"][key] for s in sizes], marker="o", label=f"{key}: {label}")
+    figure, axes = plt.subplots(figsize=(13, 6.5), dpi=100)
+    colours, styles = plt.get_cmap("tab20").colors, ("-", "--", "-.")
+    for index, (key, label) in enumerate(FIGURES):
+        axes.plot(sizes, [results[s]["figures"][key] for s in sizes], marker="os^D"[index % 4],
+                  linestyle=styles[index % 3], color=colours[(2 * index) % 20 + index // 10], label=f"{key}: {label}")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(sizes, [f"{size:,}" for size in sizes])
+    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(  # 2, 3 and 5 of each decade
+        lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "235" else ""))
+    axes.tick_params(axis="y", which="minor", labelsize=7)
     axes.set_xlabel("children in the database (about 250 episodes each)")
     axes.set_ylabel("p95, ms (a pass with work: per unit of work)")
-    axes.set_title("Myodiary on PostgreSQL: cost against size (bench/scale_bench.py)")
+    axes.set_title("Cost against size, PostgreSQL (bench/scale_bench.py)")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def chart_from(results_file: Path, path: Path) -> None:
+    """The chart again from a results file (--chart-only)."""
+    saved = json.loads(results_file.read_text())["results"]
+    draw_chart({int(size): result for size, result in saved.items()}, path)
 
 
 def main() -> None:
@@ -294,7 +307,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} and 11 runs: a smoke run")
     parser.add_argument("--runs", type=int, help="requests per figure (default 41, quick 11)")
     parser.add_argument("--keep", action="store_true", help="keep the myodiary_scale_<size> databases")
+    parser.add_argument("--chart-only", action="store_true", help="draw the chart again from bench/results/scale.json")
     args = parser.parse_args()
+    if args.chart_only:
+        return chart_from(RESULTS / "scale.json", CHART)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else SIZES)
     runs = args.runs or (11 if args.quick else 41)
     results = {size: bench_size(size, runs, args.keep) for size in sorted(sizes)}
