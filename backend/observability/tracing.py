@@ -16,6 +16,7 @@ _tracer = None  # set by install(); jobs' spans come from it
 
 def install(app: Flask, exporter=None) -> None:
     """Flask and SQLAlchemy instrumented, spans batched to the OTLP endpoint (or to `exporter`, for tests)."""
+    _require_opentelemetry()
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
     from opentelemetry.sdk.resources import Resource
@@ -35,6 +36,17 @@ def install(app: Flask, exporter=None) -> None:
         instrumentor.instrument(engine=db.engine, tracer_provider=provider, skip_dep_check=True)
     app.extensions["myodiary_tracer_provider"] = provider
     _tracer = provider.get_tracer("backend.jobs")
+
+
+def _require_opentelemetry() -> None:
+    """An endpoint without the libraries is a configuration error, said at start rather than as an ImportError."""
+    try:
+        import opentelemetry.sdk  # noqa: F401
+    except ImportError as missing:
+        from backend.config import ConfigError
+
+        raise ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: "
+                          "pip install -c constraints.txt -e '.[tracing]'") from missing
 
 
 def _export_processor(app: Flask, exporter):
