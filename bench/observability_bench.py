@@ -14,9 +14,11 @@ A closed-loop client in this process (one thread per connection, http.client; gu
 connection, as behind a proxy) drives both in alternating rounds of fixed duration, the order of on and off swapped
 every round: `POST /api/v1/children/{id}/episodes` (a new episode per request, one caregiver and child per
 connection) and the empty pull (`GET /api/v1/sync` since the caller's last pull, other caregivers than the writers').
-Figures are medians over rounds: requests/s and p50/p99 per server, and the cost, 1 - on/off requests/s (target
-<= 5%). Then /metrics is scraped 20 times from the `on` server after the load: its p50 (the database's gauges are
-read at scrape time). Every response must be 2xx. Writes bench/results/observability.json (-quick.json with --quick).
+Figures are medians over rounds: requests/s and p50/p99 per server, and the cost, 1 - on/off requests/s of each
+round's pair, its median (target <= 5%: pairs cancel the machine's slow drift); on Linux also the server's CPU milliseconds per request (bench/cpu.py) and their ratio, less at the mercy of
+other load on the machine than requests/s. Then /metrics is scraped 20 times from the `on` server after the load:
+its p50 (the database's gauges are read at scrape time). Every response must be 2xx. Writes
+bench/results/observability.json (-quick.json with --quick).
 """
 import argparse
 import http.client
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.extensions import db  # noqa: E402
+from bench import cpu  # noqa: E402
 from bench.sync_bench import RESULTS, databases, drop_postgres, make_app, progress  # noqa: E402
 
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -61,8 +64,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, mode: str, workdir: Path) -> Iterator[int]:
-    """gunicorn with the production settings and this mode's environment on a free port; yields the port."""
+def gunicorn(url: str, mode: str, workdir: Path) -> Iterator[tuple[int, int]]:
+    """gunicorn with the production settings and this mode's environment on a free port; yields (port, its pid)."""
     port, log_path = free_port(), workdir / f"gunicorn-{mode}.log"
     env = {**os.environ, **MODES[mode], "DATABASE_URL": url, "SECRET_KEY": "bench", "LOG_LEVEL": "INFO",
            "MYODIARY_INSTANCE_DIR": str(workdir / f"instance-{mode}"), "ARGON2_TIME_COST": "1",
@@ -75,7 +78,7 @@ def gunicorn(url: str, mode: str, workdir: Path) -> Iterator[int]:
     try:
         wait_until_up(port, process, log_path)
         progress(f"gunicorn ({mode}) up on 127.0.0.1:{port}")
-        yield port
+        yield port, process.pid
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -184,8 +187,11 @@ def connection_loop(port: int, deadline: float, make: Callable[[], Request], tal
         tally.failures += not 200 <= status < 300
 
 
-def drive(port: int, makers: list[Callable[[], Request]], seconds: float) -> dict:
-    tallies = [Tally() for _ in makers]
+def drive(server: tuple[int, int], makers: list[Callable[[], Request]], seconds: float) -> dict:
+    """One closed-loop round; requests/s, latency, failures, and the server's CPU milliseconds per request
+    (gunicorn's master and workers, SQLite inside them; from /proc, bench/cpu.py)."""
+    (port, pid), tallies = server, [Tally() for _ in makers]
+    cpu_before = cpu.snapshot(pid)
     started = time.perf_counter()
     threads = [threading.Thread(target=connection_loop, args=(port, started + seconds, make, tally))
                for make, tally in zip(makers, tallies, strict=True)]
@@ -194,9 +200,13 @@ def drive(port: int, makers: list[Callable[[], Request]], seconds: float) -> dic
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    spent = cpu.since(cpu_before, pid)
     latencies = sorted(x for tally in tallies for x in tally.latencies)
-    return {"rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.50) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "failures": sum(tally.failures for tally in tallies)}
+    figures = {"rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.50) * 1000,
+               "p99_ms": percentile(latencies, 0.99) * 1000, "failures": sum(tally.failures for tally in tallies)}
+    if spent and latencies:
+        figures["server_cpu_ms"] = spent["server"] / len(latencies) * 1000
+    return figures
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -231,29 +241,34 @@ def bench_database(url: str, connections: int, seconds: float, rounds: int) -> d
     with app.app_context():
         db.engine.dispose()
     workdir = Path(tempfile.mkdtemp(prefix="myodiary-observability-bench-"))
-    with gunicorn(url, "on", workdir) as on_port, gunicorn(url, "off", workdir) as off_port:
-        ports = {"on": on_port, "off": off_port}
-        makers = {mode: makers_for(port, connections) for mode, port in ports.items()}
-        for mode, port in ports.items():  # every worker has served both routes
+    with gunicorn(url, "on", workdir) as on_server, gunicorn(url, "off", workdir) as off_server:
+        servers = {"on": on_server, "off": off_server}
+        makers = {mode: makers_for(server[0], connections) for mode, server in servers.items()}
+        for mode, server in servers.items():  # every worker has served both routes
             for endpoint in ENDPOINTS:
-                drive(port, makers[mode][endpoint], 0.5)
+                drive(server, makers[mode][endpoint], 0.5)
         measured = {(endpoint, mode): [] for endpoint in ENDPOINTS for mode in MODES}
         for number in range(rounds):
             for endpoint in ENDPOINTS:
                 for mode in (("on", "off") if number % 2 == 0 else ("off", "on")):
-                    measured[endpoint, mode].append(drive(ports[mode], makers[mode][endpoint], seconds))
+                    measured[endpoint, mode].append(drive(servers[mode], makers[mode][endpoint], seconds))
             progress(f"round {number + 1}/{rounds}: " + ", ".join(
                 f"{endpoint} {mode} {measured[endpoint, mode][-1]['rps']:,.0f}/s"
                 for endpoint in ENDPOINTS for mode in MODES))
-        scrape = scrape_p50_ms(on_port)
+        scrape = scrape_p50_ms(on_server[0])
     return summarize(measured, scrape)
 
 
 def summarize(measured: dict, scrape_ms: float) -> dict:
     figures = {f"{endpoint}_{mode}_{key}": statistics.median(r[key] for r in runs)
-               for (endpoint, mode), runs in measured.items() for key in ("rps", "p50_ms", "p99_ms")}
-    for endpoint in ENDPOINTS:
-        figures[f"{endpoint}_cost"] = 1 - figures[f"{endpoint}_on_rps"] / figures[f"{endpoint}_off_rps"]
+               for (endpoint, mode), runs in measured.items() for key in ("rps", "p50_ms", "p99_ms", "server_cpu_ms")
+               if all(key in r for r in runs)}
+    for endpoint in ENDPOINTS:  # paired: each round's on against the same round's off, then the median
+        pairs = list(zip(measured[endpoint, "on"], measured[endpoint, "off"], strict=True))
+        figures[f"{endpoint}_cost"] = statistics.median(1 - on["rps"] / off["rps"] for on, off in pairs)
+        if all("server_cpu_ms" in run for pair in pairs for run in pair):
+            figures[f"{endpoint}_cpu_cost"] = statistics.median(
+                on["server_cpu_ms"] / off["server_cpu_ms"] - 1 for on, off in pairs)
         figures[f"{endpoint}_p50_added_ms"] = figures[f"{endpoint}_on_p50_ms"] - figures[f"{endpoint}_off_p50_ms"]
     figures["scrape_p50_ms"] = scrape_ms
     figures["failures"] = sum(r["failures"] for runs in measured.values() for r in runs)
@@ -263,23 +278,23 @@ def summarize(measured: dict, scrape_ms: float) -> dict:
 
 def report(results: dict) -> None:
     print(f"\n{'figure':<34}{'target':>10}" + "".join(f"{name:>14}" for name in results))
-    rows = [("episode_off_rps", "", "{:,.0f}"), ("episode_on_rps", "", "{:,.0f}"), ("episode_cost", "<= 5%", "{:.1%}"),
-            ("episode_off_p50_ms", "", "{:.1f}"), ("episode_on_p50_ms", "", "{:.1f}"),
-            ("pull_off_rps", "", "{:,.0f}"), ("pull_on_rps", "", "{:,.0f}"), ("pull_cost", "<= 5%", "{:.1%}"),
-            ("pull_off_p50_ms", "", "{:.1f}"), ("pull_on_p50_ms", "", "{:.1f}"),
-            ("scrape_p50_ms", "", "{:.1f}"), ("failures", "0", "{:d}")]
-    for key, target, fmt in rows:
-        print(f"{key:<34}{target:>10}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
+    rows = [(f"{endpoint}_{figure}", target, fmt) for endpoint in ENDPOINTS for figure, target, fmt in (
+        ("off_rps", "", "{:,.0f}"), ("on_rps", "", "{:,.0f}"), ("cost", "<= 5%", "{:.1%}"),
+        ("off_p50_ms", "", "{:.1f}"), ("on_p50_ms", "", "{:.1f}"), ("off_server_cpu_ms", "", "{:.2f}"),
+        ("on_server_cpu_ms", "", "{:.2f}"), ("cpu_cost", "", "{:.1%}"))]
+    for key, target, fmt in [*rows, ("scrape_p50_ms", "", "{:.1f}"), ("failures", "0", "{:d}")]:
+        print(f"{key:<34}{target:>10}" + "".join(f"{fmt.format(r[key]) if key in r else '-':>14}"
+                                                  for r in results.values()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: one 2 s round per endpoint and mode")
     parser.add_argument("--connections", type=int, default=8, help="concurrent client connections")
-    parser.add_argument("--seconds", type=float, default=None, help="duration of each round (10, quick 2)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds per endpoint and mode (4, quick 1)")
+    parser.add_argument("--seconds", type=float, default=None, help="duration of each round (4, quick 2)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per endpoint and mode (10, quick 1)")
     args = parser.parse_args()
-    seconds, rounds = args.seconds or (2.0 if args.quick else 10.0), args.rounds or (1 if args.quick else 4)
+    seconds, rounds = args.seconds or (2.0 if args.quick else 4.0), args.rounds or (1 if args.quick else 10)
     results = {}
     for name, url in databases():
         print(f"benchmarking {name}: metrics and JSON logs on against off ...", file=sys.stderr)
