@@ -15,8 +15,9 @@ connection, as behind a proxy) drives both in alternating rounds of fixed durati
 every round: `POST /api/v1/children/{id}/episodes` (a new episode per request, one caregiver and child per
 connection) and the empty pull (`GET /api/v1/sync` since the caller's last pull, other caregivers than the writers').
 Figures are medians over rounds: requests/s and p50/p99 per server, and the cost, 1 - on/off requests/s of each
-round's pair, its median (target <= 5%: pairs cancel the machine's slow drift); on Linux also the server's CPU milliseconds per request (bench/cpu.py) and their ratio, less at the mercy of
-other load on the machine than requests/s. Then /metrics is scraped 20 times from the `on` server after the load:
+round's pair, its median (target <= 5%: pairs cancel the machine's slow drift); on Linux also the server's CPU
+milliseconds per request (bench/cpu.py) and their ratio, paired the same way, less at the mercy of other load on
+the machine than requests/s. Then /metrics is scraped 20 times from the `on` server after the load:
 its p50 (the database's gauges are read at scrape time). Every response must be 2xx. Writes
 bench/results/observability.json (-quick.json with --quick).
 """
