@@ -1,13 +1,29 @@
-"""The server change counter behind sync: every write transaction takes the next version.
+"""The sync clock: every write transaction stamps its rows with a version, and a pull's timestamp is the
+highest version it has seen whole.
 
-One row holds the counter. A writing transaction increments it first thing, which (in
-PostgreSQL) row-locks it until commit, so versions follow commit order, and a reader who sees
-version C sees every row stamped <= C. Rows of synced tables carry:
+The contract, on both databases: once a reader has been answered version T (`current_version`), every
+transaction that stamps a version <= T has ended, so the reader's later statements see all of those rows,
+and any row stamped later has a version > T. Rows of synced tables carry:
   version          the version of the transaction that last changed them
   created_version  the version that created them
   created_by_device / updated_by_device   the phone (sync device_id) behind those writes
+
+Two clocks behind that one interface (issue 23):
+- SQLite runs one writer at a time anyway: a counter in `sync_clock`'s one row, incremented once per
+  write transaction, so a reader who sees version C sees every row stamped <= C and none above.
+- PostgreSQL: a version is the writing transaction's own id (`pg_current_xact_id()`) plus a fixed offset
+  (chosen by the migration so that versions only grow across it), so no row is written by every
+  transaction. A reader's version is its snapshot's oldest transaction still running in this database,
+  minus one: every transaction below it has ended. Unlike the counter, a reader may also see rows stamped
+  above its version (transactions that started after the oldest running one and committed before the
+  snapshot): the pull holds back creations among them for its next call (backend.sync.pull).
+  Transactions running in other databases of the cluster are skipped when pg_stat_activity shows their
+  database (it does for the app's own role); one it cannot place is counted as running here. PostgreSQL
+  reads pg_stat_activity once per transaction, so it is read first, in a statement of its own, before the
+  snapshot: every transaction it does not show started after it, above every version this reader needs.
 """
-from sqlalchemy import BigInteger, Integer, String, event, insert, inspect, select, update
+from sqlalchemy import BigInteger, Integer, String, event, insert, inspect, literal_column, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.extensions import db
@@ -16,11 +32,12 @@ FIRST_VERSION = 1  # WatermelonDB refuses a timestamp of 0
 _VERSION_KEY = "myodiary.version"
 
 
-class SyncCounter(db.Model):
-    __tablename__ = "sync_counter"
+class SyncClock(db.Model):
+    __tablename__ = "sync_clock"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger)  # SQLite: the counter; PostgreSQL: its value at the migration
+    xid_offset: Mapped[int | None] = mapped_column(BigInteger)  # PostgreSQL: version = transaction id + this
 
 
 class Stamped:
@@ -46,42 +63,101 @@ class Versioned(Stamped):
             self.updated_by_device = None  # a REST write is nobody's device
 
 
-_COUNTER = select(SyncCounter.version).where(SyncCounter.id == 1)
-NEXT_VERSION = update(SyncCounter).where(SyncCounter.id == 1).values(
-    version=SyncCounter.version + 1).returning(SyncCounter.version)
+_THE_ROW = SyncClock.id == 1
+_XID = literal_column("pg_current_xact_id()::text::bigint")
+
+# SQLite: the counter
+_COUNTER = select(SyncClock.version).where(_THE_ROW)
+_NEXT_COUNT = update(SyncClock).where(_THE_ROW).values(version=SyncClock.version + 1).returning(SyncClock.version)
+
+# PostgreSQL: this transaction's id; the oldest still running here (or the next to be given), minus one
+_OWN_XID = select(_XID + SyncClock.xid_offset).where(_THE_ROW)
+_SEEN_WHOLE = text("""
+    SELECT least(pg_snapshot_xmax(snapshot)::text::bigint, (
+               SELECT min(running::text::bigint) FROM pg_snapshot_xip(snapshot) AS running
+               WHERE running::text::bigint % 4294967296 NOT IN (
+                   SELECT backend_xid::text::bigint FROM pg_stat_activity
+                   WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))
+           ) - 1 AS xid
+    FROM pg_current_snapshot() AS snapshot
+""").columns(xid=BigInteger).subquery("seen_whole")
+_READ_ACTIVITY = text("SELECT count(*) FROM pg_stat_get_activity(pg_backend_pid())")
+_ACTIVITY_KEY = "myodiary.activity_read"
+_SEEN_VERSION = select(_SEEN_WHOLE.c.xid + SyncClock.xid_offset).select_from(_SEEN_WHOLE.join(SyncClock, _THE_ROW))
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def current_version(session: Session | None = None) -> int:
-    """The last committed version as this transaction sees it."""
+    """The highest version this transaction's reader has seen whole (the contract above)."""
     session = session or db.session
-    return as_version(session.scalar(_COUNTER))
+    return as_version(session.scalar(select(version_column(session))))
 
 
-def version_column():
-    """The counter as a column of another query (as_version reads it): the same snapshot, no round trip."""
-    return _COUNTER.scalar_subquery()
+def version_column(session: Session | None = None):
+    """current_version as a column of another query (as_version reads it), to read it in that query's snapshot.
+    PostgreSQL: reads the database activity first (the module's docstring), unless this transaction has."""
+    session = session or db.session
+    if not _on_postgresql(session):
+        return _COUNTER.scalar_subquery()
+    if _ACTIVITY_KEY not in session.info:
+        session.execute(_READ_ACTIVITY)
+        session.info[_ACTIVITY_KEY] = True
+    return _SEEN_VERSION.scalar_subquery()
 
 
 def as_version(value: int | None) -> int:
-    return FIRST_VERSION if value is None else value
+    return FIRST_VERSION if value is None else max(value, FIRST_VERSION)
 
 
 def claim_version(session: Session | None = None) -> int:
-    """This transaction's version: the counter, incremented once per transaction."""
+    """This transaction's version, the same for all its writes. SQLite: the counter, incremented (the write
+    lock is the database's anyway). PostgreSQL: the transaction's id, which locks nothing."""
     session = session or db.session
     if _VERSION_KEY in session.info:
         return session.info[_VERSION_KEY]
-    connection = session.connection()  # Core on the connection: no autoflush from a flush hook
-    version = connection.scalar(NEXT_VERSION)
-    if version is None:
-        version = FIRST_VERSION + 1
-        connection.execute(insert(SyncCounter).values(id=1, version=version))
+    version = claim_version_on(session.connection())  # Core on the connection: no autoflush from a flush hook
     session.info[_VERSION_KEY] = version
     return version
 
 
+def claim_version_on(connection: Connection) -> int:
+    """claim_version for Core code that holds a connection in a transaction: call it once per transaction."""
+    if connection.dialect.name == "postgresql":
+        return connection.scalar(_OWN_XID)
+    version = connection.scalar(_NEXT_COUNT)
+    if version is None:
+        version = FIRST_VERSION + 1
+        connection.execute(insert(SyncClock).values(id=1, version=version))
+    return version
+
+
+def claim_version_above(floor: int, session: Session | None = None) -> int:
+    """This transaction's version, made greater than `floor` (a version another server gave out: an import).
+    PostgreSQL: the offset is raised under an exclusive lock on the clock, which waits for every transaction
+    that read the old offset to end (they all read it to stamp or to pull), so none stamps a version below
+    what a later pull answers."""
+    session = session or db.session
+    if _on_postgresql(session):
+        session.execute(text("LOCK TABLE sync_clock IN ACCESS EXCLUSIVE MODE"))
+        session.execute(update(SyncClock).where(_THE_ROW, _XID + SyncClock.xid_offset <= floor)
+                        .values(xid_offset=floor + 1 - _XID))
+        session.info.pop(_VERSION_KEY, None)
+    elif current_version(session) < floor:
+        _set_counter(session, floor)
+    return claim_version(session)
+
+
+def _set_counter(session: Session, value: int) -> None:
+    if session.execute(update(SyncClock).where(_THE_ROW).values(version=value)).rowcount == 0:
+        session.execute(insert(SyncClock).values(id=1, version=value))
+
+
 def _forget_version(session: Session, *args) -> None:
     session.info.pop(_VERSION_KEY, None)
+    session.info.pop(_ACTIVITY_KEY, None)
 
 
 def _stamp_versions(session: Session, flush_context, instances) -> None:

@@ -97,7 +97,7 @@ def app(request, database_url, tmp_path):
 def _clear_tables() -> None:
     db.session.rollback()
     for table in reversed(db.metadata.sorted_tables):
-        if table.name == "sync_counter":
+        if table.name == "sync_clock":
             continue  # versions only grow, as in production
         db.session.execute(table.delete())
     db.session.commit()

@@ -6,7 +6,7 @@ one already here is linked, one missing becomes a placeholder account that canno
 children and everything under them. It refuses, and writes nothing, when the account's email or id,
 or any child or record id, already exists here: it never merges into an existing family.
 
-Versions: the server change counter is first raised to the document's `sync_timestamp` (the source's
+Versions: the server's sync clock is first raised past the document's `sync_timestamp` (the source's
 counter at export, beyond every pull its phones made), then the import takes the next version through
 the normal counter and stamps every child, episode and sleep session with it. Phones therefore pull
 the whole family once more, as `updated`, and get anything the source had changed after their last
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from backend.accounts.models import User
 from backend.care_teams.models import Membership
@@ -37,7 +37,7 @@ from backend.privacy.deletion import UNUSABLE_PASSWORD, placeholder_email
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.privacy.schemas import FORMAT, VERSION, family_document_schema
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
-from backend.versioning import SyncCounter, claim_version, current_version
+from backend.versioning import claim_version_above
 from backend.videos.lifecycle import POSTER_KEY, VIDEO_KEY
 from backend.videos.models import READY, EpisodeVideo
 
@@ -131,7 +131,7 @@ def import_document(document: dict, advance: Callable[[int], None] = lambda n: N
     `videos_with_files`: the ready videos whose files are in the storage already, under the keys
     backend.videos.lifecycle names; the other videos are left out (the module's docstring)."""
     refuse_clashes(document)
-    version = _version_after(document["sync_timestamp"])
+    version = claim_version_above(document["sync_timestamp"])
     result = ImportResult(document["account"]["email"])
     _insert_users(document, result)
     advance(1 + len(document["people"]))
@@ -169,15 +169,6 @@ def _found(column, ids: list[str]) -> set:
 
 
 # ---- writing ----------------------------------------------------------------------------------
-
-def _version_after(floor: int) -> int:
-    """This transaction's version, above every version the source server had given out."""
-    if current_version() < floor:
-        raised = db.session.execute(update(SyncCounter).where(SyncCounter.id == 1).values(version=floor))
-        if raised.rowcount == 0:
-            db.session.execute(insert(SyncCounter).values(id=1, version=floor))
-    return claim_version()
-
 
 def _insert_users(document: dict, result: ImportResult) -> None:
     account = document["account"]

@@ -6,11 +6,16 @@ record was deleted or the user lost the child (revoked, or the child deleted). A
 are only those the phone may hold: made on it, or there at its last pull, and made before the loss;
 `last_pulled_at` is the caller's word, so a removed member learns nothing logged after the removal.
 
+A pull answers the highest version it has seen whole (backend.versioning). On PostgreSQL it may also see
+records stamped above it; it sends those the phone has, updated or not, as they are (the next pull sends them
+again, as `updated`), and holds back the creations among them, and children granted above it, for the next pull,
+which sends them as `created`, once: a phone is never told to create what it has, nor to update what it lacks.
+
 A phone gets the tables of its schema version (`tables_of`): a version-1 phone never hears of a table
 version 2 added. Right after its schema migration, the phone names the tables the migration added, and
 gets every record of those it may see, as a first pull would (WatermelonDB's "migration sync").
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from sqlalchemy import and_, false, or_, select
@@ -40,6 +45,7 @@ class ChildPlan:
     known: set[str] = field(default_factory=set)
     gone: dict[str, int] = field(default_factory=dict)  # child id -> the version at which the user lost it
     as_clinician: set[str] = field(default_factory=set)  # new and known children the user reads as a clinician
+    version: int = 0  # the version the pull has seen whole: creations above it wait for the next pull
 
 
 @dataclass
@@ -49,10 +55,10 @@ class Pulled:
 
 
 def pull_changes(user_id: str, phone: Phone) -> Pulled:
-    """Every write takes the next version, and a purged child's tombstone carries the version at which the
-    member lost it, so when the counter still stands at the phone's `last_pulled_at` nothing can have
-    changed for it: the empty pull, the commonest, ends after the memberships (a migration pull still reads
-    the tables the migration added)."""
+    """Every write takes a version above the last one seen whole, and a purged child's tombstone carries the
+    version at which the member lost it, so when the clock still stands at the phone's `last_pulled_at` nothing
+    can have changed for it that it may have yet: the empty pull, the commonest, ends after the memberships (a
+    migration pull still reads the tables the migration added)."""
     changes = {table: {"created": [], "updated": [], "deleted": []} for table in tables_of(phone.schema_version)}
     plan, timestamp = _plan_children(user_id, phone, changes["children"])
     since = {table: lists for table, lists in changes.items() if table not in phone.migrating}
@@ -68,7 +74,7 @@ def pull_changes(user_id: str, phone: Phone) -> Pulled:
 def _add_migrated_tables(changes: dict, plan: ChildPlan, phone: Phone) -> None:
     """Every live record of the tables the phone's migration added, of every child it may see, as if it
     had never pulled them: it cannot hold any, so nothing goes in `deleted`."""
-    everything = ChildPlan(new=plan.new | plan.known)
+    everything = ChildPlan(new=plan.new | plan.known, version=plan.version)
     first_pull = Phone(None, phone.device_id, phone.schema_version)
     for table in phone.migrating:
         if table in DIARY_MODELS and everything.new:
@@ -113,14 +119,18 @@ def _lost_at(membership: Membership, child: Child) -> int:
 
 
 def _plan_children(user_id: str, phone: Phone, child_changes: dict) -> tuple[ChildPlan, int]:
-    """The plan, and the version this snapshot has seen (read with the memberships: one round trip less)."""
-    plan = ChildPlan()
+    """The plan, and the version this snapshot has seen whole (read with the memberships: one round trip less).
+    The answer never goes back: an honest `last_pulled_at` is a version seen whole already."""
     rows = db.session.execute(select(Membership, Child, version_column()).join(Child, Child.id == Membership.child_id)
                               .where(Membership.user_id == user_id)).all()
-    version = as_version(rows[0][2]) if rows else current_version()
+    version = max(as_version(rows[0][2]) if rows else current_version(), phone.last_pulled_at or 0)
+    plan = ChildPlan(version=version)
+    next_pull = replace(phone, last_pulled_at=version)
     for membership, child, _ in rows:
         had = _had_child(membership, child, phone)
         if membership.revoked_at is None and child.deleted_at is None:
+            if not (had or _had_child(membership, child, next_pull)):
+                continue  # granted or created above the version seen whole: the next pull sends it, once
             (plan.known if had else plan.new).add(child.id)
             if membership.role == "clinician":
                 plan.as_clinician.add(child.id)
@@ -151,6 +161,8 @@ def _add_diary_rows(table_changes: dict, model, table: str, plan: ChildPlan, pho
     if plan.known:
         wanted.append(and_(model.child_id.in_(plan.known), model.version > phone.last_pulled_at))
     for row in db.session.execute(columns.where(or_(false(), *wanted))):
+        if row.created_version > plan.version and not phone.made(row):
+            continue  # created above the version seen whole: the next pull sends it, once
         had_child = row.child_id in plan.known
         if row.deleted_at is not None:
             if had_child:
