@@ -164,6 +164,24 @@ def sleep_body(**fields) -> dict:
     return {**body, **fields}
 
 
+@contextmanager
+def clock_held(app) -> Iterator[None]:
+    """The sync clock kept still: on PostgreSQL a transaction of this database stays open with an id, so the
+    versions pulls have seen whole stop below it whatever the cluster's other databases do (their transactions
+    move a pull's answer too); SQLite's counter moves only with this database's own writes."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_current_xact_id()"))
+        try:
+            yield
+        finally:
+            connection.rollback()
+
+
 def statements_of(app, send) -> list[str]:
     """The SQL statements (whitespace folded) that `send()` makes the server run."""
     seen: list[str] = []

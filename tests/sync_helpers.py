@@ -1,11 +1,16 @@
 """A minimal phone for protocol tests: raw WatermelonDB pulls and pushes over HTTP."""
 import json
 import random
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from backend.diary.simulation import Course, simulate
 from backend.sync.columns import to_epoch_ms
 
+CLIENT_DIR = Path(__file__).resolve().parent / "sync_client"  # the real WatermelonDB client's scripts
 NIGHT_MS = int(datetime(2026, 11, 28, 1, 14, tzinfo=UTC).timestamp() * 1000)
 
 
@@ -83,3 +88,13 @@ def log_course(client, account, child_id: str, course: Course, weeks: int = 12, 
     response = phone.push(changes(episodes={"created": tables["episodes"]},
                                   sleep_sessions={"created": tables["sleep_sessions"]}))
     assert response.status_code == 200, response.json
+
+
+def node_for_the_client() -> str:
+    """Node.js, with WatermelonDB installed for tests/sync_client (make test installs it); else skip."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the WatermelonDB client cannot run")
+    if not (CLIENT_DIR / "node_modules" / "@nozbe" / "watermelondb").is_dir():
+        pytest.skip("WatermelonDB is not installed: run `npm ci` in tests/sync_client (make test does)")
+    return node

@@ -1,8 +1,9 @@
 """Past one machine, shown on one: two gunicorn instances and two dispatcher processes against one PostgreSQL.
 
 The web tier keeps no state of its own, so two phones of one family syncing through different
-instances at the same time converge with nothing lost or doubled; two dispatchers in separate
-processes never send a reminder twice. Real processes, real sockets, a real SMTP sink.
+instances at the same time converge with nothing lost or doubled; many phones of many families do too,
+in the real WatermelonDB client, with no write lock shared by all families (issue 23); two dispatchers in
+separate processes never send a reminder twice. Real processes, real sockets, a real SMTP sink.
 """
 import json
 import os
@@ -14,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from sqlalchemy import create_engine, text
 from backend import create_app
 from backend.extensions import db
 from tests.helpers import PASSWORD, Account, config_for, mark_verified
-from tests.sync_helpers import Phone, changes, raw_episode
+from tests.sync_helpers import CLIENT_DIR, Phone, changes, node_for_the_client, raw_episode
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -193,6 +194,74 @@ def test_two_phones_through_two_instances_converge_with_nothing_lost_or_doubled(
                                   {"child": child_id}).one()
     engine.dispose()
     assert tuple(rows) == (len(made), len(made))
+
+
+CROWD_FAMILIES, CROWD_ROUNDS = 6, 6
+COMPARED = {"episodes": ("child_id", "started_at", "jerk_count", "notes"),
+            "sleep_sessions": ("child_id", "started_at", "ended_at")}
+
+
+def test_many_phones_of_many_families_at_once_end_with_every_record_exactly_once(two_instances, database, tmp_dir):
+    """Twelve phones (two parents of six families, each parent on another instance) log, edit and delete in
+    the real WatermelonDB client, all at once; in the end every phone holds exactly its family's records as
+    the database has them, with no record lost, doubled or told to the client wrongly."""
+    node = node_for_the_client()
+    families = []
+    for number in range(CROWD_FAMILIES):
+        owner, partner, child_id = family_across(*two_instances, database, f"crowd{number}")
+        families.append({"childId": child_id, "phones": [
+            {"name": f"f{number}-{who}", "baseUrl": client.base, "token": account.token,
+             "deviceId": f"crowd{number}{who}phone"}
+            for who, account, client in (("mum", owner, two_instances[0]), ("dad", partner, two_instances[1]))]})
+    report_file = tmp_dir / "crowd.json"
+    env = {**os.environ, "MYODIARY_CROWD_CONFIG": json.dumps({"families": families, "rounds": CROWD_ROUNDS,
+                                                             "seed": 20261204}),
+           "MYODIARY_CROWD_REPORT": str(report_file)}
+    run = subprocess.run([node, "crowd.js"], cwd=CLIENT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(report_file.read_text())
+    assert report["diagnostics"] == []
+    phones = report["phones"]
+    assert [failure for phone in phones.values() for failure in phone["failures"]] == []
+    assert all(not phone["unsynced"] and phone["issue_count"] == 0 for phone in phones.values())
+    stored = _stored_records(database)
+    for family in families:
+        made, deleted = ({record for spec in family["phones"] for record in phones[spec["name"]][kind]}
+                         for kind in ("made", "deleted"))
+        ours = {table: {rid: row for rid, row in rows.items() if row["child_id"] == family["childId"]}
+                for table, rows in stored.items()}
+        stored_ids = {rid for rows in ours.values() for rid in rows}
+        assert made - deleted <= stored_ids <= made  # (one deleted before its first push never reached the server)
+        live = {table: {rid: row for rid, row in rows.items() if not row.pop("deleted")}
+                for table, rows in ours.items()}
+        for spec in family["phones"]:
+            held = {table: {record["id"]: {column: record[column] for column in COMPARED[table]}
+                            for record in records} for table, records in phones[spec["name"]]["records"].items()}
+            assert held == live, spec["name"]
+    night = {kind: sum(len(phone[kind]) if kind == "deleted" else phone[kind] for phone in phones.values())
+             for kind in ("edits", "deleted", "conflicts")}
+    assert all(night.values()), night  # the night had edits, deletions and 409s
+
+
+def _stored_records(database: str) -> dict[str, dict[str, dict]]:
+    """Every stored episode and sleep session, by id: the compared columns as the phones hold them."""
+    engine = create_engine(database)
+    stored = {}
+    with engine.connect() as connection:
+        for table, columns in COMPARED.items():
+            times = [column for column in columns if column.endswith("_at")]
+            rows = connection.execute(text(f"SELECT id, deleted_at IS NOT NULL AS deleted, {', '.join(columns)} "
+                                           f"FROM {table}")).mappings()
+            stored[table] = {row["id"]: {**row, **{column: _epoch_ms(row[column]) for column in times}}
+                             for row in rows}
+            for row in stored[table].values():
+                row.pop("id")
+    engine.dispose()
+    return stored
+
+
+def _epoch_ms(value):
+    return None if value is None else int(value.replace(tzinfo=value.tzinfo or UTC).timestamp() * 1000)
 
 
 class CountingSink:

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.helpers import assert_error, episode_body, run_sql, statements_of
+from tests.helpers import assert_error, clock_held, episode_body, run_sql, statements_of
 from tests.sync_helpers import NIGHT_MS, Phone, changes, ids, raw_child, raw_episode, raw_sleep
 
 
@@ -34,25 +34,33 @@ def test_a_first_pull_returns_everything_with_a_counter_timestamp(client, family
     assert pulled["children"]["created"][0]["birth_date"] == family["child"]["birth_date"]
 
 
-def test_a_pull_with_nothing_new_is_empty_and_keeps_the_timestamp(phones):
+def test_a_pull_with_nothing_new_is_empty_and_keeps_the_timestamp_while_the_clock_stands(app, phones):
     mum, _ = phones
-    before = mum.last_pulled_at
-    pulled = mum.pull()
+    with clock_held(app):
+        mum.pull()
+        before = mum.last_pulled_at
+        pulled = mum.pull()
     assert all(not any(lists.values()) for lists in pulled.values())
     assert mum.last_pulled_at == before
+    assert_empty(mum.pull())  # the clock moved on (on PostgreSQL, with any database's transactions): still empty
+    assert mum.last_pulled_at >= before
 
 
 def test_a_pull_after_no_write_anywhere_reads_no_diary_table_and_after_anyones_write_finds_only_its_own(
         app, api, phones):
     mum, _ = phones
-    read = statements_of(app, mum.pull)
+    with clock_held(app):
+        mum.pull()
+        read = statements_of(app, mum.pull)
     assert read and not [s for s in read if "episodes" in s or "sleep_sessions" in s or "purged" in s]
-    stranger = api.register("caregiver")  # another family writes: the counter moves past mum's pull
+    stranger = api.register("caregiver")  # another family writes: the clock moves past mum's pull
     api.create_child(stranger)
     before = mum.last_pulled_at
     read = statements_of(app, lambda: assert_empty(mum.pull()))
     assert mum.last_pulled_at > before and any("episodes" in s for s in read)
-    read = statements_of(app, lambda: assert_empty(mum.pull()))
+    with clock_held(app):
+        mum.pull()
+        read = statements_of(app, lambda: assert_empty(mum.pull()))
     assert not [s for s in read if "episodes" in s]
 
 

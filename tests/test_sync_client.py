@@ -9,7 +9,6 @@ delete the child's treatments and development checks.
 """
 import json
 import os
-import shutil
 import subprocess
 import threading
 from datetime import date, timedelta
@@ -24,23 +23,14 @@ from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatm
 from backend.extensions import db
 from backend.sync.columns import encode_row
 from backend.videos.models import EpisodeVideo
+from tests.sync_helpers import CLIENT_DIR, node_for_the_client
 from tests.test_video_uploads import media_files
 from tests.video_clips import make_clip
 from tests.video_helpers import process, upload
 
-CLIENT_DIR = Path(__file__).resolve().parent / "sync_client"
 MODELS = {"children": Child, "episodes": Episode, "sleep_sessions": SleepSession}
 V2_MODELS = {"treatments": Treatment, "development_checks": DevelopmentCheck, "episode_videos": EpisodeVideo}
 TIMEOUT_SECONDS = 180
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed: the WatermelonDB client cannot run")
-    if not (CLIENT_DIR / "node_modules" / "@nozbe" / "watermelondb").is_dir():
-        pytest.skip("WatermelonDB is not installed: run `npm ci` in tests/sync_client (make test does)")
-    return node
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def live_server(app):
 
 @pytest.fixture
 def report(app, api, client, live_server, tmp_path):
-    node = _node()
+    node = node_for_the_client()
     mum, dad = api.register(), api.register()
     # 10 weeks old: two of the monthly development checks are due
     child = api.create_child(mum, birth_date=(date.today() - timedelta(days=70)).isoformat())

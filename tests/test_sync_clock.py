@@ -1,0 +1,156 @@
+"""The sync clock on PostgreSQL (issue 23): transaction ids instead of one counter row every write waited for.
+
+What only PostgreSQL can show, with a second connection holding a transaction open beside the app: a record
+in flight at a pull arrives at the next pull, created once; a creation committed above the version a pull has
+seen whole waits for the next pull instead of arriving twice; a long transaction in another database holds
+nothing back here; a push never overwrites a change that committed while it waited (409); and a database
+migrated from the counter keeps every timestamp its phones hold valid.
+"""
+import threading
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, make_url, text
+
+from backend import create_app
+from backend.extensions import db
+from tests.helpers import ApiHelper, config_for, episode_body
+from tests.sync_helpers import Phone, changes, ids, raw_episode
+
+COUNTER_REVISION = "0b3e5c8f7a21"  # the last revision with the counter (sync_counter)
+OWN_VERSION = "pg_current_xact_id()::text::bigint + (SELECT xid_offset FROM sync_clock WHERE id = 1)"
+
+
+@pytest.fixture
+def database(scratch_database):
+    return scratch_database()
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    app = create_app(config_for(database, INSTANCE_DIR=str(tmp_path / "instance")))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def api(app):
+    return ApiHelper(app.test_client())
+
+
+@pytest.fixture
+def family(api):
+    mum, dad = api.register(), api.register()
+    child = api.create_child(mum)
+    api.join(mum, child["id"], dad)
+    return mum, dad, child["id"]
+
+
+class OpenTransaction:
+    """A second session, as another web worker mid-request: it writes, and commits only when told."""
+
+    def __init__(self, url: str):
+        self.engine = create_engine(url)
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+
+    def execute(self, sql: str, **params):
+        return self.connection.execute(text(sql), params)
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self.connection.close()
+        self.engine.dispose()
+
+
+def insert_episode(session: OpenTransaction, record_id: str, child_id: str, user_id: str) -> None:
+    session.execute(f"""INSERT INTO episodes (id, child_id, logged_by, started_at, duration_seconds, timezone,
+        sleep_state, stopped_when_woken, side, body_parts, signs, triggers, created_at, updated_at, version,
+        created_version) VALUES (:id, :child, :user, now() - interval '1 day', 30, 'Europe/Berlin', 'asleep',
+        'yes', 'both', '["arms"]', '[]', '[]', now(), now(), {OWN_VERSION}, {OWN_VERSION})""",
+                    id=record_id, child=child_id, user=user_id)
+
+
+def test_a_record_in_flight_at_a_pull_arrives_at_the_next_one_and_a_later_commit_waits_for_it(app, database,
+                                                                                                family):
+    mum, dad, child_id = family
+    client = app.test_client()
+    mums_phone, dads_phone = Phone(client, mum, "mum-phone"), Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    mums_phone.pull()
+    worker = OpenTransaction(database)  # another worker's request, begun before mum's push
+    insert_episode(worker, "in-flight-1", child_id, dad.id)
+    assert mums_phone.push(changes(episodes={"created": [raw_episode("pushed-1", child_id)]})).status_code == 200
+    seen = dads_phone.pull()  # the push committed, but above the version seen whole: the in-flight one is older
+    assert ids(seen["episodes"], "created") == set() and ids(seen["episodes"], "updated") == set()
+    worker.commit()
+    after = dads_phone.pull()
+    assert ids(after["episodes"], "created") == {"in-flight-1", "pushed-1"}
+    assert ids(after["episodes"], "updated") == set()
+    again = dads_phone.pull()
+    assert not any(again["episodes"].values())
+    assert ids(mums_phone.pull()["episodes"], "created") == {"in-flight-1"}  # and "pushed-1" is mum's own
+
+
+def test_a_long_transaction_in_another_database_holds_nothing_back(app, database, family):
+    mum, dad, child_id = family
+    client = app.test_client()
+    mums_phone, dads_phone = Phone(client, mum, "mum-phone"), Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    mums_phone.pull()
+    elsewhere = OpenTransaction(make_url(database).set(database="postgres").render_as_string(hide_password=False))
+    elsewhere.execute("CREATE TEMPORARY TABLE held (x int)")  # has a transaction id now, and keeps it
+    try:
+        assert mums_phone.push(changes(episodes={"created": [raw_episode("pushed-1", child_id)]})).status_code == 200
+        assert ids(dads_phone.pull()["episodes"], "created") == {"pushed-1"}
+    finally:
+        elsewhere.commit()
+
+
+def test_a_push_waits_for_a_concurrent_edit_of_its_record_and_answers_409_instead_of_overwriting_it(
+        app, database, family):
+    mum, dad, child_id = family
+    client = app.test_client()
+    mums_phone = Phone(client, mum, "mum-phone")
+    assert mums_phone.push(changes(episodes={"created": [raw_episode("shared-1", child_id)]})).status_code == 200
+    mums_phone.pull()
+    dads_edit = OpenTransaction(database)  # dad's edit, through the REST API on another worker, not committed yet
+    dads_edit.execute(f"UPDATE episodes SET notes = 'dad', updated_by_device = NULL, version = {OWN_VERSION} "
+                      "WHERE id = 'shared-1'")
+    replies = []
+    push = threading.Thread(target=lambda: replies.append(mums_phone.push(changes(episodes={"updated": [
+        raw_episode("shared-1", child_id, notes="mum", _status="updated")]}))))
+    push.start()
+    push.join(timeout=1.5)
+    assert push.is_alive()  # waiting for dad's edit to end
+    dads_edit.commit()
+    push.join(timeout=30)
+    assert replies[0].status_code == 409, replies[0].json
+    assert client.get("/api/v1/episodes/shared-1", headers=mum.headers).json["notes"] == "dad"
+
+
+def test_a_database_migrated_from_the_counter_keeps_every_timestamp_its_phones_hold(app, api, family):
+    """The old server's counter may stand far above this cluster's transaction ids: versions go on above it."""
+    mum, dad, child_id = family
+    client = app.test_client()
+    dads_phone = Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    api.client.post(f"/api/v1/children/{child_id}/episodes", json=episode_body(), headers=mum.headers)
+    with app.app_context():
+        downgrade(revision=COUNTER_REVISION)
+        db.session.execute(text("UPDATE sync_counter SET version = version + 5000000"))  # a long-lived old server
+        db.session.execute(text("UPDATE episodes SET notes = 'changed last on the old server', "
+                                "version = (SELECT version FROM sync_counter)"))
+        old_timestamp = db.session.scalar(text("SELECT version FROM sync_counter")) - 1
+        db.session.commit()
+        upgrade()
+    new = client.post(f"/api/v1/children/{child_id}/episodes", json=episode_body(duration_seconds=12),
+                      headers=mum.headers).json
+    pulled = dads_phone.pull(last_pulled_at=old_timestamp)
+    assert ids(pulled["episodes"], "created") == {new["id"]}
+    assert [e["notes"] for e in pulled["episodes"]["updated"]] == ["changed last on the old server"]
+    assert dads_phone.last_pulled_at > old_timestamp
+    assert not any(dads_phone.pull()["episodes"].values())
