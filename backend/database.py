@@ -177,7 +177,11 @@ def dialect_insert(table):
 
 
 def dialect_insert_for(engine, table):
-    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
+    return dialect_insert_for_name(engine.dialect.name, table)
+
+
+def dialect_insert_for_name(dialect: str, table):
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def upsert(session, model, rows: list[dict]) -> None:

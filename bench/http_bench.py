@@ -63,7 +63,7 @@ from backend.care_teams.models import Membership  # noqa: E402
 from backend.children.models import Child  # noqa: E402
 from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
-from backend.trends.freshness import MARK_STALE  # noqa: E402
+from backend.trends.freshness import mark_stale  # noqa: E402
 from backend.versioning import claim_version_on  # noqa: E402
 from bench import cpu  # noqa: E402
 from bench.sync_bench import RESULTS, BenchConfig, databases, drop_postgres, make_app, progress  # noqa: E402
@@ -106,7 +106,7 @@ def floor_episode(child_id: str):
         user = conn.scalar(TOKEN_USER, {"digest": digest(secret), "now": now})
         if user is None or conn.scalar(MEMBER, {"user": user, "child": child_id}) not in ("owner", "caregiver"):
             flask.abort(404)
-        conn.execute(MARK_STALE, {"ids": [child_id]})
+        mark_stale(conn, [child_id])
         version = claim_version_on(conn)
         conn.execute(INSERT_EPISODE, {
             **body, "started_at": datetime.fromisoformat(body["started_at"]), "child_id": child_id, "logged_by": user,

@@ -43,7 +43,7 @@ from backend.children.models import Child
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.reminders.models import Reminder, SchedulerHeartbeat
-from backend.trends.models import ChildSummary
+from backend.trends.models import STALE, ChildSummary
 from backend.videos.models import PROCESSING, READY, STATUSES, EpisodeVideo, UploadChunk
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class DatabaseCollector:
         yield from _outbox_gauges("reminders", "reminder emails", figures, now)
         yield from _outbox_gauges("account_emails", "account emails", figures, now)
         yield from _video_gauges(figures, videos, now)
-        yield _gauge("myodiary_summaries_stale", "Children whose summary is stale or missing, waiting to be rebuilt",
+        yield _gauge("myodiary_summaries_stale", "Children whose summary is stale, waiting to be rebuilt",
                      figures["summaries_stale"])
         if figures["heartbeat"] is not None:
             yield _gauge("myodiary_scheduler_heartbeat_timestamp_seconds",
@@ -223,9 +223,8 @@ def _figures_query(now: datetime):
         scalar(func.coalesce(func.sum(EpisodeVideo.size_bytes), 0), EpisodeVideo, EpisodeVideo.status == READY,
                live_video).label("video_bytes"),
         scalar(func.coalesce(func.sum(UploadChunk.size), 0), UploadChunk).label("upload_bytes"),
-        select(func.count()).select_from(Child).outerjoin(ChildSummary, ChildSummary.child_id == Child.id).where(
-            Child.deleted_at.is_(None), (ChildSummary.child_id.is_(None)) | ChildSummary.stale.is_(True),
-        ).scalar_subquery().label("summaries_stale"),
+        select(func.count()).select_from(ChildSummary).join(Child, Child.id == ChildSummary.child_id).where(
+            STALE, Child.deleted_at.is_(None)).scalar_subquery().label("summaries_stale"),
         scalar(SchedulerHeartbeat.beat_at, SchedulerHeartbeat, SchedulerHeartbeat.name == "scheduler").label(
             "heartbeat"),
     )

@@ -37,6 +37,7 @@ from backend.privacy.deletion import UNUSABLE_PASSWORD, placeholder_email
 from backend.privacy.models import PurgedChild, PurgedEntry
 from backend.privacy.schemas import FORMAT, VERSION, family_document_schema
 from backend.reminders.models import Reminder, ReminderOptOut, ReminderSchedule
+from backend.trends.freshness import touch
 from backend.versioning import claim_version_above
 from backend.videos.lifecycle import POSTER_KEY, VIDEO_KEY
 from backend.videos.models import READY, EpisodeVideo
@@ -138,6 +139,7 @@ def import_document(document: dict, advance: Callable[[int], None] = lambda n: N
     for child in document["children"]:
         _insert_child(child, version, result.counts, advance)
         _insert_videos(child, version, videos_with_files, result, advance)
+    touch(db.session, [child["id"] for child in document["children"]])  # their summaries, stale until built
     return result
 
 

@@ -7,33 +7,56 @@ trends request, the scheduler's next dispatch, which also refreshes every stale 
 minute) rebuilds only the stale ones, so a list never refits all models and a summary never
 disagrees with the diary it summarises.
 
+Every child has its summary row from the transaction that creates it on: the first write inserts a stale
+placeholder (what a new child's summary says: insufficient data) where none is, so the scheduler's pass finds
+the stale ones through a partial index (ix_child_summaries_stale) instead of looking at every child for a
+missing one: its cost follows the work due, not the number of children (issue 23, the cost curve).
+
 With the summary, the default trends response is kept once per language (child_summary_reports):
 built once, dumped in each locale, so every reader's fast path is one indexed read.
 """
 import json
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
-from sqlalchemy import bindparam, event, or_, select, update
+from sqlalchemy import bindparam, event, literal, select, true
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.children.models import Child
 from backend.clinic.models import ClinicianNote
-from backend.database import upsert, writing_transactions
-from backend.db_types import utcnow
+from backend.database import dialect_insert_for_name, upsert, writing_transactions
+from backend.db_types import UTCDateTime, utcnow
 from backend.diary.models import DevelopmentCheck, Episode, SleepSession, Treatment
 from backend.i18n import locales
 from backend.trends import thresholds as t
 from backend.trends.engine import pooled_rate
 from backend.trends.facts import child_facts, episode_facts, sleep_facts, treatment_facts
-from backend.trends.models import ChildSummary, ChildSummaryReport
+from backend.trends.models import STALE, ChildSummary, ChildSummaryReport
 from backend.trends.report import TrendReport, build_report
 from backend.trends.schemas import trends_schema
 
 _TOUCHED = "myodiary.touched_children"
-# Core on the session's connection, built once: every write runs it, and no loaded summary needs updating
-MARK_STALE = update(ChildSummary.__table__).where(
-    ChildSummary.child_id.in_(bindparam("ids", expanding=True))).values(stale=True)
+
+
+@cache
+def _mark_stale_statement(dialect: str):
+    """Core, built once per database kind: every write runs it, and no loaded summary needs updating. A child
+    with no summary yet gets its stale placeholder, events_checked (nothing to compare until it is built)."""
+    table = ChildSummary.__table__
+    placeholders = select(Child.id, literal("insufficient_data"), literal("[]"), literal(0), literal(0),
+                          bindparam("now", type_=UTCDateTime()), true(), true()).where(
+        Child.id.in_(bindparam("ids", expanding=True)))
+    statement = dialect_insert_for_name(dialect, table).from_select(
+        ["child_id", "verdict", "red_flag_codes", "watched_nights_recent", "episodes_total", "computed_at", "stale",
+         "events_checked"], placeholders)
+    return statement.on_conflict_do_update(index_elements=["child_id"], set_={"stale": True})
+
+
+def mark_stale(connection: Connection, child_ids) -> None:
+    """Mark these children's summaries stale, in the caller's transaction."""
+    connection.execute(_mark_stale_statement(connection.dialect.name), {"ids": sorted(child_ids), "now": utcnow()})
 
 
 def touch(session: Session, child_ids) -> None:
@@ -54,7 +77,7 @@ def _notice_writes(session: Session, flush_context) -> None:
 def _mark_stale_before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: notice its writes now
     if session.info.get(_TOUCHED):
-        session.connection().execute(MARK_STALE, {"ids": sorted(session.info.pop(_TOUCHED))})
+        mark_stale(session.connection(), session.info.pop(_TOUCHED))
 
 
 def stale_among(session: Session, child_ids: list[str]) -> list[str]:
@@ -76,10 +99,11 @@ def ensure_fresh(session: Session, child_ids: list[str]) -> None:
 
 
 def refresh_all_stale(session: Session, batch: int = 100) -> int:
-    """For the scheduler: rebuild every stale or missing summary, a batch per transaction."""
+    """For the scheduler: rebuild every stale summary, a batch per transaction (through the partial index on
+    `stale`: a deleted child's stale summary waits for its purge, a few rows skipped)."""
     done = 0
-    needing = select(Child.id).outerjoin(ChildSummary, ChildSummary.child_id == Child.id).where(
-        Child.deleted_at.is_(None), or_(ChildSummary.child_id.is_(None), ChildSummary.stale.is_(True)))
+    needing = select(ChildSummary.child_id).join(Child, Child.id == ChildSummary.child_id).where(
+        STALE, Child.deleted_at.is_(None))
     while ids := session.scalars(needing.limit(batch)).all():
         refresh(session, list(ids))
         session.commit()

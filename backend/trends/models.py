@@ -9,14 +9,17 @@ from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
 
 UNCHECKED = text("NOT events_checked")
+STALE = text("stale")  # as the partial index says it, so that PostgreSQL uses the index
 
 
 class ChildSummary(db.Model):
     __tablename__ = "child_summaries"
     # The summaries the reminder dispatcher has yet to compare with what the child's emails know: a pass reads
     # these few, not every summary (issue 23, the cost curve)
+    # The stale summaries, for the scheduler's pass: every child has its row (backend.trends.freshness)
     __table_args__ = (Index("ix_child_summaries_unchecked", "child_id", postgresql_where=UNCHECKED,
-                            sqlite_where=UNCHECKED),)
+                            sqlite_where=UNCHECKED),
+                      Index("ix_child_summaries_stale", "child_id", postgresql_where=STALE, sqlite_where=STALE))
 
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(32))
