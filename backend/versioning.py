@@ -112,21 +112,22 @@ def as_version(value: int | None) -> int:
     return FIRST_VERSION if value is None else max(value, FIRST_VERSION)
 
 
-def claim_version(session: Session | None = None) -> int:
+def claim_version(session: Session | None = None, along=None) -> int:
     """This transaction's version, the same for all its writes. SQLite: the counter, incremented (the write
-    lock is the database's anyway). PostgreSQL: the transaction's id, which locks nothing."""
+    lock is the database's anyway). PostgreSQL: the transaction's id, which locks nothing; `along`, a column
+    expression (a lock to take first thing), is evaluated in the same statement: no round trip of its own."""
     session = session or db.session
     if _VERSION_KEY in session.info:
         return session.info[_VERSION_KEY]
-    version = claim_version_on(session.connection())  # Core on the connection: no autoflush from a flush hook
+    version = claim_version_on(session.connection(), along)  # Core on the connection: no autoflush from a hook
     session.info[_VERSION_KEY] = version
     return version
 
 
-def claim_version_on(connection: Connection) -> int:
+def claim_version_on(connection: Connection, along=None) -> int:
     """claim_version for Core code that holds a connection in a transaction: call it once per transaction."""
     if connection.dialect.name == "postgresql":
-        return connection.scalar(_OWN_XID)
+        return connection.scalar(_OWN_XID if along is None else _OWN_XID.add_columns(along))
     version = connection.scalar(_NEXT_COUNT)
     if version is None:
         version = FIRST_VERSION + 1

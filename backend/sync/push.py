@@ -86,8 +86,7 @@ def push_changes(user: User, changes: dict, phone: Phone) -> Pushed:
     push = decode_changes(changes)
     if user.role != "caregiver":
         abort(403, message=gettext("Clinicians read the diary; only caregivers push changes."))
-    _one_push_per_user(user)
-    version = claim_version()
+    version = claim_version(along=_one_push_per_user(user))
     _drop_purged(push)
     memberships = _memberships(user)
     _load_existing(push, memberships)
@@ -186,9 +185,9 @@ def _drop_purged(push: Push) -> None:
 
 # ---- 403: who may write which child ----------------------------------------------------------
 
-def _one_push_per_user(user: User) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended("push:" + user.id, 0))))
+def _one_push_per_user(user: User):
+    """PostgreSQL's advisory lock of the pushing user, taken with the version (SQLite has one writer anyway)."""
+    return func.pg_advisory_xact_lock(func.hashtextextended("push:" + user.id, 0))
 
 
 def _memberships(user: User) -> dict[str, Membership]:
