@@ -85,3 +85,22 @@ def test_a_pass_that_fails_leaves_its_summaries_to_the_next(app, client, api, sm
     with app.app_context():
         db.session.rollback()
     assert run_dispatch(app).sent == 1  # the red flag's prompt, not lost with the failed pass
+
+
+def test_a_child_made_on_a_phone_has_its_summary_row_at_once_and_the_pass_builds_it(app, client, api):
+    """The summaries pass reads the stale summaries only (a partial index), never every child looking for a
+    missing one: so a child's first write gives it a stale placeholder, which the pass then builds."""
+    from backend.trends.freshness import refresh_all_stale
+    from tests.sync_helpers import Phone, changes, raw_child
+
+    owner = api.register()
+    phone = Phone(client, owner, "phone-1")
+    phone.pull()
+    assert phone.push(changes(children={"created": [raw_child("phone-child-1")]})).status_code == 200
+    with app.app_context():
+        placeholder = db.session.get(ChildSummary, "phone-child-1")
+        assert (placeholder.stale, placeholder.verdict) == (True, "insufficient_data")
+        assert refresh_all_stale(db.session) == 1
+        db.session.expire_all()
+        assert db.session.get(ChildSummary, "phone-child-1").stale is False
+        assert refresh_all_stale(db.session) == 0
