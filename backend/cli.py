@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask scheduler run`, `flask reminders dispatch`, `flask data ...`,
-`flask videos process`, `flask users set-password`."""
+`flask videos process`, `flask users set-password`, `flask sync rebase-clock`."""
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +13,12 @@ reminders_cli = AppGroup("reminders", help="Reminder emails.")
 data_cli = AppGroup("data", help="A family's data: export, import, and the purge of deleted data.")
 users_cli = AppGroup("users", help="Accounts.")
 videos_cli = AppGroup("videos", help="Episode videos: processing, expiry of stale uploads, removal of deleted files.")
+sync_cli = AppGroup("sync", help="The phones' sync.")
 
 
 def register_commands(app: Flask) -> None:
     for command in (seed_demo_command, refresh_summaries_command, scheduler_cli, reminders_cli, data_cli, users_cli,
-                    videos_cli):
+                    videos_cli, sync_cli):
         app.cli.add_command(command)
 
 
@@ -47,6 +48,20 @@ def refresh_summaries_command():
             refresh(db.session, ids[start:start + 100])
             db.session.commit()
     click.echo(f"{len(ids)} summaries refreshed.")
+
+
+@sync_cli.command("rebase-clock")
+@with_appcontext
+def rebase_clock():
+    """After restoring a dump into another PostgreSQL cluster: versions go on above every version stored (that
+    cluster's transaction ids may stand lower). Safe to run any time; does nothing when they do already."""
+    from backend.extensions import db
+    from backend.versioning import claim_version_above, highest_stored_version
+
+    highest = highest_stored_version()
+    version = claim_version_above(highest)
+    db.session.commit()
+    click.echo(f"Highest version stored: {highest}; versions now go on from {version}.")
 
 
 @scheduler_cli.command("run")

@@ -22,7 +22,7 @@ Two clocks behind that one interface (issue 23):
   reads pg_stat_activity once per transaction, so it is read first, in a statement of its own, before the
   snapshot: every transaction it does not show started after it, above every version this reader needs.
 """
-from sqlalchemy import BigInteger, Integer, String, event, insert, inspect, literal_column, select, text, update
+from sqlalchemy import BigInteger, Integer, String, event, func, insert, inspect, literal_column, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -133,6 +133,20 @@ def claim_version_on(connection: Connection, along=None) -> int:
         version = FIRST_VERSION + 1
         connection.execute(insert(SyncClock).values(id=1, version=version))
     return version
+
+
+def own_version_expression(dialect: str):
+    """PostgreSQL: this transaction's version as an SQL expression, for a Core INSERT that stamps its rows in the
+    statement itself (no statement of its own). SQLite: None (the counter must be claimed first)."""
+    return _OWN_XID.scalar_subquery() if dialect == "postgresql" else None
+
+
+def highest_stored_version(session: Session | None = None) -> int:
+    """The highest version any synced row, membership or purge tombstone carries (a full scan: for operators)."""
+    session = session or db.session
+    versions = [column for table in db.metadata.sorted_tables for column in table.columns
+                if column.name.endswith("version") and isinstance(column.type, BigInteger)]
+    return max((session.scalar(select(func.max(column))) or 0 for column in versions), default=0)
 
 
 def claim_version_above(floor: int, session: Session | None = None) -> int:

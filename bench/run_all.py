@@ -9,8 +9,12 @@ endpoint under gunicorn), bench/video_upload_bench.py (tus uploads through gunic
 10 phones at once, Range), bench/video_processing_bench.py (PyAV remux and HEVC transcode; no
 database: its figures stand in the first column), bench/signin_bench.py (what the shared limits
 cost), bench/worker_memory.py (gunicorn workers' memory and the 500-patient list with and without
-gc.freeze()) and bench/dashboard_bench.py (the patient page of a 5,000-episode child, first and late pages;
-the 500-patient list). Each writes bench/results/<name>.json; this reads
+gc.freeze()), bench/dashboard_bench.py (the patient page of a 5,000-episode child, first and late pages;
+the 500-patient list), bench/write_concurrency.py (16 families pushing 2-episode syncs at once to PostgreSQL,
+in-process and under gunicorn, against the same inserts and commits with no versioning) and
+bench/observability_bench.py (POST episode and the empty pull with metrics and JSON logs on and off, two
+gunicorn servers in one run). `make bench-scale` (bench/scale_bench.py, the cost curve from 200 to 20,000
+children) runs on its own: it loads 5 million episodes. Each writes bench/results/<name>.json; this reads
 them back and prints the table with SQLite and PostgreSQL side by side. docs/benchmarks.md explains the method.
 """
 import argparse
@@ -23,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 BENCHES = ("sync", "trends", "reminders", "http", "video_upload", "video_processing", "signin", "worker_memory",
-           "dashboard")
+           "dashboard", "write_concurrency", "observability")
 FLAT = {"video_processing"}  # no database: its figures go in the first column
 
 # (bench, key, figure, target text, check: value -> met?)
@@ -80,6 +84,27 @@ ROWS = [
     ("dashboard", "patient_first_p95_ms", "dashboard patient page, 5,000 episodes, p95 ms", "< 150", lambda v: v < 150),
     ("dashboard", "patient_late_p95_ms", "dashboard patient page, a late page, p95 ms", "< 150", lambda v: v < 150),
     ("dashboard", "list_first_p95_ms", "dashboard list, 500 patients, page 1, p95 ms", "< 150", lambda v: v < 150),
+    # issue 23 item 2: 16 families pushing 2-episode syncs at once (PostgreSQL), against the same inserts and
+    # commits with no versioning; the targets apply to the writers in processes (threads share one GIL)
+    ("write_concurrency", "floor_tx_per_s", "16 writers: 2 inserts+commit (floor) tx/s", "", None),
+    ("write_concurrency", "floor_versioned_vs_floor", "16 writers: floor+version claim / floor", ">= 0.80",
+     lambda v: v >= 0.80),
+    ("write_concurrency", "procs_tx_per_s", "16 writers in 4 processes: pushes/s", "", None),
+    ("write_concurrency", "procs_p95_ms", "16 writers in 4 processes: push p95 ms", "", None),
+    ("write_concurrency", "procs_vs_floor", "16 writers in processes: pushes / floor", "", None),
+    ("write_concurrency", "vs_old", "16 writers in processes: pushes new/old", ">= 5", lambda v: v >= 5),
+    ("write_concurrency", "procs_lock_share", "16 writers: push time waiting on locks", "", None),
+    ("write_concurrency", "inproc_tx_per_s", "16 threads, one process: pushes/s", "", None),
+    ("write_concurrency", "inproc_vs_unversioned", "16 threads: pushes / unversioned pushes", "", None),
+    ("write_concurrency", "gunicorn_tx_per_s", "16 writers, gunicorn 4 sync: pushes/s", "", None),
+    ("write_concurrency", "gunicorn_p95_ms", "16 writers, gunicorn: push p95 ms", "", None),
+    ("write_concurrency", "gunicorn_vs_old", "16 writers, gunicorn: pushes new/old", "", None),
+    # issue 24: what metrics and JSON logs cost, on against off in one run (1 - on/off requests/s)
+    ("observability", "episode_cost", "metrics+JSON logs: POST episode cost", "<= 0.05", lambda v: v <= 0.05),
+    ("observability", "pull_cost", "metrics+JSON logs: empty pull cost", "<= 0.05", lambda v: v <= 0.05),
+    ("observability", "episode_cpu_cost", "the same, gunicorn CPU per POST episode", "", None),
+    ("observability", "pull_cpu_cost", "the same, gunicorn CPU per empty pull", "", None),
+    ("observability", "scrape_p50_ms", "a /metrics scrape, p50 ms", "", None),
 ]
 
 

@@ -72,7 +72,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend import create_app  # noqa: E402
+from backend import create_app, versioning  # noqa: E402
 from backend.diary.models import Episode  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.versioning import claim_version  # noqa: E402
@@ -263,9 +263,13 @@ class Variant:
 @contextmanager
 def floor_variant(url: str, writers: list[Writer], versioned: bool = False) -> Iterator[Variant]:
     """Each writer on its own connection: two episode rows in one INSERT, commit. No version claimed; or, with
-    `versioned`, the version claimed first as the app claims it (backend.versioning.claim_version)."""
+    `versioned`, the version claimed as the app can: the new clock's INSERT stamps its rows itself
+    (backend.versioning.own_version_expression, no statement of its own); the old counter is claimed first
+    (backend.versioning.claim_version, its row locked to the commit)."""
     engine = create_engine(url, pool_size=len(writers), max_overflow=0)
     statement = insert(Episode.__table__)
+    own_version = getattr(versioning, "own_version_expression", lambda dialect: None)("postgresql")  # old: none
+    stamped = None if own_version is None else statement.values(version=own_version, created_version=own_version)
 
     def writes_of(writer: Writer, connection) -> Callable[[], int]:
         def write() -> int:
@@ -279,7 +283,15 @@ def floor_variant(url: str, writers: list[Writer], versioned: bool = False) -> I
                 session.connection().execute(statement, floor_rows(writer, version))
                 session.commit()
             return 200
-        return versioned_write if versioned else write
+
+        def stamped_write() -> int:  # the new clock: the INSERT stamps its rows itself
+            connection.execute(stamped, [{name: value for name, value in row.items() if "version" not in name}
+                                         for row in floor_rows(writer)])
+            connection.commit()
+            return 200
+        if not versioned:
+            return write
+        return versioned_write if stamped is None else stamped_write
 
     connections = [engine.connect() for _ in writers]
     try:

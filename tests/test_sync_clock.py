@@ -154,3 +154,20 @@ def test_a_database_migrated_from_the_counter_keeps_every_timestamp_its_phones_h
     assert [e["notes"] for e in pulled["episodes"]["updated"]] == ["changed last on the old server"]
     assert dads_phone.last_pulled_at > old_timestamp
     assert not any(dads_phone.pull()["episodes"].values())
+
+
+def test_after_a_restore_into_another_cluster_rebase_clock_puts_versions_above_every_one_stored(app, api, family):
+    """Another cluster's transaction ids may stand far lower: without the rebase a phone would never see what is
+    written next (its version below the phone's timestamp)."""
+    mum, dad, child_id = family
+    client = app.test_client()
+    dads_phone = Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    with app.app_context():  # what a restore into a younger cluster amounts to: the ids, and so the clock, lower
+        db.session.execute(text("UPDATE sync_clock SET xid_offset = xid_offset - 10000000"))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["sync", "rebase-clock"])
+    assert result.exit_code == 0, result.output
+    assert "versions now go on from" in result.output
+    new = client.post(f"/api/v1/children/{child_id}/episodes", json=episode_body(), headers=mum.headers).json
+    assert ids(dads_phone.pull()["episodes"], "created") == {new["id"]}
