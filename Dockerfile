@@ -27,7 +27,7 @@ COPY --from=assets /assets/node_modules/chart.js/dist/chart.umd.js /assets/node_
 COPY migrations ./migrations
 # Versions are pinned by constraints.txt (the lock file).
 # hadolint ignore=DL3013
-RUN pip install --constraint constraints.txt --editable . \
+RUN pip install --constraint constraints.txt --editable '.[tracing]' \
     && pybabel -q compile -d backend/translations \
     && mkdir -p -m 700 instance && chown myodiary:myodiary instance
 

@@ -51,15 +51,18 @@ def refresh_summaries_command():
 
 
 @sync_cli.command("rebase-clock")
+@click.option("--margin", type=click.IntRange(min=0), default=0, show_default=True,
+              help="versions go on this far above the highest stored: after restoring an older copy, above any "
+                   "timestamp phones were given since it was made")
 @with_appcontext
-def rebase_clock():
-    """After restoring a dump into another PostgreSQL cluster: versions go on above every version stored (that
-    cluster's transaction ids may stand lower). Safe to run any time; does nothing when they do already."""
+def rebase_clock(margin):
+    """After a restore: versions go on above every version stored (another PostgreSQL cluster's transaction ids may
+    stand lower), and `--margin` above. Safe to run any time; does nothing when they do already."""
     from backend.extensions import db
     from backend.versioning import claim_version_above, highest_stored_version
 
     highest = highest_stored_version()
-    version = claim_version_above(highest)
+    version = claim_version_above(highest + margin)
     db.session.commit()
     click.echo(f"Highest version stored: {highest}; versions now go on from {version}.")
 
