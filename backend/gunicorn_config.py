@@ -44,7 +44,7 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 # A video PATCH (tus) of up to 300 MB takes longer than gunicorn's default 30 s on a slow link when no
 # buffering proxy sits in front (make run); behind nginx (docker-compose) bodies arrive at once.
 timeout = 300
-logger_class = "backend.logs.RedactingGunicornLogger"
+logger_class = "backend.gunicorn_logging.RedactingGunicornLogger"
 preload_app = True
 
 

@@ -3,15 +3,10 @@ emails' verification and password-reset links).
 
 `redact()` blanks them, bearer tokens and email addresses wherever a log line would show them. The app's own
 records pass through `RedactingFilter`; gunicorn's access log through `RedactingGunicornLogger`
-(set in backend/gunicorn_config.py). Request bodies (passwords) are never logged at all.
-With LOG_FORMAT=json gunicorn's own lines are JSON too (backend/observability/log_format.py), and its access log is
-left to the app's request line, which carries the request id, route template, status, duration and caller.
+(backend/gunicorn_logging.py, set in backend/gunicorn_config.py). Request bodies (passwords) are never logged.
 """
 import logging
-import os
 import re
-
-from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 # Each pattern with the words (lower case) a line must hold for it to apply: most lines hold none, and are let
@@ -57,22 +52,3 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
     for handler in (logger or logging.getLogger()).handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
-
-
-class RedactingGunicornLogger(Logger):
-    """gunicorn's access log with the URL's secrets blanked: the request line, path, query and referer, and the
-    same read from a header or the environment (%({referer}i)s, %({raw_uri}e)s...), should a format use them."""
-
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
-
-    def setup(self, cfg):
-        super().setup(cfg)
-        for logger in (self.error_log, self.access_log):
-            install_redaction(logger)
-        if os.environ.get("LOG_FORMAT", "text").lower() == "json":
-            from backend.observability.log_format import JsonFormatter
-
-            for handler in self.error_log.handlers + self.access_log.handlers:
-                handler.setFormatter(JsonFormatter())

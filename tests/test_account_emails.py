@@ -168,7 +168,7 @@ def test_the_access_log_of_a_link_page_carries_no_token():
     """gunicorn's atoms as the access log formats them (backend/gunicorn_config.py sets this logger)."""
     from gunicorn.config import Config
 
-    from backend.logs import RedactingGunicornLogger
+    from backend.gunicorn_logging import RedactingGunicornLogger
 
     uri, referer = "/dashboard/verify-email?token=SECRET-1", "https://app.example/dashboard/reset-password?token=SECRET-2"
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": uri, "PATH_INFO": "/dashboard/verify-email",

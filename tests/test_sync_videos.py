@@ -12,7 +12,7 @@ import pytest
 
 from backend.extensions import db
 from backend.videos.models import EpisodeVideo
-from tests.helpers import assert_error, run_sql
+from tests.helpers import assert_error, clock_held, run_sql
 from tests.sync_helpers import MIGRATION_FROM_1, V1_TABLES, V2_TABLES, Phone, changes, ids, raw_episode
 from tests.test_video_uploads import media_files
 from tests.video_clips import make_clip
@@ -113,10 +113,11 @@ def test_a_migration_pull_from_v1_sends_every_video_the_user_may_see(client, api
     process(app)
 
     phone = Phone(client, family["caregiver"], "dadphone1")  # on version 1 until now
-    phone.pull()
-    first = phone.last_pulled_at
-    phone.schema_version = 2
-    pulled = phone.pull(migration=MIGRATION_FROM_1)  # nothing written since: the counter stands at `first`
+    with clock_held(app):
+        phone.pull()
+        first = phone.last_pulled_at
+        phone.schema_version = 2
+        pulled = phone.pull(migration=MIGRATION_FROM_1)  # nothing written since: the clock stands at `first`
     assert phone.last_pulled_at == first
     assert [v["id"] for v in pulled["episode_videos"]["created"]] == ["kept"]
     assert pulled["episode_videos"]["created"][0]["status"] == "ready"
@@ -188,7 +189,7 @@ def test_no_migration_is_a_plain_pull(client, family, migration):
 
 
 def test_a_v2_pull_with_nothing_new_reads_no_diary_table(app, client, family, episode):
-    from tests.helpers import clock_held, statements_of
+    from tests.helpers import statements_of
 
     phone = v2_phone(client, family["owner"], "mumphone1")
     with clock_held(app):

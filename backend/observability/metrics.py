@@ -144,14 +144,13 @@ def record_request(method: str, route: str, status: int, seconds: float, endpoin
 def count_sync(endpoint: str, status: int) -> None:
     """Pulls and pushes by status; a stored push's records by table (from its body, which the push already read
     and cached); refusals by kind."""
-    from backend.observability.events import count
-
-    count(SYNC_ENDPOINTS[endpoint], str(status))
+    COUNTERS[SYNC_ENDPOINTS[endpoint]].labels(str(status)).inc()
     if status in SYNC_REFUSALS and endpoint == "sync.push":
-        count(SYNC_REFUSALS[status])
+        COUNTERS[SYNC_REFUSALS[status]].inc()
     elif status == 200 and endpoint == "sync.push":
         for table, change, records in pushed_records(request.get_data(cache=True)):
-            count("sync_records_pushed", table, change, amount=records)
+            if records:
+                COUNTERS["sync_records_pushed"].labels(table, change).inc(records)
 
 
 def pushed_records(body: bytes) -> list[tuple[str, str, int]]:
