@@ -146,7 +146,7 @@ class ChangesSchema(ma.Schema):
 class PullSchema(ma.Schema):
     changes = fields.Nested(ChangesSchema, required=True)
     timestamp = fields.Integer(required=True, metadata={
-        "description": "server change counter (>= 1); send it back as last_pulled_at"})
+        "description": "the highest sync version this pull has seen whole (>= 1); send it back as last_pulled_at"})
 
 
 class EmptySchema(ma.Schema):
