@@ -271,7 +271,9 @@ def test_counters_add_up_across_two_gunicorn_workers_and_outlive_a_dead_one(app,
     base = f"http://127.0.0.1:{port}"
     healthz = ("myodiary_http_requests_total", {"method": "GET", "route": "/healthz", "status": "200"})
     try:
-        _wait_until(lambda: _get(f"{base}/healthz")[0] == 200 and len(_workers(server.pid)) == 2, server, tmp_path)
+        # both workers first, then one health check: a check while the second was still starting counted too
+        _wait_until(lambda: len(_workers(server.pid)) == 2, server, tmp_path)
+        _wait_until(lambda: _get(f"{base}/healthz")[0] == 200, server, tmp_path)
         requests = 60
         for _ in range(requests - 1):  # one answered already
             assert _get(f"{base}/healthz")[0] == 200
