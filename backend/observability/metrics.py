@@ -37,10 +37,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder, make_wsgi_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import Forbidden
 
 from backend.accounts.models import AccountEmail
 from backend.children.models import Child
 from backend.db_types import utcnow
+from backend.errors import error_payload
 from backend.extensions import db
 from backend.reminders.models import Reminder, SchedulerHeartbeat
 from backend.trends.models import STALE, ChildSummary
@@ -52,6 +54,7 @@ EVENTS = CollectorRegistry(auto_describe=True)  # this app's counters, apart fro
 FORWARDED = ("X-Forwarded-For", "Forwarded", "X-Real-IP")  # a request a proxy passed on is not a local one
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 WAITING = ("pending", "sending")  # an outbox row not yet sent nor given up
+REFUSED = "Metrics are served to loopback callers and to holders of METRICS_TOKEN."
 
 HTTP_REQUESTS = Counter("myodiary_http_requests", "HTTP requests by method, route template and status",
                         ["method", "route", "status"], registry=EVENTS)
@@ -94,7 +97,7 @@ def metrics():
     """Every counter and gauge, for Prometheus (not in the API's spec: an operator's endpoint)."""
     if not may_read(request.remote_addr, request.headers.get("Authorization", ""),
                     any(name in request.headers for name in FORWARDED), current_app.config["METRICS_TOKEN"]):
-        abort(403, message="Metrics are served to loopback callers and to holders of METRICS_TOKEN.")
+        abort(403, message=REFUSED)
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encode(current_app.extensions["myodiary_metrics"]), content_type=content_type)
 
@@ -284,9 +287,10 @@ def serve_scheduler_metrics(app: Flask) -> ThreadingWSGIServer | None:
         forwarded = any(f"HTTP_{name.upper().replace('-', '_')}" in environ for name in FORWARDED)
         if may_read(environ.get("REMOTE_ADDR"), environ.get("HTTP_AUTHORIZATION", ""), forwarded, token):
             return serve(environ, start_response)
+        refusal = Forbidden()
+        refusal.data = {"message": REFUSED}
         start_response("403 FORBIDDEN", [("Content-Type", "application/json")])
-        return [json.dumps({"code": 403, "status": "Forbidden", "message": "Metrics are served to loopback callers "
-                            "and to holders of METRICS_TOKEN."}).encode()]
+        return [json.dumps(error_payload(refusal)[0]).encode()]
 
     server = make_server(app.config["SCHEDULER_METRICS_ADDRESS"], port, guarded, ThreadingWSGIServer,
                          handler_class=_QuietHandler)
