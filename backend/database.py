@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.extensions import db
 from backend.private_files import create_private
+from backend.versioning import begin_snapshot_on_postgresql
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _writing: ContextVar[bool] = ContextVar("myodiary_writing", default=False)
@@ -209,4 +210,4 @@ def begin_snapshot() -> None:
     if db.session().in_transaction():
         db.session.rollback()
     if db.engine.dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        begin_snapshot_on_postgresql(db.session)

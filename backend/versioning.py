@@ -18,11 +18,29 @@ Two clocks behind that one interface (issue 23):
   above its version (transactions that started after the oldest running one and committed before the
   snapshot): the pull holds back creations among them for its next call (backend.sync.pull).
   Transactions running in other databases of the cluster are skipped when pg_stat_activity shows their
-  database (it does for the app's own role); one it cannot place is counted as running here. PostgreSQL
-  reads pg_stat_activity once per transaction, so it is read first, in a statement of its own, before the
-  snapshot: every transaction it does not show started after it, above every version this reader needs.
+  database (it does for the app's own role); one it cannot place is counted as running here, which is safe
+  but holds the answer back. So the activity must be read before the snapshot (`begin_snapshot` does, in a
+  statement of its own): every transaction it does not show then started after it, above every version
+  this reader needs. Read after the snapshot, which a REPEATABLE READ transaction takes at its first
+  statement, it misses the other databases' transactions that ended in between, and a cluster busy
+  elsewhere held a pull's answer below writes committed before it (one pull in twenty, measured).
 """
-from sqlalchemy import BigInteger, Integer, String, event, func, insert, inspect, literal_column, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    and_,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -63,6 +81,20 @@ class Versioned(Stamped):
             self.updated_by_device = None  # a REST write is nobody's device
 
 
+def changed_since(model, version: int):
+    """Rows of `model` a reader who has seen `version` whole has not: written above it, or created above it and
+    changed since by a transaction whose id came first (PostgreSQL gives an id at a transaction's first write,
+    not at its commit), whose version is then below their creation's (see `created_late_index`)."""
+    return or_(model.version > version, and_(model.created_version > model.version, model.created_version > version))
+
+
+def created_late_index(table: str) -> Index:
+    """The rows whose version is below their creation's (`changed_since`): few, so `changed_since` finds them in
+    this small index instead of scanning the child's rows."""
+    late = text("created_version > version")
+    return Index(f"ix_{table}_created_late", "child_id", "created_version", postgresql_where=late, sqlite_where=late)
+
+
 _THE_ROW = SyncClock.id == 1
 _XID = literal_column("pg_current_xact_id()::text::bigint")
 
@@ -72,18 +104,18 @@ _NEXT_COUNT = update(SyncClock).where(_THE_ROW).values(version=SyncClock.version
 
 # PostgreSQL: this transaction's id; the oldest still running here (or the next to be given), minus one
 _OWN_XID = select(_XID + SyncClock.xid_offset).where(_THE_ROW)
+_OTHER_DATABASES = text("""
+    SELECT coalesce(array_agg(backend_xid::text::bigint), '{}') FROM pg_stat_activity
+    WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
+""")
+_OTHERS_KEY = "myodiary.other_databases"  # their transactions' ids, read before this transaction's snapshot
 _SEEN_WHOLE = text("""
     SELECT least(pg_snapshot_xmax(snapshot)::text::bigint, (
                SELECT min(running::text::bigint) FROM pg_snapshot_xip(snapshot) AS running
-               WHERE running::text::bigint % 4294967296 NOT IN (
-                   SELECT backend_xid::text::bigint FROM pg_stat_activity
-                   WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))
+               WHERE running::text::bigint % 4294967296 <> ALL (CAST(:others AS bigint[])))
            ) - 1 AS xid
     FROM pg_current_snapshot() AS snapshot
-""").columns(xid=BigInteger).subquery("seen_whole")
-_READ_ACTIVITY = text("SELECT count(*) FROM pg_stat_get_activity(pg_backend_pid())")
-_ACTIVITY_KEY = "myodiary.activity_read"
-_SEEN_VERSION = select(_SEEN_WHOLE.c.xid + SyncClock.xid_offset).select_from(_SEEN_WHOLE.join(SyncClock, _THE_ROW))
+""").columns(xid=BigInteger)
 
 
 def _on_postgresql(session: Session) -> bool:
@@ -98,14 +130,26 @@ def current_version(session: Session | None = None) -> int:
 
 def version_column(session: Session | None = None):
     """current_version as a column of another query (as_version reads it), to read it in that query's snapshot.
-    PostgreSQL: reads the database activity first (the module's docstring), unless this transaction has."""
+    PostgreSQL: with the other databases' transactions read before the snapshot (the module's docstring), else
+    read now: right for a READ COMMITTED transaction, whose next statement takes a new snapshot."""
     session = session or db.session
     if not _on_postgresql(session):
         return _COUNTER.scalar_subquery()
-    if _ACTIVITY_KEY not in session.info:
-        session.execute(_READ_ACTIVITY)
-        session.info[_ACTIVITY_KEY] = True
-    return _SEEN_VERSION.scalar_subquery()
+    if _OTHERS_KEY not in session.info:
+        session.info[_OTHERS_KEY] = session.scalar(_OTHER_DATABASES)
+    seen_whole = _SEEN_WHOLE.bindparams(others=session.info[_OTHERS_KEY]).subquery("seen_whole")
+    return (select(seen_whole.c.xid + SyncClock.xid_offset)
+            .select_from(seen_whole.join(SyncClock, _THE_ROW)).scalar_subquery())
+
+
+def begin_snapshot_on_postgresql(session: Session) -> None:
+    """Begin a REPEATABLE READ transaction whose pulls answer the highest version it sees whole: the other
+    databases' running transactions are read first, in a statement of their own (the module's docstring)."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    others = session.scalar(_OTHER_DATABASES)
+    session.commit()
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    session.info[_OTHERS_KEY] = others
 
 
 def as_version(value: int | None) -> int:
@@ -172,7 +216,7 @@ def _set_counter(session: Session, value: int) -> None:
 
 def _forget_version(session: Session, *args) -> None:
     session.info.pop(_VERSION_KEY, None)
-    session.info.pop(_ACTIVITY_KEY, None)
+    session.info.pop(_OTHERS_KEY, None)
 
 
 def _stamp_versions(session: Session, flush_context, instances) -> None:
