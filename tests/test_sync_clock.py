@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from backend import create_app
 from backend.extensions import db
@@ -108,6 +108,33 @@ def test_a_long_transaction_in_another_database_holds_nothing_back(app, database
         assert ids(dads_phone.pull()["episodes"], "created") == {"pushed-1"}
     finally:
         elsewhere.commit()
+
+
+def test_a_transaction_in_another_database_that_ends_as_a_pull_begins_holds_nothing_back(app, database, family):
+    """The other database's transaction is running when the pull's snapshot is taken, and ends before the pull
+    could read pg_stat_activity inside it: read there, it could not be placed and held the pull's answer below
+    mum's push (seen in CI with another test worker's database busy). Read before the snapshot, it is placed."""
+    mum, dad, child_id = family
+    client = app.test_client()
+    mums_phone, dads_phone = Phone(client, mum, "mum-phone"), Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    elsewhere = OpenTransaction(make_url(database).set(database="postgres").render_as_string(hide_password=False))
+    elsewhere.execute("CREATE TEMPORARY TABLE held (x int)")  # has a transaction id now
+    assert mums_phone.push(changes(episodes={"created": [raw_episode("pushed-1", child_id)]})).status_code == 200
+
+    def end_elsewhere_once_the_snapshot_is_taken(conn, cursor, statement, *args):
+        if "FROM tokens" in statement and not elsewhere.connection.closed:  # the pull's first statement
+            elsewhere.commit()
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", end_elsewhere_once_the_snapshot_is_taken)
+    try:
+        pulled = dads_phone.pull()
+    finally:
+        event.remove(engine, "after_cursor_execute", end_elsewhere_once_the_snapshot_is_taken)
+    assert elsewhere.connection.closed
+    assert ids(pulled["episodes"], "created") == {"pushed-1"}
 
 
 def test_a_push_waits_for_a_concurrent_edit_of_its_record_and_answers_409_instead_of_overwriting_it(
