@@ -95,6 +95,31 @@ def test_a_record_in_flight_at_a_pull_arrives_at_the_next_one_and_a_later_commit
     assert ids(mums_phone.pull()["episodes"], "created") == {"in-flight-1"}  # and "pushed-1" is mum's own
 
 
+def test_a_record_changed_by_an_older_transaction_than_its_creation_still_arrives(app, database, family):
+    """Transaction ids are given at a transaction's first write, not at its commit: a write that took its id
+    before a record's creation committed can change it after (mum's REST edit of the record her phone had
+    just pushed, on a worker whose request had written already). The record then carries a version below
+    its creation's. A pull that held the creation back must have the next pull read it all the same."""
+    mum, dad, child_id = family
+    client = app.test_client()
+    mums_phone, dads_phone = Phone(client, mum, "mum-phone"), Phone(client, dad, "dad-phone")
+    dads_phone.pull()
+    older = OpenTransaction(database)  # mum's edit, on another worker: its transaction id comes first
+    older.execute("SELECT pg_current_xact_id()")
+    in_between = OpenTransaction(database)  # anything else running meanwhile, begun after it
+    in_between.execute("SELECT pg_current_xact_id()")
+    assert mums_phone.push(changes(episodes={"created": [raw_episode("pushed-1", child_id)]})).status_code == 200
+    older.execute(f"UPDATE episodes SET notes = 'edited', version = {OWN_VERSION} WHERE id = 'pushed-1'")
+    older.commit()
+    held = dads_phone.pull()  # created above the version seen whole (in_between runs): held back
+    assert ids(held["episodes"], "created") == set()
+    in_between.commit()
+    arrived = dads_phone.pull()["episodes"]
+    assert ids(arrived, "created") == {"pushed-1"}
+    assert [raw["notes"] for raw in arrived["created"]] == ["edited"]
+    assert not any(dads_phone.pull()["episodes"].values())
+
+
 def test_a_long_transaction_in_another_database_holds_nothing_back(app, database, family):
     mum, dad, child_id = family
     client = app.test_client()

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
-from backend.versioning import Versioned
+from backend.versioning import Versioned, created_late_index
 
 
 class ChildRecord(Versioned):
@@ -34,7 +34,8 @@ class Episode(DiaryEntry, db.Model):
 
     __tablename__ = "episodes"
     __table_args__ = (Index("ix_episodes_child_started", "child_id", "started_at"),
-                      Index("ix_episodes_child_version", "child_id", "version"))
+                      Index("ix_episodes_child_version", "child_id", "version"),
+                      created_late_index("episodes"))
 
     duration_seconds: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
@@ -53,7 +54,8 @@ class SleepSession(DiaryEntry, db.Model):
 
     __tablename__ = "sleep_sessions"
     __table_args__ = (Index("ix_sleep_sessions_child_started", "child_id", "started_at"),
-                      Index("ix_sleep_sessions_child_version", "child_id", "version"))
+                      Index("ix_sleep_sessions_child_version", "child_id", "version"),
+                      created_late_index("sleep_sessions"))
 
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(8))
@@ -65,7 +67,8 @@ class Treatment(ChildRecord, db.Model):
 
     __tablename__ = "treatments"
     __table_args__ = (Index("ix_treatments_child_started", "child_id", "started_on"),
-                      Index("ix_treatments_child_version", "child_id", "version"))
+                      Index("ix_treatments_child_version", "child_id", "version"),
+                      created_late_index("treatments"))
     DATES = ("started_on", "stopped_on")
 
     name: Mapped[str] = mapped_column(String(120))
@@ -80,7 +83,8 @@ class DevelopmentCheck(ChildRecord, db.Model):
 
     __tablename__ = "development_checks"
     __table_args__ = (Index("ix_development_checks_child_checked", "child_id", "checked_on"),
-                      Index("ix_development_checks_child_version", "child_id", "version"))
+                      Index("ix_development_checks_child_version", "child_id", "version"),
+                      created_late_index("development_checks"))
     DATES = ("checked_on",)
 
     checked_on: Mapped[date] = mapped_column(Date)

@@ -10,6 +10,8 @@ A pull answers the highest version it has seen whole (backend.versioning). On Po
 records stamped above it; it sends those the phone has, updated or not, as they are (the next pull sends them
 again, as `updated`), and holds back the creations among them, and children granted above it, for the next pull,
 which sends them as `created`, once: a phone is never told to create what it has, nor to update what it lacks.
+The next pull reads what was held back even when a transaction whose id came first changed it since, leaving
+it a version below its creation's (backend.versioning.changed_since).
 
 A phone gets the tables of its schema version (`tables_of`): a version-1 phone never hears of a table
 version 2 added. Right after its schema migration, the phone names the tables the migration added, and
@@ -27,7 +29,7 @@ from backend.extensions import db
 from backend.privacy.tombstones import add_purged_deletions
 from backend.sync.columns import COLUMNS, encode_row, tables_of, tuple_encoder
 from backend.sync.phones import Phone
-from backend.versioning import as_version, current_version, version_column
+from backend.versioning import as_version, changed_since, current_version, version_column
 from backend.videos.models import EpisodeVideo
 
 # The tables of one child's records, each row with child_id and deleted_at; a table of the phone's schema
@@ -57,8 +59,8 @@ class Pulled:
 def pull_changes(user_id: str, phone: Phone) -> Pulled:
     """Every write takes a version above the last one seen whole, and a purged child's tombstone carries the
     version at which the member lost it, so when the clock still stands at the phone's `last_pulled_at` nothing
-    can have changed for it that it may have yet: the empty pull, the commonest, ends after the memberships (a
-    migration pull still reads the tables the migration added)."""
+    written since can be sent whole yet (the first pull the clock has moved for reads it): the empty pull, the
+    commonest, ends after the memberships (a migration pull still reads the tables the migration added)."""
     changes = {table: {"created": [], "updated": [], "deleted": []} for table in tables_of(phone.schema_version)}
     plan, timestamp = _plan_children(user_id, phone, changes["children"])
     since = {table: lists for table, lists in changes.items() if table not in phone.migrating}
@@ -159,7 +161,7 @@ def _add_diary_rows(table_changes: dict, model, table: str, plan: ChildPlan, pho
     columns, encode = _diary_columns(table)
     wanted = [model.child_id.in_(plan.new)] if plan.new else []
     if plan.known:
-        wanted.append(and_(model.child_id.in_(plan.known), model.version > phone.last_pulled_at))
+        wanted.append(and_(model.child_id.in_(plan.known), changed_since(model, phone.last_pulled_at)))
     for row in db.session.execute(columns.where(or_(false(), *wanted))):
         if row.created_version > plan.version and not phone.made(row):
             continue  # created above the version seen whole: the next pull sends it, once

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
-from backend.versioning import Versioned
+from backend.versioning import Versioned, created_late_index
 
 UPLOADING, PROCESSING, READY, REJECTED = "uploading", "processing", "ready", "rejected"
 STATUSES = (UPLOADING, PROCESSING, READY, REJECTED)
@@ -22,7 +22,8 @@ class EpisodeVideo(Versioned, db.Model):
     __tablename__ = "episode_videos"
     __table_args__ = (Index("ix_episode_videos_episode", "episode_id"),
                       Index("ix_episode_videos_child_version", "child_id", "version"),
-                      Index("ix_episode_videos_status", "status", "claimed_until"))
+                      Index("ix_episode_videos_status", "status", "claimed_until"),
+                      created_late_index("episode_videos"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # chosen by the phone
     episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
