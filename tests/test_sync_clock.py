@@ -2,9 +2,10 @@
 
 What only PostgreSQL can show, with a second connection holding a transaction open beside the app: a record
 in flight at a pull arrives at the next pull, created once; a creation committed above the version a pull has
-seen whole waits for the next pull instead of arriving twice; a long transaction in another database holds
-nothing back here; a push never overwrites a change that committed while it waited (409); and a database
-migrated from the counter keeps every timestamp its phones hold valid.
+seen whole waits for the next pull instead of arriving twice, and arrives even when an older transaction has
+changed it since; a transaction in another database holds nothing back here, even one that ends as a pull
+begins; a push never overwrites a change that committed while it waited (409); and a database migrated from the
+counter keeps every timestamp its phones hold valid.
 """
 import threading
 
