@@ -2,8 +2,9 @@
 notes with EEG results, the audit log, list filters, exports, security headers, episode videos,
 development checks, treatments and where red flags' evidence links lead."""
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -511,12 +512,15 @@ def test_treatments_are_a_table_and_bands_in_the_charts_data(client, family, cli
     assert "Vitamin D" not in page
     chart = json.loads(page.split('<script type="application/json" id="chart-data">')[1].split("</script>")[0])
 
-    def age(ago: int) -> float:  # chronological weeks, as every age of the chart's data
-        return round((date.today() - timedelta(days=ago) - date(2026, 10, 1)).days / 7, 3)
+    def age(day: str) -> float:  # chronological weeks, as every age of the chart's data
+        return round((date.fromisoformat(day) - date(2026, 10, 1)).days / 7, 3)
 
+    child_today = datetime.now(ZoneInfo(family["child"]["timezone"])).date().isoformat()  # an ongoing one ends
     assert chart["treatments"] == [
-        {"id": routine["id"], "name": "Quiet bedtime", "start": age(30), "end": age(16), "ongoing": False},
-        {"id": medicine["id"], "name": "Phenobarbital", "start": age(20), "end": age(0), "ongoing": True}]
+        {"id": routine["id"], "name": "Quiet bedtime", "start": age(days_ago(30)), "end": age(days_ago(16)),
+         "ongoing": False},
+        {"id": medicine["id"], "name": "Phenobarbital", "start": age(days_ago(20)), "end": age(child_today),
+         "ongoing": True}]
 
 
 def test_the_list_puts_the_spasms_pattern_before_other_red_flags(client, api, family, clinician_browser):

@@ -71,7 +71,10 @@ def test_no_change_after_a_medicine_started_reads_no_clear_change_with_both_rate
 def test_a_clear_drop_after_a_medicine_started_reads_fewer(client, child):
     log_course(client, child["owner"], child["id"], Course(lambda week: 3 if week < 2 else 0.5, watched_share=1),
                weeks=4)
-    started = start(client, child, name="Levetiracetam")
+    # on the day the course changes: log_course's diary ends with last night by this machine's date, which
+    # between midnight in Berlin and midnight UTC is two days before the child's today, not one
+    changed_on = (date.today() - timedelta(weeks=2)).isoformat()
+    started = start(client, child, name="Levetiracetam", started_on=changed_on)
     body = client.get(f"/api/v1/children/{child['id']}/trends", headers=child["owner"].headers).json
     comparison = body["treatments"][0]["comparison"]
     assert comparison["result"] == "fewer", comparison
