@@ -4,6 +4,7 @@ Every test that takes `app` (or `client`, `api`) runs once per database backend.
 made by the Alembic migrations once per backend and session; rows are cleared after each test.
 """
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -77,21 +78,61 @@ def pseudo_translations(tmp_path_factory) -> Path:
     return build_catalog(tmp_path_factory.mktemp("pseudo-locale"))
 
 
+@pytest.fixture(scope="session")
+def shared_apps(tmp_path_factory):
+    """One app per database for the tests that need no settings of their own, made once per test process:
+    building an app (its routes and its OpenAPI document) and warming SQLAlchemy's statement cache cost more
+    than most tests. `app` puts it back as it was after every test (`_reset_shared`)."""
+    apps: dict[str, object] = {}
+
+    def get(database_url: str):
+        if database_url not in apps:
+            folder = tmp_path_factory.mktemp("shared-instance")
+            apps[database_url] = create_app(config_for(database_url, INSTANCE_DIR=str(folder)))
+        return apps[database_url]
+
+    yield get
+    for shared in apps.values():
+        with shared.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
-def app(request, database_url, tmp_path):
-    """The app on a clean database; `@pytest.mark.config(KEY=value)` overrides settings."""
+def app(request, database_url, tmp_path, shared_apps):
+    """The app on a clean database; `@pytest.mark.config(KEY=value)` overrides settings (and, like
+    `@pytest.mark.fresh_app`, gives the test an app of its own instead of the shared one)."""
     marker = request.node.get_closest_marker("config")
     overrides = marker.kwargs if marker else {}
     if request.node.get_closest_marker("pseudo_locale"):
         overrides |= {"LOCALES": (*LOCALES, PSEUDO), "BABEL_TRANSLATION_DIRECTORIES":
                       f"{TRANSLATIONS};{request.getfixturevalue('pseudo_translations')}"}
-    app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance"), **overrides))
+    shared = not overrides and not request.node.get_closest_marker("fresh_app")
+    if shared:
+        app = shared_apps(database_url)
+    else:
+        app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance"), **overrides))
+    settings = dict(app.config)
     with app.app_context():
         limiter.reset()
     yield app
     with app.app_context():
         _clear_tables()
         db.engine.dispose()
+    if shared:
+        _reset_shared(app, settings)
+
+
+def _reset_shared(app, settings: dict) -> None:
+    """What a test may have changed on the shared app: its settings, the storage made from them, its files."""
+    app.config.clear()
+    app.config.update(settings)
+    app.extensions.pop("video_storage", None)
+    instance = Path(app.config["INSTANCE_DIR"])
+    for entry in instance.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _clear_tables() -> None:

@@ -4,6 +4,7 @@ never in a log."""
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -114,12 +115,12 @@ def send_in_thread(app, name: str):
         return send_account_emails(worker=name)
 
 
-def test_without_a_mail_server_account_emails_are_written_as_eml_files(app, api, tmp_path):
+def test_without_a_mail_server_account_emails_are_written_as_eml_files(app, api):
     app.config.update(MAIL_SERVER="")
     account = api.register()
     email_id = queue_verification(app, account)
     send(app)
-    assert (tmp_path / "instance" / "outbox" / f"account-{email_id}.eml").exists()
+    assert (Path(app.config["INSTANCE_DIR"]) / "outbox" / f"account-{email_id}.eml").exists()
 
 
 def test_one_reminders_dispatch_also_sends_every_queued_account_email(app, api, smtp):

@@ -2,6 +2,8 @@
 import json
 import logging
 
+import pytest
+
 from backend.accounts.models import User
 from backend.extensions import db
 from tests.helpers import PASSWORD, assert_error
@@ -40,6 +42,7 @@ def test_a_body_over_the_limit_is_413_and_nothing_is_stored(client, api):
     assert client.get("/api/v1/children", headers=owner.headers).json["items"] == []
 
 
+@pytest.mark.fresh_app  # it adds a route
 def test_unexpected_failures_are_500_without_internals(app, caplog):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -55,6 +58,7 @@ def test_unexpected_failures_are_500_without_internals(app, caplog):
     assert "secret internal detail" in caplog.text
 
 
+@pytest.mark.fresh_app  # it adds a route
 def test_integrity_errors_are_409_and_roll_back(app):
     @app.post("/api/v1/test-only/duplicate")
     def duplicate():

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -163,13 +164,13 @@ def test_smtp_down_then_up_delivers_once(app, client, family):
     assert len(sink.messages) == 1 and reminders(app)[0].status == "sent"
 
 
-def test_without_a_mail_server_emails_are_written_as_eml_files(app, client, family, tmp_path):
+def test_without_a_mail_server_emails_are_written_as_eml_files(app, client, family):
     app.config.update(MAIL_SERVER="")
     with time_machine.travel(datetime(2026, 3, 20, 12, tzinfo=UTC), tick=False):
         schedule(client, family["owner"], family["child"]["id"], recipients=[family["owner"].id])
     with time_machine.travel(BERLIN_SUNDAY_EVENING, tick=False):
         assert run_dispatch(app).sent == 1
-    files = list((tmp_path / "instance" / "outbox").glob("*.eml"))
+    files = list((Path(app.config["INSTANCE_DIR"]) / "outbox").glob("*.eml"))
     assert len(files) == 1 and b"List-Unsubscribe" in files[0].read_bytes()
 
 

@@ -109,6 +109,7 @@ def test_the_access_log_never_shows_a_password_token_invite_code_or_unsubscribe_
         assert secret not in log
 
 
+@pytest.mark.fresh_app  # it adds a route
 def test_the_apps_own_logs_blank_secrets_in_urls_and_tracebacks(app, client, caplog):
     def fail(code):
         raise RuntimeError(f"failed while accepting /api/v1/invites/{code}/accept")

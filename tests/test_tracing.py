@@ -12,6 +12,8 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor  # n
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
+pytestmark = pytest.mark.fresh_app  # tracing is installed on the app, before its first request
+
 
 @pytest.fixture
 def spans(app):
