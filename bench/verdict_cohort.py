@@ -1,6 +1,9 @@
 """The trend verdict on an independent simulated cohort (tests/cohort.py): at least 1,000 children per course.
 
-    .venv/bin/python -m bench.verdict_cohort [--n 1000] [--seed 2026] [--out bench/results/verdict_cohort.json]
+    .venv/bin/python -m bench.verdict_cohort [--n 1000] [--seed 2026] [--noise harsh|moderate|mild] [--out PATH]
+
+--out defaults to bench/results/verdict_cohort.json (verdict_cohort_<noise>.json for a milder noise than the
+cohort's own, tests/cohort.py NOISE).
 
 Progress goes to stderr; the confusion table to stdout; the figures to the JSON file.
 """
@@ -10,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cohort import FALSE_RESOLVING, RIGHT, VERDICTS, run
+from tests.cohort import FALSE_RESOLVING, NOISE, RIGHT, VERDICTS, run
 
 CLEAR = ("resolving", "stable", "worsening")
 CORNERS = ("medium_resolving", "medium_stable", "medium_worsening", "short_resolving", "short_stable",
@@ -53,7 +56,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--corners", type=int, default=None, help="children per corner case (default: --n)")
-    parser.add_argument("--out", default="bench/results/verdict_cohort.json")
+    parser.add_argument("--noise", choices=NOISE, default="harsh")
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -63,14 +67,16 @@ def main() -> None:
     rows = {}
     for course in CLEAR + CORNERS:
         n = args.n if course in CLEAR else (args.corners or args.n)
-        rows[course] = run(course, n, args.seed, progress)
+        rows[course] = run(course, n, args.seed, progress, args.noise)
     figures = summary(rows)
     print(table(rows))
     print(json.dumps(figures, indent=2))
-    out = Path(args.out)
+    suffix = "" if args.noise == "harsh" else f"_{args.noise}"
+    out = Path(args.out or f"bench/results/verdict_cohort{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     seconds = round(time.perf_counter() - started, 1)
-    out.write_text(json.dumps({"n_per_clear_course": args.n, "seed": args.seed, "seconds": seconds,
+    out.write_text(json.dumps({"n_per_clear_course": args.n, "seed": args.seed, "noise": args.noise,
+                               "seconds": seconds,
                                "confusion": {c: dict(found) for c, found in rows.items()}, "summary": figures},
                               indent=2) + "\n")
 

@@ -40,7 +40,8 @@ def test_a_course_that_turned_worse_is_never_resolving(found):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 20 item 5 not met: 97% right on clear courses would need a resolving "
-                   "recall this noisy cohort does not allow with zero false resolving (docs/verdicts.md)")
+                   "recall that zero false resolving does not allow on diaries this short and sparse, calm or "
+                   "noisy (docs/verdicts.md)")
 def test_clear_courses_are_right_at_least_97_percent_of_the_time(found):
     right = found["resolving"]["resolving"] + found["resolving"]["resolved"] + found["stable"]["stable"] \
         + found["worsening"]["worsening"]
