@@ -1,7 +1,8 @@
 """Fixtures: a real app on SQLite and, when reachable, on PostgreSQL; an HTTP client; helpers.
 
 Every test that takes `app` (or `client`, `api`) runs once per database backend. The schema is
-made by the Alembic migrations once per backend and session; rows are cleared after each test.
+made by the Alembic migrations once per backend and session; rows are cleared after each test. Tests share
+one app per backend and test process unless they need one of their own (`app`).
 """
 import os
 import shutil
@@ -83,16 +84,17 @@ def shared_apps(tmp_path_factory):
     """One app per database for the tests that need no settings of their own, made once per test process:
     building an app (its routes and its OpenAPI document) and warming SQLAlchemy's statement cache cost more
     than most tests. `app` puts it back as it was after every test (`_reset_shared`)."""
-    apps: dict[str, object] = {}
+    apps: dict[str, tuple] = {}  # database URL: (the app, its settings as made)
 
-    def get(database_url: str):
+    def get(database_url: str) -> tuple:
         if database_url not in apps:
             folder = tmp_path_factory.mktemp("shared-instance")
-            apps[database_url] = create_app(config_for(database_url, INSTANCE_DIR=str(folder)))
+            made = create_app(config_for(database_url, INSTANCE_DIR=str(folder)))
+            apps[database_url] = made, dict(made.config)
         return apps[database_url]
 
     yield get
-    for shared in apps.values():
+    for shared, _ in apps.values():
         with shared.app_context():
             db.engine.dispose()
 
@@ -108,10 +110,9 @@ def app(request, database_url, tmp_path, shared_apps):
                       f"{TRANSLATIONS};{request.getfixturevalue('pseudo_translations')}"}
     shared = not overrides and not request.node.get_closest_marker("fresh_app")
     if shared:
-        app = shared_apps(database_url)
+        app, settings = shared_apps(database_url)
     else:
         app = create_app(config_for(database_url, INSTANCE_DIR=str(tmp_path / "instance"), **overrides))
-    settings = dict(app.config)
     with app.app_context():
         limiter.reset()
     yield app
@@ -128,11 +129,8 @@ def _reset_shared(app, settings: dict) -> None:
     app.config.update(settings)
     app.extensions.pop("video_storage", None)
     instance = Path(app.config["INSTANCE_DIR"])
-    for entry in instance.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+    shutil.rmtree(instance)
+    instance.mkdir()
 
 
 def _clear_tables() -> None:
