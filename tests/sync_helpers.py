@@ -4,14 +4,16 @@ import random
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.diary.simulation import Course, simulate
+from backend.diary.simulation import NIGHT_HOURS, NIGHT_START, Course, simulate
 from backend.sync.columns import to_epoch_ms
 
 CLIENT_DIR = Path(__file__).resolve().parent / "sync_client"  # the real WatermelonDB client's scripts
 NIGHT_MS = int(datetime(2026, 11, 28, 1, 14, tzinfo=UTC).timestamp() * 1000)
+PHONE_TIMEZONE = "Europe/Berlin"  # where log_course's phone is
 
 
 def raw_episode(record_id: str, child_id: str, **columns) -> dict:
@@ -74,11 +76,19 @@ def ids(table_changes: dict, kind: str) -> set:
     return {item if isinstance(item, str) else item["id"] for item in items}
 
 
+def last_night() -> date:
+    """The day the last night that is over in Berlin began (a simulated night runs 19:30-06:30 there): at 03:00
+    tonight's night is still on, so it is the night before. The days a test aligns with log_course's diary."""
+    now = datetime.now(ZoneInfo(PHONE_TIMEZONE))
+    night_ends = (datetime.combine(now.date(), NIGHT_START) + timedelta(hours=NIGHT_HOURS)).time()
+    return now.date() - timedelta(days=1 if now.time() >= night_ends else 2)
+
+
 def log_course(client, account, child_id: str, course: Course, weeks: int = 12, seed: int = 1) -> None:
-    """Push a simulated diary of `weeks` weeks ending last night, as a phone would."""
-    first = date.today() - timedelta(weeks=weeks)
+    """Push a simulated diary of `weeks` weeks ending with last_night(), as a phone in Berlin would."""
+    first = last_night() - timedelta(weeks=weeks) + timedelta(days=1)
     tables = {"episodes": [], "sleep_sessions": []}
-    for table, values in simulate(random.Random(seed), child_id, "Europe/Berlin", first, weeks * 7, course):
+    for table, values in simulate(random.Random(seed), child_id, PHONE_TIMEZONE, first, weeks * 7, course):
         raw = {**values, "started_at": to_epoch_ms(values["started_at"])}
         if table == "sleep_sessions":
             raw["ended_at"] = to_epoch_ms(values["ended_at"])

@@ -8,7 +8,7 @@ import pytest
 from babel.dates import format_date
 
 from backend.diary.simulation import Course, stable
-from tests.sync_helpers import changes, log_course
+from tests.sync_helpers import changes, last_night, log_course
 from tests.test_treatments import raw_treatment, v2_phone
 
 pytestmark = pytest.mark.config(MAX_CONTENT_LENGTH=16 * 1024 * 1024)
@@ -71,9 +71,7 @@ def test_no_change_after_a_medicine_started_reads_no_clear_change_with_both_rate
 def test_a_clear_drop_after_a_medicine_started_reads_fewer(client, child):
     log_course(client, child["owner"], child["id"], Course(lambda week: 3 if week < 2 else 0.5, watched_share=1),
                weeks=4)
-    # on the day the course changes: log_course's diary ends with last night by this machine's date, which
-    # between midnight in Berlin and midnight UTC is two days before the child's today, not one
-    changed_on = (date.today() - timedelta(weeks=2)).isoformat()
+    changed_on = (last_night() - timedelta(days=13)).isoformat()  # the first night of the course's last 2 weeks
     started = start(client, child, name="Levetiracetam", started_on=changed_on)
     body = client.get(f"/api/v1/children/{child['id']}/trends", headers=child["owner"].headers).json
     comparison = body["treatments"][0]["comparison"]
